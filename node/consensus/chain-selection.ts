@@ -1,0 +1,113 @@
+import { bytesCompare } from '../crypto/hash.ts';
+
+// Praos chain selection, kept pure (no I/O, no crypto) so it can be property-tested:
+// longest chain wins; at equal length the tip with the lower leader VRF value wins
+// (slot battles); never switch to a chain that forks off more than k blocks back.
+
+export interface TreeNode<T = unknown> {
+  key: string; // hex block hash
+  prev: string | null;
+  slot: number;
+  blockNo: number;
+  vrf: Uint8Array; // leader VRF value of the block, the slot-battle tiebreak
+  data: T;
+}
+
+/** Is candidate strictly preferable to the current tip? */
+export function preferCandidate(
+  tip: { blockNo: number; vrf: Uint8Array } | null,
+  cand: { blockNo: number; vrf: Uint8Array },
+): boolean {
+  if (!tip) return true;
+  if (cand.blockNo !== tip.blockNo) return cand.blockNo > tip.blockNo;
+  return bytesCompare(cand.vrf, tip.vrf) < 0;
+}
+
+export class BlockTree<T = unknown> {
+  readonly nodes = new Map<string, TreeNode<T>>();
+  private readonly children = new Map<string | null, Set<string>>();
+
+  add(n: TreeNode<T>): void {
+    if (this.nodes.has(n.key)) return;
+    this.nodes.set(n.key, n);
+    let s = this.children.get(n.prev);
+    if (!s) this.children.set(n.prev, (s = new Set()));
+    s.add(n.key);
+  }
+
+  get(key: string): TreeNode<T> | undefined {
+    return this.nodes.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.nodes.has(key);
+  }
+
+  childrenOf(key: string | null): string[] {
+    return [...(this.children.get(key) ?? [])];
+  }
+
+  /** Chain from the first block to `key`, oldest first; undefined if an ancestor is missing. */
+  chainTo(key: string | null): TreeNode<T>[] | undefined {
+    const out: TreeNode<T>[] = [];
+    let k = key;
+    while (k !== null) {
+      const n = this.nodes.get(k);
+      if (!n) return undefined;
+      out.push(n);
+      k = n.prev;
+    }
+    return out.reverse();
+  }
+
+  /** Deepest common ancestor of a and b (null = genesis). */
+  commonAncestor(a: string | null, b: string | null): string | null {
+    let x = a ? this.nodes.get(a) : undefined;
+    let y = b ? this.nodes.get(b) : undefined;
+    while (x && y && x.key !== y.key) {
+      if (x.blockNo >= y.blockNo) x = x.prev ? this.nodes.get(x.prev) : undefined;
+      else y = y.prev ? this.nodes.get(y.prev) : undefined;
+    }
+    return x && y && x.key === y.key ? x.key : null;
+  }
+
+  /** Blocks the current tip would roll back to switch to `cand`. */
+  rollbackDepth(tip: string | null, cand: string): number {
+    if (tip === null) return 0;
+    const anc = this.commonAncestor(tip, cand);
+    const tipNo = this.nodes.get(tip)!.blockNo;
+    const ancNo = anc === null ? 0 : this.nodes.get(anc)!.blockNo + 0;
+    return anc === null ? tipNo : tipNo - ancNo;
+  }
+
+  /** Leaves (blocks without children). */
+  leaves(): TreeNode<T>[] {
+    const out: TreeNode<T>[] = [];
+    for (const n of this.nodes.values()) if (!this.children.get(n.key)?.size) out.push(n);
+    return out;
+  }
+
+  /**
+   * Best chain tip reachable from `tip` within rollback bound k, among `eligible` blocks
+   * (e.g. those whose bodies are present and valid). Returns the current tip if nothing is better.
+   */
+  selectBest(tip: string | null, k: number, eligible: (n: TreeNode<T>) => boolean = () => true): string | null {
+    let best = tip;
+    let bestNode = tip ? this.nodes.get(tip)! : null;
+    // Walk every candidate chain whose blocks are all eligible, from genesis.
+    const stack: (string | null)[] = [null];
+    while (stack.length) {
+      const k0 = stack.pop()!;
+      for (const c of this.childrenOf(k0)) {
+        const n = this.nodes.get(c)!;
+        if (!eligible(n)) continue;
+        stack.push(c);
+        if (preferCandidate(bestNode, n) && this.rollbackDepth(tip, c) <= k) {
+          best = c;
+          bestNode = n;
+        }
+      }
+    }
+    return best;
+  }
+}
