@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BLS_PK_BYTES,
+  BLS_SIG_BYTES,
+  blsAggregatePublicKeys,
+  blsAggregateSignatures,
+  blsKeygen,
+  blsPop,
+  blsSign,
+  blsVerify,
+  blsVerifyAggregateSameMessage,
+  blsVerifyPop,
+  blsVerifyVotesBatch,
+  voteMessage,
+} from '../../node/crypto/bls.ts';
+import { fromHex, toHex } from '../../node/crypto/hash.ts';
+import { bls12_381 } from '@noble/curves/bls12-381.js';
+
+const seed = (i: number) => new Uint8Array(32).fill(i + 1);
+const keys = Array.from({ length: 4 }, (_, i) => blsKeygen(seed(i)));
+const ebHash = new Uint8Array(32).fill(0xab);
+const msg = voteMessage(1234, ebHash);
+
+describe('BLS12-381 MinSig', () => {
+  it('keygen is the IETF/EIP-2333 HKDF_mod_r KeyGen', () => {
+    // EIP-2333 master keys (derive_master_SK = HKDF_mod_r(seed))
+    const cases: [string, string][] = [
+      ['3141592653589793238462643383279502884197169399375105820974944592', '29757020647961307431480504535336562678282505419141012933316116377660817309383'],
+      ['0099ff991111002299dd7744ee3355bbdd8844115566cc55663355668888cc00', '27580842291869792442942448775674722299803720648445448686099262467207037398656'],
+    ];
+    for (const [s, sk] of cases) {
+      const k = blsKeygen(fromHex(s));
+      expect(BigInt('0x' + toHex(k.sk))).toBe(BigInt(sk));
+      expect(k.pk.length).toBe(BLS_PK_BYTES);
+    }
+    expect(toHex(blsKeygen(seed(0)).pk)).toBe(toHex(keys[0].pk));
+    expect(() => blsKeygen(new Uint8Array(16))).toThrow();
+  });
+
+  it('signs and verifies; rejects wrong key, message, and malformed inputs', () => {
+    const sig = blsSign(keys[0].sk, msg);
+    expect(sig.length).toBe(BLS_SIG_BYTES);
+    expect(blsVerify(keys[0].pk, msg, sig)).toBe(true);
+    expect(blsVerify(keys[1].pk, msg, sig)).toBe(false);
+    expect(blsVerify(keys[0].pk, voteMessage(1235, ebHash), sig)).toBe(false);
+    expect(blsVerify(keys[0].pk, msg, sig.subarray(0, 47))).toBe(false);
+    expect(blsVerify(keys[0].pk.subarray(1), msg, sig)).toBe(false);
+    expect(blsVerify(new Uint8Array(96), msg, sig)).toBe(false);
+    const bad = new Uint8Array(sig);
+    bad[10] ^= 1;
+    expect(blsVerify(keys[0].pk, msg, bad)).toBe(false);
+  });
+
+  it('vote signatures do not verify as PoPs (domain separation)', () => {
+    const pop = blsPop(keys[0].sk);
+    expect(blsVerifyPop(keys[0].pk, pop)).toBe(true);
+    expect(blsVerifyPop(keys[1].pk, pop)).toBe(false);
+    const popMsg = new Uint8Array([...new TextEncoder().encode('PoP'), ...keys[0].pk]);
+    const voteDstSig = blsSign(keys[0].sk, popMsg);
+    expect(blsVerifyPop(keys[0].pk, voteDstSig)).toBe(false);
+  });
+
+  it('rejects a rogue key: it cancels honest keys in the aggregate but has no valid PoP', () => {
+    // Attacker picks pk_r = x·G2 − pk_0 so that pk_r + pk_0 = x·G2 and it alone can "co-sign".
+    const G2 = bls12_381.G2.Point;
+    const x = 0x1234567890abcdefn;
+    const rogue = G2.BASE.multiply(x).subtract(G2.fromBytes(keys[0].pk)).toBytes(true);
+    const xBytes = fromHex(x.toString(16).padStart(64, '0'));
+    const forged = blsSign(xBytes, msg); // signature valid for pk_0 + pk_r
+    expect(blsVerifyAggregateSameMessage([keys[0].pk, rogue], msg, forged)).toBe(true); // why PoPs are needed
+    // ... and the attacker cannot produce a PoP for pk_r: any attempt fails.
+    expect(blsVerifyPop(rogue, blsPop(xBytes))).toBe(false);
+    expect(blsVerifyPop(rogue, forged)).toBe(false);
+  });
+
+  it('aggregates same-message votes and verifies them with one check', () => {
+    const sigs = keys.map((k) => blsSign(k.sk, msg));
+    const agg = blsAggregateSignatures(sigs);
+    const pks = keys.map((k) => k.pk);
+    expect(agg.length).toBe(48);
+    expect(blsVerifyAggregateSameMessage(pks, msg, agg)).toBe(true);
+    expect(blsVerify(blsAggregatePublicKeys(pks), msg, agg)).toBe(true);
+    // missing one signer, extra key, wrong message
+    expect(blsVerifyAggregateSameMessage(pks.slice(1), msg, agg)).toBe(false);
+    expect(blsVerifyAggregateSameMessage(pks, msg, blsAggregateSignatures(sigs.slice(1)))).toBe(false);
+    expect(blsVerifyAggregateSameMessage(pks, voteMessage(1, ebHash), agg)).toBe(false);
+    expect(blsVerifyAggregateSameMessage([], msg, agg)).toBe(false);
+    expect(() => blsAggregateSignatures([])).toThrow();
+  });
+
+  it('batch vote check finds exactly the bad votes', () => {
+    const items = keys.map((k) => ({ pk: k.pk, sig: blsSign(k.sk, msg) }));
+    expect(blsVerifyVotesBatch(msg, items)).toEqual([true, true, true, true]);
+    items[2] = { pk: keys[2].pk, sig: blsSign(keys[3].sk, msg) }; // signed by someone else
+    items[0] = { pk: keys[0].pk, sig: new Uint8Array(48) }; // malformed
+    expect(blsVerifyVotesBatch(msg, items)).toEqual([false, true, false, true]);
+  });
+
+  it('voteMessage is canonical: u64be(electionId) || ebHash', () => {
+    const m = voteMessage(0x0102, ebHash);
+    expect(m.length).toBe(40);
+    expect(toHex(m.subarray(0, 8))).toBe('0000000000000102');
+    expect(() => voteMessage(-1, ebHash)).toThrow();
+    expect(() => voteMessage(1, new Uint8Array(31))).toThrow();
+  });
+});
