@@ -18,11 +18,17 @@
  * Same-message aggregation is only sound against rogue keys because every key has a verified
  * PoP (`blsVerifyPop`, enforced for genesis pools by leios/certificate.ts validatePoolPops).
  *
+ * Eligibility proofs (DST_ELIG) act as a VRF (BLS signatures are unique), so each one must be
+ * individually valid, not just their sum: `blsVerifyEligibilityBatch` checks a random linear
+ * combination (64-bit verifier-chosen coefficients; forgery passes with probability 2^-64) in one
+ * pairing product. `blsVerifyPopsBatch` does the same for many PoPs (distinct messages).
+ *
  * Verification functions never throw on malformed bytes: they return false.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { extract, expand } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { randomBytes } from 'node:crypto';
 
 const sigs = bls12_381.shortSignatures;
 const G1 = bls12_381.G1.Point;
@@ -33,6 +39,9 @@ const R = bls12_381.fields.Fr.ORDER;
 
 export const DST_POP = 'BLS_DST_CARDANO_BASE_LEIOS_POP_V1';
 export const DST_VOTE = 'BLS_DST_CARDANO_BASE_LEIOS_VOTE_V1';
+/** Non-persistent voter eligibility proofs (leios/committee.ts); a third tag, so a vote can never
+ *  double as an eligibility proof or vice versa. */
+export const DST_ELIG = 'BLS_DST_CARDANO_BASE_LEIOS_ELIG_V1';
 export const BLS_SK_BYTES = 32;
 export const BLS_PK_BYTES = 96;
 export const BLS_SIG_BYTES = 48;
@@ -262,6 +271,122 @@ export function blsVerifyVotesBatch(msg: Uint8Array, items: { pk: Uint8Array; si
     check(mid, hi);
   };
   check(0, pts.length);
+  return ok;
+}
+
+/** Eligibility proof: BLS signature with DST_ELIG (unique, so usable as a VRF output). */
+export function blsSignEligibility(sk: Uint8Array, msg: Uint8Array): Uint8Array {
+  return signWith(sk, msg, DST_ELIG);
+}
+
+function randomScalars64(n: number): bigint[] {
+  const buf = randomBytes(8 * n);
+  const out: bigint[] = [];
+  for (let i = 0; i < n; i++) out.push(buf.readBigUInt64BE(8 * i) | 1n); // non-zero
+  return out;
+}
+
+/** Σ r_i·P_i for 64-bit r_i: 4-bit bucket method (16 windows), far cheaper than 64-bit multiplies. */
+function msm64<P extends { add(o: P): P; double(): P; is0(): boolean }>(zero: P, points: P[], scalars: bigint[]): P {
+  let acc = zero;
+  for (let w = 15; w >= 0; w--) {
+    for (let d = 0; d < 4; d++) acc = acc.double();
+    const buckets: P[] = new Array(16).fill(zero);
+    const shift = BigInt(4 * w);
+    for (let i = 0; i < points.length; i++) {
+      const digit = Number((scalars[i] >> shift) & 0xfn);
+      if (digit) buckets[digit] = buckets[digit].add(points[i]);
+    }
+    let running = zero;
+    let sum = zero;
+    for (let d = 15; d >= 1; d--) {
+      running = running.add(buckets[d]);
+      sum = sum.add(running);
+    }
+    acc = acc.add(sum);
+  }
+  return acc;
+}
+
+/** Finds the invalid items by bisection, given a "whole subset is valid" test. */
+function bisect(allValid: (idx: number[]) => boolean, ok: boolean[], idx: number[]): void {
+  if (idx.length === 0) return;
+  if (allValid(idx)) {
+    for (const i of idx) ok[i] = true;
+    return;
+  }
+  if (idx.length === 1) return;
+  const mid = idx.length >> 1;
+  bisect(allValid, ok, idx.slice(0, mid));
+  bisect(allValid, ok, idx.slice(mid));
+}
+
+/**
+ * Per-item validity of eligibility proofs (DST_ELIG) by different keys on the same `msg`.
+ * Randomized batch check e(G2, Σ r_i σ_i) = e(H(msg), Σ r_i pk_i): one pairing product when all
+ * are valid; bisection otherwise. Malformed items are invalid without any pairing.
+ */
+export function blsVerifyEligibilityBatch(msg: Uint8Array, items: { pk: Uint8Array; sig: Uint8Array }[]): boolean[] {
+  const ok = new Array<boolean>(items.length).fill(false);
+  const Ps: G2Point[] = [];
+  const Ss: G1Point[] = [];
+  const live: number[] = [];
+  items.forEach((it, i) => {
+    const P = tryPk(it.pk);
+    const S = trySig(it.sig);
+    Ps.push(P ?? G2.ZERO);
+    Ss.push(S ?? G1.ZERO);
+    if (P && S) live.push(i);
+  });
+  if (live.length === 0) return ok;
+  const h = hashToG1(msg, DST_ELIG);
+  const negG2 = G2.BASE.negate();
+  bisect((idx) => {
+    const r = randomScalars64(idx.length);
+    const P = msm64(G2.ZERO, idx.map((i) => Ps[i]), r);
+    const S = msm64(G1.ZERO, idx.map((i) => Ss[i]), r);
+    if (P.is0() || S.is0()) return false;
+    try {
+      return bls12_381.fields.Fp12.eql(bls12_381.pairingBatch([{ g1: h, g2: P }, { g1: S, g2: negG2 }]), bls12_381.fields.Fp12.ONE);
+    } catch {
+      return false;
+    }
+  }, ok, live);
+  return ok;
+}
+
+/**
+ * Per-item validity of many proofs of possession (distinct messages "PoP" || pk_i):
+ * e(G2, Σ r_i σ_i) = Π e(r_i·H(m_i), pk_i) as one pairing product (n+1 Miller loops, one final
+ * exponentiation) instead of n separate pairing checks; bisection on failure.
+ */
+export function blsVerifyPopsBatch(items: { pk: Uint8Array; pop: Uint8Array }[]): boolean[] {
+  const ok = new Array<boolean>(items.length).fill(false);
+  const Ps: (G2Point | null)[] = [];
+  const Ss: (G1Point | null)[] = [];
+  const Hs: (G1Point | null)[] = [];
+  const live: number[] = [];
+  items.forEach((it, i) => {
+    const P = tryPk(it.pk);
+    const S = trySig(it.pop);
+    Ps.push(P);
+    Ss.push(S);
+    Hs.push(P && S ? sigs.hash(popMessage(it.pk), DST_POP) : null);
+    if (P && S) live.push(i);
+  });
+  const negG2 = G2.BASE.negate();
+  bisect((idx) => {
+    const r = randomScalars64(idx.length);
+    const S = msm64(G1.ZERO, idx.map((i) => Ss[i]!), r);
+    if (S.is0()) return false;
+    const pairs = idx.map((i, j) => ({ g1: Hs[i]!.multiplyUnsafe(r[j]), g2: Ps[i]! }));
+    pairs.push({ g1: S, g2: negG2 });
+    try {
+      return bls12_381.fields.Fp12.eql(bls12_381.pairingBatch(pairs), bls12_381.fields.Fp12.ONE);
+    } catch {
+      return false;
+    }
+  }, ok, live);
   return ok;
 }
 

@@ -9,7 +9,10 @@ import {
   blsSign,
   blsVerify,
   blsVerifyAggregateSameMessage,
+  blsSignEligibility,
+  blsVerifyEligibilityBatch,
   blsVerifyPop,
+  blsVerifyPopsBatch,
   blsVerifyVotesBatch,
   voteMessage,
 } from '../../node/crypto/bls.ts';
@@ -102,5 +105,29 @@ describe('BLS12-381 MinSig', () => {
     expect(toHex(m.subarray(0, 8))).toBe('0000000000000102');
     expect(() => voteMessage(-1, ebHash)).toThrow();
     expect(() => voteMessage(1, new Uint8Array(31))).toThrow();
+  });
+});
+
+describe('BLS randomized batch checks', () => {
+  it('eligibility batch accepts valid proofs and pinpoints cancelling forgeries', () => {
+    const m = new Uint8Array(40).fill(9);
+    const items = keys.map((k) => ({ pk: k.pk, sig: blsSignEligibility(k.sk, m) }));
+    expect(blsVerifyEligibilityBatch(m, items)).toEqual([true, true, true, true]);
+    // σ0 + D and σ1 − D: their sum is unchanged, so a plain aggregate check would pass.
+    const G1 = bls12_381.G1.Point;
+    const D = G1.BASE.multiply(777n);
+    const s0 = G1.fromBytes(items[0].sig).add(D).toBytes(true);
+    const s1 = G1.fromBytes(items[1].sig).subtract(D).toBytes(true);
+    const forged = [{ ...items[0], sig: s0 }, { ...items[1], sig: s1 }, items[2], items[3]];
+    expect(blsVerifyEligibilityBatch(m, forged)).toEqual([false, false, true, true]);
+    // a vote signature (other DST) is not an eligibility proof
+    expect(blsVerifyEligibilityBatch(m, [{ pk: keys[0].pk, sig: blsSign(keys[0].sk, m) }])).toEqual([false]);
+  });
+
+  it('PoP batch finds exactly the bad PoPs', () => {
+    const items = keys.map((k) => ({ pk: k.pk, pop: blsPop(k.sk) }));
+    expect(blsVerifyPopsBatch(items)).toEqual([true, true, true, true]);
+    items[1] = { pk: keys[1].pk, pop: items[2].pop };
+    expect(blsVerifyPopsBatch(items)).toEqual([true, false, true, true]);
   });
 });
