@@ -51,18 +51,24 @@ function beToBigint(b: Uint8Array): bigint {
   return n;
 }
 
-/** f as an exact rational num/den from its shortest decimal form (0.05 → 5/100). */
-export function activeSlotCoeffRational(f: number): { num: bigint; den: bigint } {
-  if (!Number.isFinite(f) || f <= 0 || f > 1) throw new Error(`active slot coefficient must be in (0, 1], got ${f}`);
-  const [mant, expStr] = f.toString().toLowerCase().split('e');
+/** A decimal number as an exact rational num/den from its shortest printed form (0.05 → 1/20). */
+export function decimalToRational(x: number): { num: bigint; den: bigint } {
+  if (!Number.isFinite(x) || x < 0) throw new Error(`expected a finite non-negative number, got ${x}`);
+  const [mant, expStr] = x.toString().toLowerCase().split('e');
   const exp = expStr === undefined ? 0 : Number(expStr);
   const [intPart, fracPart = ''] = mant.split('.');
   let num = BigInt(intPart + fracPart);
   let den = 10n ** BigInt(fracPart.length);
   if (exp >= 0) num *= 10n ** BigInt(exp);
   else den *= 10n ** BigInt(-exp);
-  const g = gcd(num, den);
+  const g = gcd(num, den) || 1n;
   return { num: num / g, den: den / g };
+}
+
+/** f as an exact rational num/den from its shortest decimal form (0.05 → 1/20). */
+export function activeSlotCoeffRational(f: number): { num: bigint; den: bigint } {
+  if (!Number.isFinite(f) || f <= 0 || f > 1) throw new Error(`active slot coefficient must be in (0, 1], got ${f}`);
+  return decimalToRational(f);
 }
 
 function gcd(a: bigint, b: bigint): bigint {
