@@ -1,0 +1,462 @@
+// Run dir → summary.json (and the series the reports plot). Inputs, all optional except traces:
+//   nodes/<name>/trace.jsonl   node traces (simulator envelope)
+//   genesis/genesis.json       systemStart and slotLengthS (slot start times)
+//   meta.json                  run id, profile, runtime, seed, start/end
+//   profile.resolved.json      the Plan: analysis.assertions, analysis.diffusionWithinS
+//   metrics/*                  collector output (samples, resources, final tips)
+//   generator/summary.json     submitted/accepted/rejected and the load window
+//   events.jsonl               scenario assertion results
+//
+// Times: a trace `time_s` above 1e8 is Unix time; smaller values are seconds since systemStart.
+// Diffusion of a block to a node = its first RBReceived/EBReceived there − the start of the
+// block's slot; the producer is excluded. Blocks whose slot starts less than `withinS` before the
+// end of the traces are left out (they had no chance to spread).
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MetricsSample, ResourceSample, TipsFile } from '../collect/files.ts';
+import { RESOURCES_FILE, SAMPLES_FILE, TIPS_FILE } from '../collect/files.ts';
+import { sumMetric } from '../collect/prometheus.ts';
+import { evaluateAssertions, getPath, type AssertionSpec } from './assertions.ts';
+import { mean, percentile, round, sortNumbers } from './stats.ts';
+import type { AssertionResult, Percentiles, Summary } from './summary.ts';
+import { EV, num, readJsonl, readTrace, runNodes, str, type TraceMessage } from './traces.ts';
+
+export const DEFAULT_DIFFUSION_WITHIN_S = 5;
+
+export interface AnalyseOptions {
+  /** Default: plan analysis.diffusionWithinS, else 5 s. */
+  diffusionWithinS?: number;
+  /** Default: plan analysis.assertions. */
+  assertions?: AssertionSpec[];
+  /** Assertions already decided during the run; default: `assertion` events in events.jsonl. */
+  scenarioAssertions?: AssertionResult[];
+}
+
+export interface Series {
+  rbDelaysMs: number[];
+  ebDelaysMs: number[];
+  inclusionLatencyS: number[];
+  /** One point per scrape round; t in seconds from the run start. */
+  timeline: {
+    t: number[];
+    height: (number | null)[];
+    txApplied: (number | null)[];
+    txRate: (number | null)[];
+    mempoolTxs: (number | null)[];
+  };
+  resources: Record<string, { t: number[]; cpuPct: number[]; rssMb: number[] }>;
+}
+
+export interface Analysis {
+  summary: Summary;
+  series: Series;
+  /** Lines in traces that could not be parsed (a node killed mid-write), per node. */
+  badTraceLines: Record<string, number>;
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** ISO string or Unix seconds/ms → Unix seconds. */
+function toUnixS(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v > 1e11 ? v / 1000 : v;
+  if (typeof v === 'string') {
+    const ms = Date.parse(v);
+    if (!Number.isNaN(ms)) return ms / 1000;
+  }
+  return undefined;
+}
+
+function pick(obj: Record<string, unknown> | undefined, ...keys: string[]): unknown {
+  if (!obj) return undefined;
+  for (const k of keys) if (obj[k] !== undefined && obj[k] !== null) return obj[k];
+  return undefined;
+}
+
+function numOr0(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+interface BlockInfo {
+  slot?: number;
+  producer?: string;
+  genT?: number;
+  arrivals: Map<string, number>;
+}
+
+function blockOf(map: Map<string, BlockInfo>, id: string): BlockInfo {
+  let b = map.get(id);
+  if (!b) {
+    b = { arrivals: new Map() };
+    map.set(id, b);
+  }
+  return b;
+}
+
+/** Tx ids (and per-tx bytes, if known) named by a TxIncluded/TxSubmitted-like event. */
+function txsOf(m: TraceMessage): { id: string; bytes?: number }[] {
+  const list = (m.txs ?? m.ids ?? m.tx_ids) as unknown;
+  if (Array.isArray(list)) {
+    const sizes = Array.isArray(m.sizes) ? (m.sizes as unknown[]) : undefined;
+    const total = num(m, 'tx_bytes', 'tx_payload_bytes');
+    return list
+      .map((x, i) => {
+        const id = typeof x === 'string' ? x : typeof x === 'object' && x ? String((x as { id?: unknown }).id ?? '') : '';
+        const bytes =
+          typeof sizes?.[i] === 'number'
+            ? (sizes[i] as number)
+            : typeof x === 'object' && x && typeof (x as { size_bytes?: unknown }).size_bytes === 'number'
+              ? ((x as { size_bytes: number }).size_bytes)
+              : total !== undefined
+                ? total / list.length
+                : undefined;
+        return { id, bytes };
+      })
+      .filter((t) => t.id !== '');
+  }
+  const id = str(m, 'tx', 'tx_id', 'txId', 'id');
+  return id ? [{ id, bytes: num(m, 'size_bytes', 'bytes', 'tx_bytes') }] : [];
+}
+
+function diffusion(
+  blocks: Map<string, BlockInfo>,
+  nodes: string[],
+  slotStart: ((slot: number) => number) | undefined,
+  withinS: number,
+  lastT: number,
+): { p: Percentiles; delays: number[] } {
+  const delays: number[] = [];
+  let pairs = 0;
+  let reached = 0;
+  let counted = 0;
+  for (const [, b] of blocks) {
+    const base = slotStart && b.slot !== undefined ? slotStart(b.slot) : b.genT;
+    if (base === undefined) continue;
+    if (base > lastT - withinS) continue; // too young to have spread
+    counted++;
+    for (const n of nodes) {
+      if (n === b.producer) continue;
+      pairs++;
+      const at = b.arrivals.get(n);
+      if (at === undefined) continue;
+      const d = (at - base) * 1000;
+      delays.push(d);
+      if (d <= withinS * 1000) reached++;
+    }
+  }
+  sortNumbers(delays);
+  return {
+    delays,
+    p: {
+      p50Ms: round(percentile(delays, 0.5), 1),
+      p95Ms: round(percentile(delays, 0.95), 1),
+      p99Ms: round(percentile(delays, 0.99), 1),
+      samples: delays.length,
+      blocks: counted,
+      reachedWithinShare: pairs === 0 ? null : round(reached / pairs, 4),
+      withinS,
+    },
+  };
+}
+
+export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Promise<Analysis> {
+  const meta = readJson<Record<string, unknown>>(join(runDir, 'meta.json')) ?? {};
+  const plan = readJson<Record<string, unknown>>(join(runDir, 'profile.resolved.json'));
+  const genesis = readJson<{ systemStart?: string; slotLengthS?: number }>(join(runDir, 'genesis', 'genesis.json'));
+  const systemStart = toUnixS(genesis?.systemStart);
+  const slotLengthS = typeof genesis?.slotLengthS === 'number' ? genesis.slotLengthS : (getPath(plan, 'genesis.slotLengthS') as number | undefined);
+  const slotStart = systemStart !== undefined && slotLengthS ? (slot: number) => systemStart + slot * slotLengthS : undefined;
+  const toUnix = (t: number) => (t > 1e8 || systemStart === undefined ? t : systemStart + t);
+
+  const withinS =
+    opts.diffusionWithinS ?? (getPath(plan, 'analysis.diffusionWithinS') as number | undefined) ?? DEFAULT_DIFFUSION_WITHIN_S;
+  const assertionSpecs = opts.assertions ?? ((getPath(plan, 'analysis.assertions') as AssertionSpec[] | undefined) ?? []);
+
+  const nodes = runNodes(runDir);
+  const rbs = new Map<string, BlockInfo>();
+  const ebs = new Map<string, BlockInfo>();
+  const certified = new Set<string>();
+  const certRbs = new Set<string>();
+  const tipOf = new Map<string, { hash?: string; slot?: number; blockNo?: number }>();
+  const included = new Map<string, { t: number; bytes?: number }>();
+  const seen = new Map<string, number>();
+  let votesCast = 0;
+  let hardForkSlot: number | null = null;
+  let rollbacks = 0;
+  let maxForkDepth = 0;
+  let maxSlot: number | null = null;
+  let firstT = Infinity;
+  let lastT = -Infinity;
+  const badTraceLines: Record<string, number> = {};
+
+  for (const node of nodes) {
+    const r = await readTrace(join(runDir, 'nodes', node, 'trace.jsonl'), (e) => {
+      const m = e.message;
+      const t = toUnix(e.time_s);
+      if (t < firstT) firstT = t;
+      if (t > lastT) lastT = t;
+      const slot = num(m, 'slot');
+      if (slot !== undefined && (maxSlot === null || slot > maxSlot)) maxSlot = slot;
+      const type = m.type;
+      if (EV.rbGenerated.has(type) || EV.ebGenerated.has(type)) {
+        const id = str(m, 'id', 'hash');
+        if (!id) return;
+        const b = blockOf(EV.rbGenerated.has(type) ? rbs : ebs, id);
+        b.slot ??= slot;
+        b.producer ??= str(m, 'producer', 'node') ?? node;
+        b.genT ??= t;
+        if (EV.rbGenerated.has(type)) {
+          const endorsement = m.endorsement as { eb?: { id?: string } } | null | undefined;
+          if (endorsement && endorsement.eb?.id) {
+            certRbs.add(id);
+            certified.add(endorsement.eb.id);
+          }
+        }
+      } else if (EV.rbReceived.has(type) || EV.ebReceived.has(type)) {
+        const id = str(m, 'id', 'hash');
+        if (!id) return;
+        const b = blockOf(EV.rbReceived.has(type) ? rbs : ebs, id);
+        b.slot ??= slot;
+        const at = str(m, 'recipient', 'node') ?? node;
+        const prev = b.arrivals.get(at);
+        if (prev === undefined || t < prev) b.arrivals.set(at, t);
+      } else if (EV.voteBundle.has(type)) {
+        const votes = m.votes;
+        if (votes && typeof votes === 'object') {
+          for (const v of Object.values(votes as Record<string, unknown>)) votesCast += typeof v === 'number' ? v : 1;
+        } else votesCast += 1;
+      } else if (EV.voteCast.has(type)) {
+        votesCast += num(m, 'count', 'votes') ?? 1;
+      } else if (EV.ebCertified.has(type)) {
+        const eb = str(m, 'eb', 'eb_id', 'ebId', 'id');
+        if (eb) certified.add(eb);
+      } else if (EV.certIncluded.has(type)) {
+        const rb = str(m, 'rb', 'rb_id', 'rbId', 'block', 'id');
+        if (rb) certRbs.add(rb);
+        const eb = str(m, 'eb', 'eb_id', 'ebId');
+        if (eb) certified.add(eb);
+      } else if (EV.rbAdopted.has(type)) {
+        const who = str(m, 'node') ?? node;
+        tipOf.set(who, { hash: str(m, 'id', 'hash'), slot, blockNo: num(m, 'block_no', 'blockNo', 'height') });
+      } else if (EV.rollback.has(type)) {
+        rollbacks++;
+        const d = num(m, 'depth', 'rolled_back', 'blocks');
+        if (d !== undefined && d > maxForkDepth) maxForkDepth = d;
+      } else if (EV.hardFork.has(type)) {
+        if (slot !== undefined && (hardForkSlot === null || slot < hardForkSlot)) hardForkSlot = slot;
+      } else if (EV.txIncluded.has(type)) {
+        for (const tx of txsOf(m)) {
+          const prev = included.get(tx.id);
+          if (!prev || t < prev.t) included.set(tx.id, { t, bytes: tx.bytes ?? prev?.bytes });
+        }
+      } else if (EV.txSeen.has(type)) {
+        for (const tx of txsOf(m)) {
+          const prev = seen.get(tx.id);
+          if (prev === undefined || t < prev) seen.set(tx.id, t);
+        }
+      }
+    });
+    if (r.bad) badTraceLines[node] = r.bad;
+  }
+
+  // generator: per-tx submission times (optional) and its summary
+  await readJsonl<Record<string, unknown>>(join(runDir, 'generator', 'submissions.jsonl'), (s) => {
+    const id = typeof s.id === 'string' ? s.id : typeof s.tx === 'string' ? s.tx : undefined;
+    const t = toUnixS(s.time_s ?? s.t);
+    if (id && t !== undefined) {
+      const prev = seen.get(id);
+      if (prev === undefined || t < prev) seen.set(id, t);
+    }
+  });
+  const gen = readJson<Record<string, unknown>>(join(runDir, 'generator', 'summary.json'));
+
+  const runStart = toUnixS(pick(meta, 'startedAt', 'start')) ?? (Number.isFinite(firstT) ? firstT : undefined);
+  const runEnd = toUnixS(pick(meta, 'endedAt', 'end')) ?? (Number.isFinite(lastT) ? lastT : undefined);
+  const endT = Number.isFinite(lastT) ? lastT : (runEnd ?? 0);
+
+  // diffusion
+  const rb = diffusion(rbs, nodes, slotStart, withinS, endT);
+  const eb = diffusion(ebs, nodes, slotStart, withinS, endT);
+
+  // metrics
+  const samples: MetricsSample[] = [];
+  await readJsonl<MetricsSample>(join(runDir, SAMPLES_FILE), (s) => samples.push(s));
+  const resSamples: ResourceSample[] = [];
+  await readJsonl<ResourceSample>(join(runDir, RESOURCES_FILE), (s) => resSamples.push(s));
+
+  // chain: final tips from the collector, else the last adoption each node traced
+  const tipsFile = readJson<TipsFile>(join(runDir, TIPS_FILE));
+  const tips = new Map<string, { hash?: string; slot?: number; blockNo?: number } | null>();
+  for (const n of nodes) tips.set(n, tipsFile ? (tipsFile.tips[n] ?? null) : (tipOf.get(n) ?? null));
+  const counts = new Map<string, number>();
+  for (const t of tips.values()) if (t?.hash) counts.set(t.hash, (counts.get(t.hash) ?? 0) + 1);
+  let majority: string | undefined;
+  for (const [h, c] of counts) if (majority === undefined || c > counts.get(majority)!) majority = h;
+  const majorityTip = majority ? [...tips.values()].find((t) => t?.hash === majority) : undefined;
+  const share = nodes.length && majority ? counts.get(majority)! / nodes.length : null;
+  const blocks = majorityTip?.blockNo ?? rbs.size;
+  const finalSlot = majorityTip?.slot ?? maxSlot;
+
+  // throughput
+  let txIncluded = included.size;
+  let includedBytes: number | undefined;
+  if (included.size > 0) {
+    const withBytes = [...included.values()].filter((x) => x.bytes !== undefined);
+    includedBytes = withBytes.length ? withBytes.reduce((a, x) => a + x.bytes!, 0) : undefined;
+  } else if (samples.length) {
+    // no TxIncluded traces: the best node's ledger counters at the last round
+    const lastRound = samples[samples.length - 1]!.round;
+    for (const s of samples) {
+      if (s.round !== lastRound) continue;
+      txIncluded = Math.max(txIncluded, sumMetric(s.values, 'leios_ledger_tx_applied_total') ?? 0);
+      const b = sumMetric(s.values, 'leios_ledger_tx_bytes_applied_total');
+      if (b !== undefined) includedBytes = Math.max(includedBytes ?? 0, b);
+    }
+  }
+  const txSubmitted = numOr0(pick(gen, 'submitted', 'txSubmitted'));
+  const txRejected = numOr0(pick(gen, 'rejected', 'txRejected'));
+  const genStart = toUnixS(pick(gen, 'startedAt', 'startTime', 'start'));
+  const genEnd = toUnixS(pick(gen, 'endedAt', 'endTime', 'end'));
+  const genDur = pick(gen, 'durationS', 'elapsedS');
+  let loadWindowS: number | null = null;
+  if (genStart !== undefined && genEnd !== undefined && genEnd > genStart) loadWindowS = genEnd - genStart;
+  else if (typeof genDur === 'number' && genDur > 0) loadWindowS = genDur;
+  else if (runStart !== undefined && runEnd !== undefined && runEnd > runStart) loadWindowS = runEnd - runStart;
+
+  const latencies: number[] = [];
+  for (const [id, inc] of included) {
+    const s = seen.get(id);
+    if (s !== undefined) latencies.push(inc.t - s);
+  }
+  sortNumbers(latencies);
+
+  // resources
+  const perNodeRes = new Map<string, { cpu: number[]; rss: number[]; t: number[] }>();
+  for (const s of resSamples) {
+    let r = perNodeRes.get(s.node);
+    if (!r) perNodeRes.set(s.node, (r = { cpu: [], rss: [], t: [] }));
+    r.cpu.push(s.cpuPct);
+    r.rss.push(s.rssMb);
+    r.t.push(s.t);
+  }
+  const perNode: Summary['resources']['perNode'] = {};
+  for (const [n, r] of perNodeRes) perNode[n] = { cpuPct: round(mean(r.cpu), 1), rssMb: round(mean(r.rss), 1) };
+  const cpuMeans = Object.values(perNode).map((x) => x.cpuPct).filter((x): x is number => x !== null);
+  const rssMeans = Object.values(perNode).map((x) => x.rssMb).filter((x): x is number => x !== null);
+
+  // timeline
+  const t0 = runStart ?? samples[0]?.t ?? 0;
+  const rounds = new Map<number, MetricsSample[]>();
+  for (const s of samples) {
+    let r = rounds.get(s.round);
+    if (!r) rounds.set(s.round, (r = []));
+    r.push(s);
+  }
+  const timeline: Series['timeline'] = { t: [], height: [], txApplied: [], txRate: [], mempoolTxs: [] };
+  let prev: { t: number; applied: number } | undefined;
+  for (const [, ss] of [...rounds].sort((a, b) => a[0] - b[0])) {
+    const t = Math.max(...ss.map((s) => s.t));
+    const heights = ss.map((s) => s.values.leios_block_height).filter((x): x is number => typeof x === 'number');
+    const applied = ss.map((s) => sumMetric(s.values, 'leios_ledger_tx_applied_total')).filter((x): x is number => x !== undefined);
+    const mem = ss.map((s) => s.values.leios_mempool_txs).filter((x): x is number => typeof x === 'number');
+    const a = applied.length ? Math.max(...applied) : null;
+    timeline.t.push(round(t - t0, 2)!);
+    timeline.height.push(heights.length ? Math.max(...heights) : null);
+    timeline.txApplied.push(a);
+    timeline.mempoolTxs.push(mem.length ? round(mean(mem), 1) : null);
+    timeline.txRate.push(a !== null && prev && t > prev.t ? round((a - prev.applied) / (t - prev.t), 2) : null);
+    if (a !== null) prev = { t, applied: a };
+  }
+
+  // assertions: scenario results, then end-of-run checks over the summary
+  let scenarioAssertions = opts.scenarioAssertions;
+  if (!scenarioAssertions) {
+    scenarioAssertions = [];
+    await readJsonl<Record<string, unknown>>(join(runDir, 'events.jsonl'), (e) => {
+      if (e.type === 'assertion' && typeof e.name === 'string') {
+        scenarioAssertions!.push({ name: e.name, passed: e.passed === true, detail: String(e.detail ?? '') });
+      }
+    });
+  }
+
+  const ebsAnnounced = [...ebs.values()].filter((b) => b.producer !== undefined || b.genT !== undefined).length;
+  const summary: Summary = {
+    run: {
+      id: String(pick(meta, 'runId', 'id') ?? runDir.split('/').filter(Boolean).pop()),
+      profile: String(pick(meta, 'profile') ?? getPath(plan, 'name') ?? ''),
+      runtime: String(pick(meta, 'runtime') ?? 'process'),
+      seed: (pick(meta, 'seed') ?? getPath(plan, 'seed') ?? null) as number | string | null,
+      nodes: nodes.length,
+      durationS: runStart !== undefined && runEnd !== undefined ? round(runEnd - runStart, 1) : null,
+      slotLengthS: slotLengthS ?? null,
+    },
+    chain: {
+      blocks,
+      finalSlot,
+      tipAgreement: share === 1,
+      tipAgreementShare: round(share, 4),
+      maxForkDepth,
+      rollbacks,
+      density: finalSlot !== null && finalSlot >= 0 ? round(blocks / (finalSlot + 1), 4) : null,
+    },
+    leios: {
+      ebsAnnounced,
+      ebsCertified: certified.size,
+      certRate: ebsAnnounced ? round(certified.size / ebsAnnounced, 4) : null,
+      votesCast,
+      certsIncluded: certRbs.size,
+      hardForkSlot,
+    },
+    throughput: {
+      txSubmitted,
+      txIncluded,
+      txRejected,
+      txPending: Math.max(0, txSubmitted - txIncluded - txRejected),
+      txkbPerS: loadWindowS && includedBytes !== undefined ? round(includedBytes / 1000 / loadWindowS, 3) : null,
+      tps: loadWindowS ? round(txIncluded / loadWindowS, 3) : null,
+      loadWindowS: round(loadWindowS, 1),
+    },
+    latency: {
+      inclusionP50S: round(percentile(latencies, 0.5), 3),
+      inclusionP95S: round(percentile(latencies, 0.95), 3),
+    },
+    diffusion: { rb: rb.p, eb: eb.p },
+    resources: {
+      cpuPctPerNode: round(mean(cpuMeans), 1),
+      rssMbPerNode: round(mean(rssMeans), 1),
+      perNode,
+    },
+    assertions: [],
+    passed: true,
+  };
+  summary.assertions = [...scenarioAssertions, ...evaluateAssertions(summary, assertionSpecs)];
+  summary.passed = summary.assertions.every((a) => a.passed);
+
+  const series: Series = {
+    rbDelaysMs: rb.delays,
+    ebDelaysMs: eb.delays,
+    inclusionLatencyS: latencies,
+    timeline,
+    resources: Object.fromEntries(
+      [...perNodeRes].map(([n, r]) => [n, { t: r.t.map((t) => round(t - t0, 2)!), cpuPct: r.cpu, rssMb: r.rss }]),
+    ),
+  };
+  return { summary, series, badTraceLines };
+}
+
+export function writeSummary(runDir: string, summary: Summary): string {
+  const file = join(runDir, 'summary.json');
+  writeFileSync(file, JSON.stringify(summary, null, 2) + '\n');
+  return file;
+}
+
+export function readSummary(runDir: string): Summary {
+  const file = existsSync(join(runDir, 'summary.json')) ? join(runDir, 'summary.json') : runDir;
+  return JSON.parse(readFileSync(file, 'utf8')) as Summary;
+}

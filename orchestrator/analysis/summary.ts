@@ -1,0 +1,76 @@
+// summary.json: the keys DESIGN.md fixes (tools rely on them) plus a few more. Unknowable
+// figures are null (a Praos run has no EB diffusion), never a made-up 0.
+
+export interface Percentiles {
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  /** (block, node) arrivals measured */
+  samples: number;
+  /** Blocks measured */
+  blocks: number;
+  /** Share of (block, non-producer node) pairs that arrived within `withinS` of the slot start */
+  reachedWithinShare: number | null;
+  withinS: number;
+}
+
+export interface AssertionResult {
+  name: string;
+  passed: boolean;
+  detail: string;
+}
+
+export interface Summary {
+  run: {
+    id: string;
+    profile: string;
+    runtime: string;
+    seed: number | string | null;
+    nodes: number;
+    durationS: number | null;
+    slotLengthS: number | null;
+  };
+  chain: {
+    blocks: number;
+    finalSlot: number | null;
+    tipAgreement: boolean;
+    /** Share of nodes on the most common final tip */
+    tipAgreementShare: number | null;
+    maxForkDepth: number;
+    rollbacks: number;
+    /** blocks / slots */
+    density: number | null;
+  };
+  leios: {
+    ebsAnnounced: number;
+    ebsCertified: number;
+    certRate: number | null;
+    votesCast: number;
+    certsIncluded: number;
+    hardForkSlot: number | null;
+  };
+  throughput: {
+    txSubmitted: number;
+    txIncluded: number;
+    txRejected: number;
+    txPending: number;
+    txkbPerS: number | null;
+    tps: number | null;
+    loadWindowS: number | null;
+  };
+  latency: {
+    inclusionP50S: number | null;
+    inclusionP95S: number | null;
+  };
+  diffusion: {
+    rb: Percentiles;
+    eb: Percentiles;
+  };
+  resources: {
+    cpuPctPerNode: number | null;
+    rssMbPerNode: number | null;
+    perNode: Record<string, { cpuPct: number | null; rssMb: number | null }>;
+  };
+  assertions: AssertionResult[];
+  passed: boolean;
+}

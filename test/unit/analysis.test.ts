@@ -1,0 +1,203 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyseRun } from '../../orchestrator/analysis/analyse.ts';
+import { evaluateAssertions, parseAssertion } from '../../orchestrator/analysis/assertions.ts';
+import { percentile } from '../../orchestrator/analysis/stats.ts';
+
+// Expected figures are worked out by hand in test/fixtures/traces/small/README.md.
+const FIXTURE = join(import.meta.dirname, '../fixtures/traces/small');
+const SYSTEM_START = 1767225600;
+
+const tmp: string[] = [];
+function copyFixture(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'leiosnet-analysis-'));
+  tmp.push(dir);
+  cpSync(FIXTURE, dir, { recursive: true });
+  return dir;
+}
+afterAll(() => {
+  for (const d of tmp) rmSync(d, { recursive: true, force: true });
+});
+
+describe('analysis of the recorded four-node trace set', async () => {
+  const { summary, series, badTraceLines } = await analyseRun(FIXTURE);
+
+  it('reads the run block from meta.json and genesis', () => {
+    expect(summary.run).toEqual({
+      id: 'fixture-small',
+      profile: 'fixture',
+      runtime: 'process',
+      seed: 42,
+      nodes: 4,
+      durationS: 20,
+      slotLengthS: 1,
+    });
+  });
+
+  it('RB diffusion: percentiles over (block, node) arrivals from slot start, producer excluded', () => {
+    expect(summary.diffusion.rb).toEqual({
+      p50Ms: 400,
+      p95Ms: 1800,
+      p99Ms: 2760,
+      samples: 13,
+      blocks: 5, // rb5 is too young (slot 19, traces end at 20 s, withinS 2)
+      reachedWithinShare: 0.8,
+      withinS: 2,
+    });
+    expect(series.rbDelaysMs.map((d) => Math.round(d))).toEqual([100, 150, 200, 250, 300, 350, 400, 500, 500, 600, 800, 1000, 3000]);
+  });
+
+  it('EB diffusion', () => {
+    expect(summary.diffusion.eb).toEqual({
+      p50Ms: 700,
+      p95Ms: 1220,
+      p99Ms: 1284,
+      samples: 5,
+      blocks: 2,
+      reachedWithinShare: 0.8333,
+      withinS: 2,
+    });
+  });
+
+  it('chain: tips from the last RBAdopted per node, fork depth from Rollback', () => {
+    expect(summary.chain).toEqual({
+      blocks: 5,
+      finalSlot: 19,
+      tipAgreement: false,
+      tipAgreementShare: 0.75,
+      maxForkDepth: 1,
+      rollbacks: 1,
+      density: 0.25,
+    });
+  });
+
+  it('leios: announced, certified, votes, certificates, hard fork', () => {
+    expect(summary.leios).toEqual({
+      ebsAnnounced: 2,
+      ebsCertified: 1,
+      certRate: 0.5,
+      votesCast: 4,
+      certsIncluded: 1,
+      hardForkSlot: 10,
+    });
+  });
+
+  it('throughput and inclusion latency over the generator load window', () => {
+    expect(summary.throughput).toEqual({
+      txSubmitted: 10,
+      txIncluded: 5,
+      txRejected: 1,
+      txPending: 4,
+      txkbPerS: 0.2,
+      tps: 0.5,
+      loadWindowS: 10,
+    });
+    expect(summary.latency).toEqual({ inclusionP50S: 8, inclusionP95S: 10.9 });
+  });
+
+  it('resources: per-node means, then the mean over nodes', () => {
+    expect(summary.resources.cpuPctPerNode).toBe(26.3);
+    expect(summary.resources.rssMbPerNode).toBe(133.8);
+    expect(summary.resources.perNode.n4).toEqual({ cpuPct: 50, rssMb: 210 });
+  });
+
+  it('timeline from the scraped metrics', () => {
+    expect(series.timeline).toEqual({
+      t: [4, 8, 12, 16],
+      height: [1, 2, 3, 4],
+      txApplied: [0, 2, 2, 5],
+      txRate: [null, 0.5, 0, 0.75],
+      mempoolTxs: [3.5, 3, 3, 0.5],
+    });
+  });
+
+  it('assertions: scenario results from events.jsonl, then the plan assertions', () => {
+    expect(summary.assertions).toEqual([
+      { name: 'n1: block height is at least 3 within 30 s', passed: true, detail: 'n1 block height 4 (want >= 3)' },
+      { name: 'chain.maxForkDepth <= 2', passed: true, detail: 'chain.maxForkDepth = 1 (want <= 2)' },
+      { name: 'rb p95 under 1.5 s', passed: false, detail: 'diffusion.rb.p95Ms = 1800 (want <= 1500)' },
+    ]);
+    expect(summary.passed).toBe(false);
+  });
+
+  it('counts the half-written last line of a killed node instead of failing', () => {
+    expect(badTraceLines).toEqual({ n4: 1 });
+  });
+});
+
+describe('analysis inputs in other shapes', () => {
+  it('Unix-time traces give the same figures as times since systemStart', async () => {
+    const dir = copyFixture();
+    for (const n of ['n1', 'n2', 'n3', 'n4']) {
+      const f = join(dir, 'nodes', n, 'trace.jsonl');
+      const lines = readFileSync(f, 'utf8').split('\n');
+      writeFileSync(
+        f,
+        lines
+          .map((l) => {
+            try {
+              const e = JSON.parse(l);
+              return JSON.stringify({ ...e, time_s: e.time_s + SYSTEM_START });
+            } catch {
+              return l;
+            }
+          })
+          .join('\n'),
+      );
+    }
+    const { summary } = await analyseRun(dir);
+    expect(summary.diffusion.rb.p50Ms).toBe(400);
+    expect(summary.diffusion.rb.p95Ms).toBe(1800);
+    expect(summary.diffusion.eb.p99Ms).toBe(1284);
+    expect(summary.latency.inclusionP50S).toBe(8);
+  });
+
+  it('final tips from the collector decide tip agreement when present', async () => {
+    const dir = copyFixture();
+    const tip = { slot: 19, blockNo: 5, hash: 'rb5' };
+    writeFileSync(
+      join(dir, 'metrics', 'tips.json'),
+      JSON.stringify({ collectedAt: '2026-01-01T00:00:20Z', tips: { n1: tip, n2: tip, n3: tip, n4: tip } }),
+    );
+    const { summary } = await analyseRun(dir);
+    expect(summary.chain.tipAgreement).toBe(true);
+    expect(summary.chain.tipAgreementShare).toBe(1);
+  });
+
+  it('options override the plan: diffusion window and assertions', async () => {
+    const { summary } = await analyseRun(FIXTURE, {
+      diffusionWithinS: 0.5,
+      assertions: ['chain.tipAgreement == false'],
+      scenarioAssertions: [],
+    });
+    // a 0.5 s window lets rb5 (slot 19) in: n1 200, n3 400, n4 never → 18 pairs;
+    // within 0.5 s: 100 150 200 250 300 350 400 500 500 + 200 400 = 11 → 11/18
+    expect(summary.diffusion.rb.blocks).toBe(6);
+    expect(summary.diffusion.rb.reachedWithinShare).toBe(0.6111);
+    expect(summary.assertions).toEqual([
+      { name: 'chain.tipAgreement == false', passed: true, detail: 'chain.tipAgreement = false (want == false)' },
+    ]);
+    expect(summary.passed).toBe(true);
+  });
+});
+
+describe('statistics and assertion parsing', () => {
+  it('percentile interpolates linearly between closest ranks', () => {
+    expect(percentile([], 0.5)).toBeNull();
+    expect(percentile([7], 0.99)).toBe(7);
+    expect(percentile([1, 2, 3, 4], 0.5)).toBe(2.5);
+    expect(percentile([10, 20, 30, 40, 50], 0.95)).toBeCloseTo(48);
+  });
+
+  it('parses expressions and objects, and names an unknown metric', () => {
+    expect(parseAssertion('throughput.tps >= 2.5')).toEqual({ name: 'throughput.tps >= 2.5', path: 'throughput.tps', op: '>=', value: 2.5 });
+    expect(parseAssertion({ metric: 'chain.tipAgreement', op: '==', value: true }).name).toBe('chain.tipAgreement == true');
+    const [r] = evaluateAssertions({ chain: {} }, ['chain.nope > 1']);
+    expect(r).toEqual({ name: 'chain.nope > 1', passed: false, detail: 'chain.nope is not in summary.json' });
+    const [bad] = evaluateAssertions({}, [{ metric: 'x', op: '~', value: 1 }]);
+    expect(bad!.passed).toBe(false);
+    expect(bad!.detail).toMatch(/op must be one of/);
+  });
+});
