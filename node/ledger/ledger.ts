@@ -2,7 +2,7 @@ import { Encoder } from 'cbor-x';
 import { bytesEqual, fromHex, hash256, toHex } from '../crypto/hash.ts';
 import { ed25519Verify } from '../crypto/ed25519.ts';
 import type { Genesis, ProtocolParams } from '../genesis/schema.ts';
-import { addressOf, decodeTx, minFee, TxDecodeError, type Tx, type TxOut } from './tx.ts';
+import { addressOf, decodeTx, minFee, TxDecodeError, view, type Tx, type TxOut } from './tx.ts';
 
 // Ledger state: the UTxO set as a Map keyed `txIdHex#index`, mutated in place, with an undo
 // log per applied tx / block body so the core can roll back (LIFO) up to k blocks. In-place
@@ -371,7 +371,7 @@ export class Ledger {
   static fromSnapshot(bytes: Uint8Array, params: ProtocolParams): Ledger {
     let v: unknown;
     try {
-      v = cbor.decode(bytes);
+      v = cbor.decode(view(bytes));
     } catch (e) {
       throw new LedgerError(`bad ledger snapshot: ${(e as Error).message}`);
     }
@@ -421,7 +421,7 @@ export function encodeBodyTxs(txs: readonly (Tx | Uint8Array)[]): Uint8Array {
 export function decodeBodyTxs(bytes: Uint8Array): Tx[] {
   let v: unknown;
   try {
-    v = cbor.decode(bytes);
+    v = cbor.decode(view(bytes));
   } catch (e) {
     throw new TxDecodeError(`body: ${(e as Error).message}`);
   }
@@ -429,7 +429,7 @@ export function decodeBodyTxs(bytes: Uint8Array): Tx[] {
   const re = cbor.encode(v);
   if (re.length !== bytes.length || !Buffer.from(re).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)))
     throw new TxDecodeError('non-canonical body encoding');
-  return (v as Uint8Array[]).map((b) => decodeTx(b));
+  return (v as Uint8Array[]).map((b) => decodeTx(new Uint8Array(b.buffer, b.byteOffset, b.length)));
 }
 
 /** Decode and classify: a 'malformed' verdict instead of an exception. */

@@ -244,6 +244,11 @@ function isArr(x: unknown, len?: number): x is unknown[] {
   return Array.isArray(x) && (len === undefined || x.length === len);
 }
 
+/** A plain Uint8Array view (cbor-x hands out Buffers). */
+function u8(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
 function fail(msg: string): never {
   throw new TxDecodeError(msg);
 }
@@ -255,13 +260,13 @@ function decodeUpdate(u: unknown): TxUpdate {
     const [, protocolVersion, era, epoch, poolId, sig] = u;
     if (!isUint(protocolVersion) || typeof era !== 'string' || !isUint(epoch) || typeof poolId !== 'string' || !isBytes(sig))
       fail('propose update fields');
-    return { kind: 'propose', protocolVersion, era, epoch, poolId, sig };
+    return { kind: 'propose', protocolVersion, era, epoch, poolId, sig: u8(sig) };
   }
   if (u[0] === 1) {
     if (u.length !== 4) fail('endorse update shape');
     const [, proposalId, poolId, sig] = u;
     if (!isBytes(proposalId, 32) || typeof poolId !== 'string' || !isBytes(sig)) fail('endorse update fields');
-    return { kind: 'endorse', proposalId, poolId, sig };
+    return { kind: 'endorse', proposalId: u8(proposalId), poolId, sig: u8(sig) };
   }
   fail('unknown update kind');
 }
@@ -274,18 +279,18 @@ function decodeBodyValue(b: unknown): TxBody {
   for (let i = 0; i < ins.length; i++) {
     const x = ins[i];
     if (!isArr(x, 2) || !isBytes(x[0], TX_ID_BYTES) || !isUint(x[1])) fail(`input ${i}`);
-    inputs[i] = { txId: x[0], index: x[1] };
+    inputs[i] = { txId: u8(x[0]), index: x[1] };
   }
   const outputs: TxOut[] = new Array(outs.length);
   for (let i = 0; i < outs.length; i++) {
     const x = outs[i];
     if (!isArr(x, 2) || !isBytes(x[0], ADDRESS_BYTES) || !isUint(x[1])) fail(`output ${i}`);
-    outputs[i] = { address: x[0], amount: x[1] };
+    outputs[i] = { address: u8(x[0]), amount: x[1] };
   }
   if (!isUint(fee)) fail('fee');
   if (!isBytes(padding)) fail('padding');
   const body: { -readonly [K in keyof TxBody]: TxBody[K] } = { inputs, outputs, fee };
-  if (padding.length > 0) body.padding = padding;
+  if (padding.length > 0) body.padding = u8(padding);
   if (update !== null) body.update = decodeUpdate(update);
   return body;
 }
@@ -296,9 +301,17 @@ function decodeWitnesses(ws: unknown): Witness[] {
   for (let i = 0; i < ws.length; i++) {
     const w = ws[i];
     if (!isArr(w, 2) || !isBytes(w[0], VKEY_BYTES) || !isBytes(w[1], SIG_BYTES)) fail(`witness ${i}`);
-    out[i] = { vkey: w[0], sig: w[1] };
+    out[i] = { vkey: u8(w[0]), sig: u8(w[1]) };
   }
   return out;
+}
+
+/**
+ * A fresh Buffer over the same memory: cbor-x caches a `dataView` property on the object it
+ * decodes, which must not land on the caller's array.
+ */
+export function view(b: Uint8Array): Buffer {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function sameBytes(a: Uint8Array, aOff: number, b: Uint8Array): boolean {
@@ -315,7 +328,7 @@ export function decodeTx(bytes: Uint8Array): Tx {
   if (bytes.length < 2 || bytes[0] !== 0x82) fail('not a 2-element array');
   let v: unknown;
   try {
-    v = cbor.decode(bytes);
+    v = cbor.decode(view(bytes));
   } catch (e) {
     fail((e as Error).message);
   }
