@@ -1,0 +1,188 @@
+// `leiosnet image build`: build node/Dockerfile into leiosnet/node:<release>.
+// Base: the official Node 22 image when it is present locally or pullable, else the offline base
+// (leiosnet/base:node22, see base.ts). Production node_modules are staged from the host, so the
+// build needs neither npm nor a registry. A build is skipped when an image with the same content
+// hash (io.leiosnet.content-hash: sources + lockfile + base image id + release) already exists.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Docker } from '../runtime/docker/engine.ts';
+import { connectDocker, followStream, requireEngine, statusOf } from '../runtime/docker/engine.ts';
+import { buildOfflineBase, OFFLINE_BASE } from './base.ts';
+import { contentHash, contextEntries, DOCKERFILE, packageVersion, repoRoot, stageContext } from './context.ts';
+
+export const OFFICIAL_BASE = 'node:22-bookworm-slim';
+export const IMAGE_REPO = 'leiosnet/node';
+
+export type BaseKind = 'official' | 'offline';
+
+export interface BuildImageOptions {
+  /** Release name baked into the tag and labels, e.g. "praos-1.0", "leios-2.0". */
+  release: string;
+  /** Image tag; default leiosnet/node:<release>. */
+  tag?: string;
+  /** 'auto' (default): official if present or pullable, else offline. */
+  base?: BaseKind | 'auto';
+  /** Official base image reference (default node:22-bookworm-slim). */
+  officialBase?: string;
+  /** Rebuild even if an image with the same content hash exists. */
+  force?: boolean;
+  /** Give up pulling the official base after this long (default 60 s). */
+  pullTimeoutMs?: number;
+  onProgress?: (line: string) => void;
+  docker?: Docker;
+}
+
+export interface BuildImageResult {
+  tag: string;
+  base: BaseKind;
+  /** Base image reference actually used. */
+  baseImage: string;
+  seconds: number;
+  /** true when the existing image was reused (same content hash). */
+  cached: boolean;
+  contentHash: string;
+  imageId: string;
+}
+
+/** node/Dockerfile's per-release tail (ARG/LABEL/ENV) starts at this comment. */
+const RELEASE_META_MARK = '# Release and provenance last';
+
+const RELEASE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+export function imageTag(release: string): string {
+  if (!RELEASE_RE.test(release)) throw new Error(`release name ${JSON.stringify(release)} is not a valid image tag ([A-Za-z0-9_.-], max 128)`);
+  return `${IMAGE_REPO}:${release}`;
+}
+
+async function inspectImage(docker: Docker, ref: string) {
+  try {
+    return await docker.getImage(ref).inspect();
+  } catch (e) {
+    if (statusOf(e) === 404) return undefined;
+    throw e;
+  }
+}
+
+async function tryPull(docker: Docker, ref: string, timeoutMs: number, say: (l: string) => void): Promise<boolean> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  try {
+    const stream = (await docker.pull(ref, { abortSignal: ac.signal })) as NodeJS.ReadableStream;
+    await followStream(docker, stream);
+    return true;
+  } catch (e) {
+    say(`official base ${ref} not pullable: ${(e as Error).message.split('\n')[0]}`);
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Pick the base: the official image if present/pullable (unless offline is asked for). */
+export async function chooseBase(
+  docker: Docker,
+  opts: Pick<BuildImageOptions, 'base' | 'officialBase' | 'pullTimeoutMs' | 'onProgress'> = {},
+): Promise<{ kind: BaseKind; image: string }> {
+  const say = opts.onProgress ?? (() => {});
+  const want = opts.base ?? ((process.env.LEIOSNET_IMAGE_BASE as BaseKind | undefined) || 'auto');
+  const official = opts.officialBase ?? OFFICIAL_BASE;
+  if (want !== 'offline') {
+    if (await inspectImage(docker, official)) return { kind: 'official', image: official };
+    say(`official base ${official} not present locally; trying to pull it`);
+    if (await tryPull(docker, official, opts.pullTimeoutMs ?? 60_000, say)) return { kind: 'official', image: official };
+    if (want === 'official') throw new Error(`official base ${official} is neither present nor pullable (no registry?); use --base offline`);
+  }
+  await buildOfflineBase(docker, { onProgress: say });
+  return { kind: 'offline', image: OFFLINE_BASE };
+}
+
+function gitRevision(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function findByCodeHash(docker: Docker, code: string): Promise<string | undefined> {
+  const imgs = await docker.listImages({ filters: { label: [`io.leiosnet.code-hash=${code}`] } });
+  return imgs[0]?.Id;
+}
+
+/** A context holding only a Dockerfile that re-labels an existing image for another release. */
+function relabelContext(imageId: string): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'leiosnet-relabel-'));
+  const dockerfile = readFileSync(join(repoRoot, DOCKERFILE), 'utf8');
+  const meta = dockerfile.slice(dockerfile.indexOf(RELEASE_META_MARK));
+  if (meta.length === dockerfile.length) throw new Error(`${DOCKERFILE} lacks the "${RELEASE_META_MARK}" section`);
+  writeFileSync(join(dir, 'Dockerfile'), `FROM ${imageId}\n${meta}`);
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Build leiosnet/node:<release> (or reuse it when nothing changed). */
+export async function buildImage(opts: BuildImageOptions): Promise<BuildImageResult> {
+  const t0 = performance.now();
+  const docker = opts.docker ?? connectDocker();
+  const say = opts.onProgress ?? (() => {});
+  const tag = opts.tag ?? imageTag(opts.release);
+  if (!RELEASE_RE.test(opts.release)) imageTag(opts.release); // throws with the reason
+  await requireEngine(docker);
+
+  const base = await chooseBase(docker, opts);
+  const baseInfo = await inspectImage(docker, base.image);
+  if (!baseInfo) throw new Error(`base image ${base.image} vanished`);
+  const code = contentHash(repoRoot, [`base=${baseInfo.Id}`]);
+  const hash = contentHash(repoRoot, [`base=${baseInfo.Id}`, `release=${opts.release}`]);
+  const seconds = () => Math.round((performance.now() - t0) / 10) / 100;
+
+  const existing = await inspectImage(docker, tag);
+  if (!opts.force && existing?.Config?.Labels?.['io.leiosnet.content-hash'] === hash) {
+    say(`${tag} is up to date (content ${hash.slice(0, 12)}, ${base.kind} base); not rebuilding`);
+    return { tag, base: base.kind, baseImage: base.image, seconds: seconds(), cached: true, contentHash: hash, imageId: existing.Id };
+  }
+
+  const buildargs = {
+    BASE: base.image,
+    BASE_KIND: base.kind,
+    RELEASE: opts.release,
+    VERSION: packageVersion(),
+    REVISION: gitRevision(),
+    CREATED: new Date().toISOString(),
+    CONTENT_HASH: hash,
+    CODE_HASH: code,
+  };
+  // Same code already built for another release: only the release metadata differs, so derive
+  // the new tag from that image instead of sending the whole context again.
+  const sibling = opts.force ? undefined : await findByCodeHash(docker, code);
+  const ctx = sibling ? relabelContext(sibling) : stageContext({ prebuiltDeps: true });
+  say(sibling ? `building ${tag} from ${sibling.slice(7, 19)} (same code, other release)` : `building ${tag} on the ${base.kind} base ${base.image}`);
+  try {
+    const stream = await docker.buildImage(
+      { context: ctx.dir, src: contextEntries(ctx.dir) },
+      { t: tag, dockerfile: sibling ? 'Dockerfile' : DOCKERFILE, rm: true, forcerm: true, buildargs },
+    );
+    await followStream(docker, stream, (ev) => {
+      const line = (ev.stream ?? ev.status ?? '').trimEnd();
+      if (line) say(line);
+    });
+  } finally {
+    ctx.cleanup();
+  }
+  const built = await inspectImage(docker, tag);
+  if (!built || built.Config?.Labels?.['io.leiosnet.content-hash'] !== hash) throw new Error(`build of ${tag} finished but the image is missing or stale`);
+  say(`built ${tag} (${base.kind} base) in ${seconds()} s`);
+  return { tag, base: base.kind, baseImage: base.image, seconds: seconds(), cached: false, contentHash: hash, imageId: built.Id };
+}
+
+/** Build (or reuse) one image per release; used by the docker runtime before `up`. */
+export async function ensureImages(
+  releases: Iterable<string>,
+  opts: Omit<BuildImageOptions, 'release' | 'tag'> = {},
+): Promise<BuildImageResult[]> {
+  const out: BuildImageResult[] = [];
+  for (const release of new Set(releases)) out.push(await buildImage({ ...opts, release }));
+  return out;
+}

@@ -1,0 +1,85 @@
+// Connection to the Docker engine, shared by the image builder, the docker runtime and tests.
+// dockerode honours DOCKER_HOST (unix://, tcp://, ssh://) and defaults to /var/run/docker.sock.
+
+import Docker from 'dockerode';
+
+export type { Docker };
+
+export function connectDocker(): Docker {
+  return new Docker();
+}
+
+export interface EngineStatus {
+  ok: boolean;
+  /** Engine version (e.g. "20.10.24+dfsg1") when ok, otherwise why it is not usable. */
+  detail: string;
+  apiVersion?: string;
+  arch?: string;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+function where(): string {
+  return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+}
+
+/** Does an engine answer? Never throws; `detail` says why not (for skip lines and errors). */
+export async function engineStatus(docker: Docker = connectDocker(), timeoutMs = 3000): Promise<EngineStatus> {
+  try {
+    await withTimeout(docker.ping(), timeoutMs, `Docker engine at ${where()}`);
+    const v = await withTimeout(docker.version(), timeoutMs, `Docker engine at ${where()}`);
+    return { ok: true, detail: v.Version, apiVersion: v.ApiVersion, arch: v.Arch };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? `no Docker engine at ${where()} (${err.code})` : err.message;
+    return { ok: false, detail: `${why}; run .ci/docker-setup.sh to install/start one` };
+  }
+}
+
+/** Throw an Error naming the engine problem (infrastructure failure) unless an engine answers. */
+export async function requireEngine(docker: Docker = connectDocker()): Promise<EngineStatus> {
+  const s = await engineStatus(docker);
+  if (!s.ok) throw new Error(s.detail);
+  return s;
+}
+
+/** Engine error with an HTTP status (dockerode attaches `statusCode`). */
+export function statusOf(e: unknown): number | undefined {
+  return (e as { statusCode?: number } | undefined)?.statusCode;
+}
+
+/** Run an engine call, treating 404 (already gone) and 304 (already in that state) as success. */
+export async function idempotent<T>(p: Promise<T>, ok: number[] = [404, 304]): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (ok.includes(statusOf(e) ?? -1)) return undefined;
+    throw e;
+  }
+}
+
+/** Follow a JSON progress stream (build, import, pull); rejects on an `error` message. */
+export function followStream(
+  docker: Docker,
+  stream: NodeJS.ReadableStream,
+  onEvent?: (ev: { stream?: string; status?: string; error?: string; aux?: { ID?: string } }) => void,
+): Promise<Array<Record<string, unknown>>> {
+  return new Promise((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null, out: Array<Record<string, unknown>>) => {
+        if (err) return reject(err);
+        const bad = out.find((o) => o.error || o.errorDetail);
+        if (bad) return reject(new Error(String(bad.error ?? JSON.stringify(bad.errorDetail))));
+        resolve(out);
+      },
+      (ev: { stream?: string; status?: string; error?: string; aux?: { ID?: string } }) => onEvent?.(ev),
+    );
+  });
+}
