@@ -33,6 +33,8 @@ export interface BuildImageOptions {
   pullTimeoutMs?: number;
   onProgress?: (line: string) => void;
   docker?: Docker;
+  /** Source tree to build from (default: this repository). */
+  root?: string;
 }
 
 export interface BuildImageResult {
@@ -99,9 +101,9 @@ export async function chooseBase(
   return { kind: 'offline', image: OFFLINE_BASE };
 }
 
-function gitRevision(): string {
+function gitRevision(root: string): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return 'unknown';
   }
@@ -113,9 +115,9 @@ async function findByCodeHash(docker: Docker, code: string): Promise<string | un
 }
 
 /** A context holding only a Dockerfile that re-labels an existing image for another release. */
-function relabelContext(imageId: string): { dir: string; cleanup(): void } {
+function relabelContext(root: string, imageId: string): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'leiosnet-relabel-'));
-  const dockerfile = readFileSync(join(repoRoot, DOCKERFILE), 'utf8');
+  const dockerfile = readFileSync(join(root, DOCKERFILE), 'utf8');
   const meta = dockerfile.slice(dockerfile.indexOf(RELEASE_META_MARK));
   if (meta.length === dockerfile.length) throw new Error(`${DOCKERFILE} lacks the "${RELEASE_META_MARK}" section`);
   writeFileSync(join(dir, 'Dockerfile'), `FROM ${imageId}\n${meta}`);
@@ -134,8 +136,9 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   const base = await chooseBase(docker, opts);
   const baseInfo = await inspectImage(docker, base.image);
   if (!baseInfo) throw new Error(`base image ${base.image} vanished`);
-  const code = contentHash(repoRoot, [`base=${baseInfo.Id}`]);
-  const hash = contentHash(repoRoot, [`base=${baseInfo.Id}`, `release=${opts.release}`]);
+  const root = opts.root ?? repoRoot;
+  const code = contentHash(root, [`base=${baseInfo.Id}`]);
+  const hash = contentHash(root, [`base=${baseInfo.Id}`, `release=${opts.release}`]);
   const seconds = () => Math.round((performance.now() - t0) / 10) / 100;
 
   const existing = await inspectImage(docker, tag);
@@ -148,8 +151,8 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
     BASE: base.image,
     BASE_KIND: base.kind,
     RELEASE: opts.release,
-    VERSION: packageVersion(),
-    REVISION: gitRevision(),
+    VERSION: packageVersion(root),
+    REVISION: gitRevision(root),
     CREATED: new Date().toISOString(),
     CONTENT_HASH: hash,
     CODE_HASH: code,
@@ -157,7 +160,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   // Same code already built for another release: only the release metadata differs, so derive
   // the new tag from that image instead of sending the whole context again.
   const sibling = opts.force ? undefined : await findByCodeHash(docker, code);
-  const ctx = sibling ? relabelContext(sibling) : stageContext({ prebuiltDeps: true });
+  const ctx = sibling ? relabelContext(root, sibling) : stageContext({ root, prebuiltDeps: true });
   say(sibling ? `building ${tag} from ${sibling.slice(7, 19)} (same code, other release)` : `building ${tag} on the ${base.kind} base ${base.image}`);
   try {
     const stream = await docker.buildImage(

@@ -83,3 +83,50 @@ export function followStream(
     );
   });
 }
+
+/**
+ * Split a non-TTY container log buffer (8-byte frame headers: stream, 0, 0, 0, size u32 BE) into
+ * stdout and stderr text.
+ */
+export function demuxLogs(buf: Buffer): { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const kind = buf[i];
+    const size = buf.readUInt32BE(i + 4);
+    if (kind > 2 || buf[i + 1] !== 0 || buf[i + 2] !== 0 || buf[i + 3] !== 0) {
+      // not multiplexed (TTY container): all of it is one stream
+      return { stdout: buf.toString('utf8'), stderr: '' };
+    }
+    const frame = buf.subarray(i + 8, i + 8 + size);
+    (kind === 2 ? err : out).push(frame);
+    i += 8 + size;
+  }
+  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+/** Run a one-off container to completion (removed afterwards); returns exit code and output. */
+export async function runOnce(
+  docker: Docker,
+  image: string,
+  cmd: string[],
+  opts: { entrypoint?: string[]; user?: string; labels?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const c = await docker.createContainer({
+    Image: image,
+    Cmd: cmd,
+    Entrypoint: opts.entrypoint,
+    User: opts.user,
+    Labels: opts.labels,
+    HostConfig: { NetworkMode: 'none' },
+  });
+  try {
+    await c.start();
+    const res = (await c.wait()) as { StatusCode: number };
+    const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    return { code: res.StatusCode, ...demuxLogs(logs) };
+  } finally {
+    await idempotent(c.remove({ force: true }));
+  }
+}
