@@ -10,11 +10,13 @@
  * each round, PRK = HKDF-Extract(salt, seed || 0x00), OKM = HKDF-Expand(PRK, 0x0030, 48),
  * sk = OKM mod r (retry on 0). sk is 32 bytes big-endian.
  *
- * Costs (noble, one core, see bench/leios.bench.ts): a pairing check ≈ 35–45 ms, decoding a G2
- * key ≈ 2 ms, hashing to G1 ≈ 2–3 ms. So: decoded public keys and hashed vote messages are
- * cached here; same-message aggregates are verified with ONE pairing check
- * (`blsVerifyAggregateSameMessage`); incoming votes are checked in batches
- * (`blsVerifyVotesBatch`: one pairing for the whole batch, bisection only if some are bad).
+ * Costs (noble, one core, see bench/leios.bench.ts): a pairing check ≈ 20–40 ms, decoding a G2
+ * key ≈ 1.5–2.5 ms, a G1 signature ≈ 1 ms, hashing to G1 ≈ 2–3 ms. So decoded public keys,
+ * decoded signatures and hashed vote messages are cached here (bounded); same-message
+ * aggregates are verified with ONE pairing check (`blsVerifyAggregateSameMessage`); incoming
+ * votes are checked in batches (`blsVerifyVotesBatch`: one pairing for the whole batch,
+ * bisection only if some are bad). Warm the key cache for a new committee off the hot path
+ * with `blsPublicKeyPoint(pk)` per member (≈ 2 ms each, once per process).
  * Same-message aggregation is only sound against rogue keys because every key has a verified
  * PoP (`blsVerifyPop`, enforced for genesis pools by leios/certificate.ts validatePoolPops).
  *
@@ -72,6 +74,8 @@ class BoundedCache<V> {
 
 const pkCache = new BoundedCache<G2Point>(20_000);
 const msgCache = new BoundedCache<G1Point>(256);
+/** Decoded signatures: a vote checked on arrival is not decoded again when aggregated. */
+const sigCache = new BoundedCache<G1Point>(8192);
 
 /** Decoded, subgroup-checked public key (cached); throws on an invalid or identity key. */
 export function blsPublicKeyPoint(pk: Uint8Array): G2Point {
@@ -98,9 +102,14 @@ function tryPk(pk: Uint8Array): G2Point | null {
 
 function trySig(sig: Uint8Array): G1Point | null {
   if (!(sig instanceof Uint8Array) || sig.length !== BLS_SIG_BYTES) return null;
+  const key = hexOf(sig);
+  const hit = sigCache.get(key);
+  if (hit) return hit;
   try {
-    const p = sigs.Signature.fromBytes(sig);
-    return p.is0() ? null : p;
+    const p = sigs.Signature.fromBytes(sig); // on-curve and subgroup checked
+    if (p.is0()) return null;
+    sigCache.set(key, p);
+    return p;
   } catch {
     return null;
   }
