@@ -1,0 +1,211 @@
+import { BlockTree, type TreeNode } from '../consensus/chain-selection.ts';
+import { applyBlockNonce, initialNonceState, type NonceState } from '../consensus/nonce.ts';
+import { hash256, toHex, bytesEqual } from '../crypto/hash.ts';
+import type { Block, Header } from './block.ts';
+
+// The node's view of the block tree and its selected chain. Pure bookkeeping plus the ledger
+// port: headers are added after validation, bodies when fetched, and `select()` switches to
+// the best fully-available chain within k, validating bodies on the way and falling back to
+// the old chain if a body turns out invalid.
+
+export interface BlockInfo {
+  header: Header;
+  headerBytes: Uint8Array;
+  hash: Uint8Array;
+  nonce: NonceState; // consensus state after this block
+  leaderValue: Uint8Array;
+  poolId: string;
+  block?: Block; // body present
+  stored: boolean; // in the chain DB
+  validated: boolean; // body passed full validation once
+  invalid?: string; // body (or an ancestor's) failed validation
+  receivedAtMs?: number;
+}
+
+/** The ledger as chain selection needs it: apply a block atomically, undo it on rollback. */
+export interface LedgerPort<U> {
+  applyBlock(b: Block, parent: BlockInfo | null, level: 'validate' | 'reapply'): { ok: true; undo: U } | { ok: false; reason: string };
+  undoBlock(u: U): void;
+}
+
+export interface SwitchResult {
+  rolledBack: BlockInfo[]; // newest first
+  adopted: BlockInfo[]; // oldest first
+  rejected: { info: BlockInfo; reason: string }[];
+}
+
+export class ChainState<U> {
+  readonly tree = new BlockTree<BlockInfo>();
+  /** Current chain, by block number (index 0 unused: genesis). */
+  private chain: (TreeNode<BlockInfo> | undefined)[] = [undefined];
+  private readonly undo = new Map<string, U>();
+  readonly genesisNonce: NonceState;
+  private readonly k: number;
+  private readonly ledger: LedgerPort<U>;
+  private readonly epochLengthSlots: number;
+
+  constructor(opts: { initialNonce: Uint8Array; k: number; epochLengthSlots: number; ledger: LedgerPort<U> }) {
+    this.genesisNonce = initialNonceState(opts.initialNonce);
+    this.k = opts.k;
+    this.ledger = opts.ledger;
+    this.epochLengthSlots = opts.epochLengthSlots;
+  }
+
+  tip(): TreeNode<BlockInfo> | undefined {
+    return this.chain[this.chain.length - 1];
+  }
+
+  tipNonce(): NonceState {
+    return this.tip()?.data.nonce ?? this.genesisNonce;
+  }
+
+  blockNo(): number {
+    return this.chain.length - 1;
+  }
+
+  /** Block at height n on the current chain. */
+  atHeight(n: number): TreeNode<BlockInfo> | undefined {
+    return this.chain[n];
+  }
+
+  onChain(key: string): boolean {
+    const n = this.tree.get(key);
+    return !!n && this.chain[n.blockNo]?.key === key;
+  }
+
+  get(key: string): TreeNode<BlockInfo> | undefined {
+    return this.tree.get(key);
+  }
+
+  /** Add a validated header. `nonceValue` is the VRF nonce contribution of this block. */
+  addHeader(h: Header, headerBytes: Uint8Array, v: { leaderValue: Uint8Array; nonceValue: Uint8Array; poolId: string }): TreeNode<BlockInfo> {
+    const hash = hash256(headerBytes);
+    const key = toHex(hash);
+    const existing = this.tree.get(key);
+    if (existing) return existing;
+    const parent = h.prevHash ? this.tree.get(toHex(h.prevHash)) : undefined;
+    const nonce = applyBlockNonce(parent ? parent.data.nonce : this.genesisNonce, h.slot, v.nonceValue, { epochLengthSlots: this.epochLengthSlots });
+    const node: TreeNode<BlockInfo> = {
+      key,
+      prev: h.prevHash ? toHex(h.prevHash) : null,
+      slot: h.slot,
+      blockNo: h.blockNo,
+      vrf: v.leaderValue,
+      data: { header: h, headerBytes, hash, nonce, leaderValue: v.leaderValue, poolId: v.poolId, stored: false, validated: false },
+    };
+    if (parent?.data.invalid) node.data.invalid = 'invalid-ancestor';
+    this.tree.add(node);
+    return node;
+  }
+
+  /** Attach a fetched body; checks it matches its header. Returns an error reason or null. */
+  addBody(b: Block): string | null {
+    const n = this.tree.get(toHex(b.hash));
+    if (!n) return 'unknown-header';
+    if (n.data.block) return null;
+    if (!bytesEqual(hash256(b.bodyBytes), n.data.header.bodyHash)) return 'body-hash-mismatch';
+    if (b.bodyBytes.length !== n.data.header.bodySize) return 'body-size-mismatch';
+    n.data.block = b;
+    n.data.receivedAtMs ??= Date.now();
+    return null;
+  }
+
+  /** Is the chain ending at this node worth fetching/considering at all? */
+  couldImprove(n: TreeNode<BlockInfo>): boolean {
+    const tip = this.tip();
+    if (!tip) return true;
+    if (n.blockNo < tip.blockNo) return false;
+    return this.tree.rollbackDepth(tip.key, n.key) <= this.k;
+  }
+
+  private eligible = (n: TreeNode<BlockInfo>): boolean => !!n.data.block && !n.data.invalid;
+
+  /** Switch to the best available chain (within k). */
+  select(): SwitchResult {
+    const res: SwitchResult = { rolledBack: [], adopted: [], rejected: [] };
+    for (;;) {
+      const tip = this.tip();
+      const best = this.tree.selectBest(tip?.key ?? null, this.k, this.eligible);
+      if (best === (tip?.key ?? null)) return res;
+      const r = this.switchTo(best!);
+      res.rolledBack.push(...r.rolledBack);
+      res.adopted.push(...r.adopted);
+      res.rejected.push(...r.rejected);
+      if (r.rejected.length === 0) return res;
+    }
+  }
+
+  private switchTo(target: string): SwitchResult {
+    const tip = this.tip();
+    const anc = this.tree.commonAncestor(tip?.key ?? null, target);
+    const ancNo = anc ? this.tree.get(anc)!.blockNo : 0;
+    const old = this.chain.slice(ancNo + 1) as TreeNode<BlockInfo>[];
+    // Roll back to the fork point.
+    for (let i = old.length - 1; i >= 0; i--) {
+      const u = this.undo.get(old[i].key);
+      if (u === undefined) throw new Error(`no undo record for ${old[i].key}`);
+      this.ledger.undoBlock(u);
+      this.undo.delete(old[i].key);
+    }
+    this.chain.length = ancNo + 1;
+    const path = this.tree.chainTo(target)!.slice(ancNo);
+    const adopted: TreeNode<BlockInfo>[] = [];
+    for (const n of path) {
+      const parent = n.prev ? this.tree.get(n.prev)!.data : null;
+      const r = this.ledger.applyBlock(n.data.block!, parent, n.data.validated ? 'reapply' : 'validate');
+      if (!r.ok) {
+        this.markInvalid(n, r.reason);
+        // Back to the old chain, which was valid.
+        for (let i = adopted.length - 1; i >= 0; i--) {
+          this.ledger.undoBlock(this.undo.get(adopted[i].key)!);
+          this.undo.delete(adopted[i].key);
+        }
+        this.chain.length = ancNo + 1;
+        for (const o of old) this.push(o, this.ledger.applyBlock(o.data.block!, o.prev ? this.tree.get(o.prev)!.data : null, 'reapply'));
+        return { rolledBack: [], adopted: [], rejected: [{ info: n.data, reason: r.reason }] };
+      }
+      n.data.validated = true;
+      this.push(n, r);
+      adopted.push(n);
+    }
+    this.pruneUndo();
+    return { rolledBack: old.reverse().map((o) => o.data), adopted: adopted.map((a) => a.data), rejected: [] };
+  }
+
+  private push(n: TreeNode<BlockInfo>, r: { ok: true; undo: U } | { ok: false; reason: string }): void {
+    if (!r.ok) throw new Error(`re-applying a previously valid block failed: ${r.reason}`);
+    this.undo.set(n.key, r.undo);
+    this.chain.push(n);
+  }
+
+  private markInvalid(n: TreeNode<BlockInfo>, reason: string): void {
+    const stack = [n];
+    while (stack.length) {
+      const x = stack.pop()!;
+      x.data.invalid = x === n ? reason : 'invalid-ancestor';
+      for (const c of this.tree.childrenOf(x.key)) stack.push(this.tree.get(c)!);
+    }
+  }
+
+  /** Undo records deeper than k can never be used (rollback is bounded by k). */
+  private pruneUndo(): void {
+    const limit = this.chain.length - 1 - this.k - 1;
+    if (limit < 1) return;
+    for (let i = Math.max(1, limit - 5); i <= limit; i++) {
+      const n = this.chain[i];
+      if (n) this.undo.delete(n.key);
+    }
+  }
+
+  /** Points from tip backwards at exponential distances, for ChainSync FindIntersect. */
+  samplePoints(): { slot: number; hash: Uint8Array }[] {
+    const out: { slot: number; hash: Uint8Array }[] = [];
+    let step = 1;
+    for (let n = this.blockNo(); n >= 1; n -= step) {
+      const b = this.chain[n]!;
+      out.push({ slot: b.slot, hash: b.data.hash });
+      if (out.length > 4) step *= 2;
+    }
+    return out;
+  }
+}

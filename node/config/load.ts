@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import { NodeConfigSchema, type NodeConfig } from './schema.ts';
+import { GenesisSchema, type Genesis } from '../genesis/schema.ts';
+import type { NodeKeys } from '../node.ts';
+import { fromHex } from '../crypto/hash.ts';
+
+// Reads and checks everything a node starts from: config, genesis, keys. Relative paths in
+// the config are relative to the config file.
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+(addFormats as unknown as (a: Ajv) => void)(ajv);
+const validateConfig = ajv.compile(NodeConfigSchema);
+const validateGenesis = ajv.compile(GenesisSchema);
+
+function describe(file: string, errors: ErrorObject[] | null | undefined): string {
+  const e = errors?.[0];
+  if (!e) return `${file}: invalid`;
+  const field = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(root)';
+  const extra = e.keyword === 'additionalProperties' ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
+  return `${file}: field ${field}: ${e.message}${extra}`;
+}
+
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read ${what} ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function readKeyFile(file: string, type: string): Uint8Array {
+  const k = readJson(file, 'key file') as { type?: unknown; hex?: unknown };
+  if (k.type !== type) throw new ConfigError(`${file}: field type: expected "${type}", got ${JSON.stringify(k.type)}`);
+  if (typeof k.hex !== 'string' || !/^[0-9a-f]{64}$/.test(k.hex)) throw new ConfigError(`${file}: field hex: expected 64 hex characters`);
+  return fromHex(k.hex);
+}
+
+export function loadGenesis(file: string): Genesis {
+  const g = readJson(file, 'genesis');
+  if (!validateGenesis(g)) throw new ConfigError(describe(file, validateGenesis.errors));
+  return g as Genesis;
+}
+
+export function loadNodeFiles(configFile: string): { config: NodeConfig; genesis: Genesis; keys?: NodeKeys } {
+  const raw = readJson(configFile, 'config');
+  if (!validateConfig(raw)) throw new ConfigError(describe(configFile, validateConfig.errors));
+  const dir = path.dirname(path.resolve(configFile));
+  const abs = (p: string) => path.resolve(dir, p);
+  const c = raw as NodeConfig;
+  const config: NodeConfig = {
+    ...c,
+    genesisFile: abs(c.genesisFile),
+    dbPath: abs(c.dbPath),
+    traceFile: c.traceFile ? abs(c.traceFile) : undefined,
+    logFile: c.logFile ? abs(c.logFile) : undefined,
+    pool: c.pool && {
+      ...c.pool,
+      coldSkeyFile: abs(c.pool.coldSkeyFile),
+      vrfSkeyFile: abs(c.pool.vrfSkeyFile),
+      blsSkeyFile: abs(c.pool.blsSkeyFile),
+    },
+  };
+  const genesis = loadGenesis(config.genesisFile);
+  const keys = config.pool && {
+    poolId: config.pool.id,
+    coldSeed: readKeyFile(config.pool.coldSkeyFile, 'ColdSigningKey'),
+    vrfSeed: readKeyFile(config.pool.vrfSkeyFile, 'VrfSigningKey'),
+    blsSeed: readKeyFile(config.pool.blsSkeyFile, 'BlsSigningKey'),
+  };
+  if (keys && !genesis.pools.some((p) => p.id === keys.poolId)) throw new ConfigError(`${configFile}: field pool.id: "${keys.poolId}" is not a pool in genesis`);
+  return { config, genesis, keys };
+}

@@ -1,0 +1,361 @@
+import path from 'node:path';
+import { decodeBlock, type Block } from './chain/block.ts';
+import { ChainState, type BlockInfo, type LedgerPort } from './chain/chain-state.ts';
+import type { NodeConfig } from './config/schema.ts';
+import { SlotClock } from './consensus/clock.ts';
+import { checkLeadership, forgeBlock, type ForgeKeys } from './consensus/forge.ts';
+import { HeaderError, validateHeader } from './consensus/header-validation.ts';
+import { epochOf } from './consensus/nonce.ts';
+import { stakeFromGenesis, type StakeView } from './consensus/stake.ts';
+import type { TreeNode } from './consensus/chain-selection.ts';
+import { ed25519PublicKey, ed25519Signer } from './crypto/ed25519.ts';
+import { hash256, toHex } from './crypto/hash.ts';
+import { vrfLeaderValue, vrfNonceValue } from './crypto/leader.ts';
+import { vrfKeygen, vrfProofToHash } from './crypto/vrf.ts';
+import type { Genesis } from './genesis/schema.ts';
+import { Ledger, tryDecodeTx, bodySize, type Tx, type UndoRecord } from './ledger/index.ts';
+import { Mempool, minMempoolCapacity } from './mempool/index.ts';
+import { createNodeMetrics, type NodeMetrics } from './obs/metrics.ts';
+import type { Logger } from 'pino';
+import { BlockStore } from './storage/blockstore.ts';
+import { decodeHeader } from './chain/block.ts';
+import { EraSchedule } from './consensus/eras.ts';
+
+// The node: owns the clock, the chain state (tree + ledger), the mempool, the chain DB and
+// block production. The network side (node/sync.ts) feeds it headers, bodies and txs.
+
+/** Where trace events go; `node` and `time_s` are added by the writer. */
+export interface Tracer {
+  emit(type: string, fields: Record<string, unknown>): void;
+}
+
+export interface NodeKeys {
+  poolId: string;
+  coldSeed: Uint8Array;
+  vrfSeed: Uint8Array;
+  blsSeed: Uint8Array;
+}
+
+export interface NodeDeps {
+  config: NodeConfig;
+  configDir: string;
+  genesis: Genesis;
+  keys?: NodeKeys;
+  log: Logger;
+  tracer: Tracer;
+}
+
+/** Thrown to tell the network side to drop the peer that sent this. */
+export class PeerFault extends Error {
+  override name = 'PeerFault';
+}
+
+export type TipListener = () => void;
+
+export class LeiosNode {
+  readonly name: string;
+  readonly config: NodeConfig;
+  readonly genesis: Genesis;
+  readonly clock: SlotClock;
+  readonly stake: StakeView;
+  readonly eras: EraSchedule;
+  readonly metrics: NodeMetrics;
+  readonly ledger: Ledger;
+  readonly mempool: Mempool;
+  readonly chain: ChainState<UndoRecord>;
+  readonly log: Logger;
+  readonly tracer: Tracer;
+  private store!: BlockStore;
+  private readonly forgeKeys?: ForgeKeys;
+  private readonly tipListeners = new Set<TipListener>();
+  private readonly decodedTxs = new WeakMap<Block, Tx[]>();
+  following = true;
+  stoppedReason: string | undefined;
+  /** Set by main: how the admin API's shutdown call ends the process. */
+  onShutdownRequest: (() => void) | undefined;
+
+  constructor(d: NodeDeps) {
+    this.name = d.config.name;
+    this.config = d.config;
+    this.genesis = d.genesis;
+    this.log = d.log;
+    this.tracer = d.tracer;
+    this.clock = new SlotClock({
+      systemStartMs: Date.parse(d.genesis.systemStart),
+      slotLengthS: d.genesis.slotLengthS,
+      offsetMs: d.config.clockOffsetMs,
+    });
+    this.stake = stakeFromGenesis(d.genesis);
+    this.eras = new EraSchedule(d.genesis.eras);
+    this.metrics = createNodeMetrics(this.name);
+    this.metrics.nodeInfo.set({ version: d.config.release.version, max_protocol_version: String(d.config.release.maxProtocolVersion) }, 1);
+    this.metrics.following.set(1);
+    this.ledger = Ledger.fromGenesis(d.genesis);
+    this.mempool = new Mempool(this.ledger, { capacityBytes: d.config.mempoolCapacityBytes ?? minMempoolCapacity(d.genesis) });
+    this.chain = new ChainState<UndoRecord>({
+      initialNonce: Buffer.from(d.genesis.initialNonce, 'hex'),
+      k: d.genesis.securityParam,
+      epochLengthSlots: d.genesis.epochLengthSlots,
+      ledger: this.ledgerPort(),
+    });
+    if (d.keys) {
+      const pool = this.stake.byId(d.keys.poolId);
+      if (!pool) throw new Error(`pool ${d.keys.poolId} is not in genesis`);
+      const coldVkey = ed25519PublicKey(d.keys.coldSeed);
+      const vrf = vrfKeygen(d.keys.vrfSeed);
+      if (toHex(coldVkey) !== toHex(pool.coldVkey)) throw new Error(`cold key does not match genesis pool ${pool.id}`);
+      if (toHex(vrf.pk) !== toHex(pool.vrfVkey)) throw new Error(`VRF key does not match genesis pool ${pool.id}`);
+      this.forgeKeys = { poolId: pool.id, coldVkey, sign: ed25519Signer(d.keys.coldSeed), vrfSk: vrf.sk, vrfVkey: vrf.pk, stake: pool.stake };
+    }
+  }
+
+  private ledgerPort(): LedgerPort<UndoRecord> {
+    return {
+      applyBlock: (b, _parent, level) => {
+        const txs = this.txsOf(b);
+        if (!txs) return { ok: false, reason: 'malformed' };
+        if (bodySize(txs) > this.genesis.protocolParams.maxBlockBodySize) return { ok: false, reason: 'body-too-large' };
+        const r = this.ledger.applyBody(txs, level);
+        if (!r.ok) return { ok: false, reason: r.reason };
+        return { ok: true, undo: r.undo };
+      },
+      undoBlock: (u) => this.ledger.undo(u),
+    };
+  }
+
+  private txsOf(b: Block): Tx[] | undefined {
+    let txs = this.decodedTxs.get(b);
+    if (txs) return txs;
+    txs = [];
+    for (const bytes of b.body.txs) {
+      const r = tryDecodeTx(bytes);
+      if (!r.ok) return undefined;
+      txs.push(r.tx);
+    }
+    this.decodedTxs.set(b, txs);
+    return txs;
+  }
+
+  /** Open the chain DB, rebuild the tree and replay the ledger along the best chain. */
+  async open(): Promise<void> {
+    this.store = await BlockStore.open(path.join(this.config.dbPath, 'blocks'), { logger: { info: (o, m) => this.log.info(o, m), warn: (o, m) => this.log.warn(o, m) } });
+    let n = 0;
+    for (const m of this.store.all()) {
+      const bytes = this.store.get(m.hash);
+      if (!bytes) continue;
+      const b = decodeBlock(bytes);
+      const beta = vrfProofToHash(b.header.vrfProof);
+      const pool = this.stake.byColdKey(b.header.issuerVkey);
+      const node = this.chain.addHeader(b.header, b.headerBytes, { leaderValue: vrfLeaderValue(beta), nonceValue: vrfNonceValue(beta), poolId: pool?.id ?? '?' });
+      this.chain.addBody(b);
+      node.data.stored = true;
+      node.data.validated = true;
+      n++;
+    }
+    const r = this.chain.select();
+    this.log.info({ blocks: n, tip: this.chain.blockNo(), report: this.store.openReport }, 'chain DB opened');
+    this.afterSwitch(r, false);
+  }
+
+  async close(): Promise<void> {
+    this.clock.stop();
+    await this.store?.close();
+  }
+
+  onTipChange(l: TipListener): () => void {
+    this.tipListeners.add(l);
+    return () => this.tipListeners.delete(l);
+  }
+
+  tip(): TreeNode<BlockInfo> | undefined {
+    return this.chain.tip();
+  }
+
+  protocolVersionAt(epoch: number): number {
+    return this.eras.at(epoch).protocolVersion;
+  }
+
+  /** Leave the chain: the chain moved past what this release can follow. */
+  private stopFollowing(reason: string, protocolVersion: number): void {
+    if (!this.following) return;
+    this.following = false;
+    this.stoppedReason = reason;
+    this.metrics.following.set(0);
+    this.log.error({ reason, protocolVersion, max: this.config.release.maxProtocolVersion }, 'stopped following the chain');
+    this.tracer.emit('StoppedFollowing', { reason, protocolVersion, maxProtocolVersion: this.config.release.maxProtocolVersion, slot: Math.max(0, this.clock.currentSlot()) });
+  }
+
+  /** A header announced by a peer. Returns the tree node if we should fetch its body. */
+  receiveHeader(headerBytes: Uint8Array, from: string): TreeNode<BlockInfo> | undefined {
+    const key = toHex(hash256(headerBytes));
+    const known = this.chain.get(key);
+    if (known) return known.data.block || known.data.invalid ? undefined : known;
+    if (!this.following) return undefined;
+    let h;
+    try {
+      h = decodeHeader(headerBytes);
+    } catch (e) {
+      throw new PeerFault(`undecodable header: ${(e as Error).message}`);
+    }
+    if (h.protocolVersion > this.config.release.maxProtocolVersion) {
+      this.stopFollowing(`block ${key.slice(0, 16)} from ${from} has protocol version ${h.protocolVersion}`, h.protocolVersion);
+      return undefined;
+    }
+    const parent = h.prevHash ? this.chain.get(toHex(h.prevHash)) : undefined;
+    if (h.prevHash && !parent) throw new PeerFault(`header ${key.slice(0, 16)} does not connect to a known block`);
+    try {
+      const v = validateHeader(
+        h,
+        headerBytes.length,
+        parent ? { hash: parent.data.hash, slot: parent.slot, blockNo: parent.blockNo, nonce: parent.data.nonce } : null,
+        this.chain.genesisNonce,
+        {
+          stake: this.stake,
+          f: this.genesis.activeSlotCoeff,
+          epochLengthSlots: this.genesis.epochLengthSlots,
+          maxHeaderSize: this.genesis.protocolParams.maxHeaderSize,
+          currentSlot: this.clock.currentSlot(),
+          futureToleranceSlots: Math.max(2, Math.ceil(2 / this.genesis.slotLengthS)),
+          protocolVersionAt: (e) => this.protocolVersionAt(e),
+        },
+      );
+      const node = this.chain.addHeader(h, headerBytes, v);
+      return this.chain.couldImprove(node) ? node : undefined;
+    } catch (e) {
+      if (e instanceof HeaderError) throw new PeerFault(`invalid header from ${from}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  /** A body fetched from a peer. */
+  receiveBlock(bytes: Uint8Array, from: string): void {
+    let b: Block;
+    try {
+      b = decodeBlock(bytes);
+    } catch (e) {
+      throw new PeerFault(`undecodable block: ${(e as Error).message}`);
+    }
+    const key = toHex(b.hash);
+    const n = this.chain.get(key);
+    if (!n) throw new PeerFault(`unrequested block ${key.slice(0, 16)}`);
+    if (n.data.block) return;
+    const err = this.chain.addBody(b);
+    if (err) throw new PeerFault(`block ${key.slice(0, 16)}: ${err}`);
+    this.tracer.emit('RBReceived', { id: key, slot: b.header.slot, sender: from, recipient: this.name, size_bytes: bytes.length });
+    this.runSelection();
+  }
+
+  private runSelection(): void {
+    const r = this.chain.select();
+    for (const x of r.rejected) this.log.warn({ block: toHex(x.info.hash).slice(0, 16), reason: x.reason }, 'invalid block body');
+    this.afterSwitch(r, true);
+  }
+
+  private afterSwitch(r: ReturnType<ChainState<UndoRecord>['select']>, live: boolean): void {
+    if (r.adopted.length === 0 && r.rolledBack.length === 0) return;
+    if (r.rolledBack.length > 0) {
+      this.metrics.rollbacks.inc();
+      const newTip = r.adopted[r.adopted.length - 1];
+      const anc = r.rolledBack[r.rolledBack.length - 1].header.prevHash;
+      this.tracer.emit('Rollback', {
+        from: toHex(r.rolledBack[0].hash),
+        to: newTip ? toHex(newTip.hash) : anc ? toHex(anc) : '',
+        depth: r.rolledBack.length,
+        intersection: anc ? toHex(anc) : null,
+        slot: newTip ? newTip.header.slot : undefined,
+      });
+    }
+    for (const a of r.adopted) {
+      if (!a.stored) {
+        a.stored = true;
+        void this.store.append({ hash: a.hash, prevHash: a.header.prevHash, slot: a.header.slot, blockNo: a.header.blockNo, bytes: a.block!.bytes });
+      }
+      if (live) {
+        this.metrics.rbAdopted.inc();
+        const delay = (Date.now() - this.clock.slotStartMs(a.header.slot) - this.clock.offsetMs) / 1000;
+        this.metrics.rbAdoptionDelay.observe(Math.max(0, delay));
+        const txs = this.txsOf(a.block!) ?? [];
+        this.metrics.ledgerTxApplied.inc(txs.length);
+        this.metrics.ledgerTxBytesApplied.inc(txs.reduce((s, t) => s + t.size, 0));
+        const id = toHex(a.hash);
+        this.tracer.emit('RBAdopted', { id, slot: a.header.slot, blockNo: a.header.blockNo, parent: a.header.prevHash ? toHex(a.header.prevHash) : null, delayS: delay });
+        if (txs.length) this.tracer.emit('TxIncluded', { count: txs.length, ids: txs.map((t) => t.idHex), rb: id, slot: a.header.slot });
+      }
+    }
+    const tip = this.chain.tip();
+    this.metrics.blockHeight.set(this.chain.blockNo());
+    if (tip) this.metrics.protocolVersion.set(tip.data.header.protocolVersion);
+    this.mempool.syncWithLedger(this.ledger);
+    this.updateMempoolMetrics();
+    for (const l of this.tipListeners) l();
+  }
+
+  updateMempoolMetrics(): void {
+    this.metrics.mempoolTxs.set(this.mempool.count);
+    this.metrics.mempoolBytes.set(this.mempool.bytes);
+  }
+
+  /** Transactions from a peer or a client. Returns per-tx reject reason or null (accepted). */
+  submitTxs(txs: Uint8Array[]): (string | null)[] {
+    const out: (string | null)[] = [];
+    for (const bytes of txs) {
+      const r = this.mempool.add(bytes);
+      if (r.ok) {
+        this.metrics.txAccepted.inc();
+        out.push(null);
+      } else {
+        this.metrics.txRejected.inc({ reason: r.reason });
+        out.push(r.reason);
+      }
+    }
+    this.updateMempoolMetrics();
+    return out;
+  }
+
+  /** Start the slot clock: leadership checks and block production. */
+  startClock(): void {
+    this.clock.start((slot, missed) => this.onSlot(slot, missed));
+  }
+
+  private onSlot(slot: number, missed: number): void {
+    this.metrics.slot.set(slot);
+    const epoch = epochOf(slot, this.genesis);
+    this.metrics.epoch.set(epoch);
+    const pv = this.protocolVersionAt(epoch);
+    if (pv > this.config.release.maxProtocolVersion) {
+      this.stopFollowing(`epoch ${epoch} requires protocol version ${pv}`, pv);
+    }
+    if (!this.forgeKeys || !this.following) return;
+    this.metrics.leadershipChecks.inc();
+    if (missed > 0) {
+      this.metrics.leadershipChecksMissed.inc(missed);
+      this.tracer.emit('SlotMissed', { slot: slot - missed, count: missed });
+    }
+    const tip = this.chain.tip();
+    if (tip && tip.slot >= slot) return;
+    const lp = checkLeadership(slot, this.chain.tipNonce(), this.forgeKeys, {
+      epochLengthSlots: this.genesis.epochLengthSlots,
+      f: this.genesis.activeSlotCoeff,
+      totalStake: this.stake.total,
+    });
+    if (!lp) return;
+    this.mempool.syncWithLedger(this.ledger);
+    const txs = this.mempool.takeForBlock(this.genesis.protocolParams.maxBlockBodySize);
+    const block = forgeBlock(lp, tip ? { hash: tip.data.hash, blockNo: tip.blockNo } : null, { txs: txs.map((t) => t.bytes), cert: null }, this.forgeKeys, pv);
+    const node = this.chain.addHeader(block.header, block.headerBytes, { leaderValue: lp.leaderValue, nonceValue: lp.nonceValue, poolId: this.forgeKeys.poolId });
+    this.chain.addBody(block);
+    node.data.validated = true; // built from mempool txs validated against this tip
+    this.decodedTxs.set(node.data.block!, txs);
+    this.metrics.rbForged.inc();
+    this.tracer.emit('RBGenerated', {
+      id: toHex(block.hash),
+      slot,
+      producer: this.name,
+      size_bytes: block.bytes.length,
+      tx_payload_bytes: block.bodyBytes.length,
+      parent: tip ? { id: tip.key } : null,
+      endorsement: null,
+    });
+    this.runSelection();
+  }
+}

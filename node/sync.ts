@@ -1,0 +1,158 @@
+import { ChainSyncClient, ChainSyncServer, type ChainSyncProvider, type Point, type Tip } from './network/chainsync.ts';
+import { BlockFetchClient, BlockFetchServer } from './network/blockfetch.ts';
+import { TxSubmissionClient, TxSubmissionServer } from './network/txsubmission.ts';
+import type { Peer, PeerManager } from './network/peers.ts';
+import { ProtocolError } from './network/types.ts';
+import { bytesEqual, toHex } from './crypto/hash.ts';
+import { LeiosNode, PeerFault } from './node.ts';
+import { tryDecodeTx } from './ledger/index.ts';
+
+function txIdOfBytes(b: Uint8Array): Uint8Array {
+  const r = tryDecodeTx(b);
+  return r.ok ? r.tx.id : new Uint8Array(32);
+}
+import type { BlockInfo } from './chain/chain-state.ts';
+import type { TreeNode } from './consensus/chain-selection.ts';
+
+// Wires every connected peer to the node: ChainSync + BlockFetch both ways (headers first,
+// bodies fetched from whoever announced them), TxSubmission both ways (we pull peers' txs
+// into our mempool and offer ours).
+
+export class Sync {
+  private readonly node: LeiosNode;
+  private readonly fetchers = new Map<string, BlockFetchClient>();
+  /** Who announced a header whose body we still need. */
+  private readonly announcers = new Map<string, Set<string>>();
+  private readonly inflight = new Set<string>();
+  private readonly pm: PeerManager;
+
+  constructor(node: LeiosNode, pm: PeerManager) {
+    this.node = node;
+    this.pm = pm;
+    pm.on('peer-up', (p) => this.attach(p));
+    pm.on('peer-down', (p) => {
+      this.fetchers.delete(p.name);
+      this.node.metrics.peersConnected.set(pm.connectedPeers().length);
+    });
+  }
+
+  readonly provider: ChainSyncProvider = {
+    tip: (): Tip => {
+      const t = this.node.tip();
+      return { point: t ? { slot: t.slot, hash: t.data.hash } : null, blockNo: t ? t.blockNo : 0 };
+    },
+    intersect: (points: Point[]) => {
+      for (const p of points) {
+        if (p === null) return null;
+        const n = this.node.chain.get(toHex(p.hash));
+        if (n && n.slot === p.slot && this.node.chain.onChain(n.key)) return p;
+      }
+      return undefined;
+    },
+    next: (after: Point) => {
+      const chain = this.node.chain;
+      if (after === null) {
+        const first = chain.atHeight(1);
+        return first ? { kind: 'forward', header: first.data.headerBytes, point: { slot: first.slot, hash: first.data.hash } } : undefined;
+      }
+      const key = toHex(after.hash);
+      if (chain.onChain(key)) {
+        const cur = chain.get(key)!;
+        const nx = chain.atHeight(cur.blockNo + 1);
+        return nx ? { kind: 'forward', header: nx.data.headerBytes, point: { slot: nx.slot, hash: nx.data.hash } } : undefined;
+      }
+      // The client's pointer left our chain: back to the fork point.
+      const anc = chain.tree.commonAncestor(key, chain.tip()?.key ?? null);
+      const a = anc ? chain.get(anc)! : undefined;
+      return { kind: 'backward', point: a ? { slot: a.slot, hash: a.data.hash } : null };
+    },
+    onTipChange: (cb) => this.node.onTipChange(cb),
+  };
+
+  private attach(peer: Peer): void {
+    const node = this.node;
+    node.metrics.peersConnected.set(this.pm.connectedPeers().length);
+    new ChainSyncServer(peer, this.provider);
+    new BlockFetchServer(peer, {
+      getBlock: (p) => {
+        if (!p) return undefined;
+        return node.chain.get(toHex(p.hash))?.data.block?.bytes;
+      },
+    });
+    // Serve our mempool to the peer, and pull theirs.
+    new TxSubmissionServer(peer, {
+      txId: (tx) => txIdOfBytes(tx),
+      known: (id) => node.mempool.has(id),
+      submit: async (txs) => node.submitTxs(txs),
+    });
+    let cursor = 0;
+    new TxSubmissionClient(peer, {
+      nextTxIds: async (max, blocking) => {
+        for (;;) {
+          const r = node.mempool.idsAfter(cursor, max);
+          cursor = r.cursor;
+          if (r.txs.length || !blocking || peer.closed) return r.txs.map((t) => ({ id: t.id, size: t.size }));
+          await node.mempool.waitForTxsAfter(cursor);
+        }
+      },
+      getTxs: (ids) => ids.map((id) => node.mempool.get(id)?.bytes).filter((b): b is Uint8Array => !!b),
+    });
+    if (peer.name.startsWith('txgen')) return; // clients only submit
+    const fetcher = new BlockFetchClient(peer, { maxBlockBytes: 4 << 20 });
+    this.fetchers.set(peer.name, fetcher);
+    const client = new ChainSyncClient(peer, {
+      rollForward: (header, _tip, point) => {
+        let n: TreeNode<BlockInfo> | undefined;
+        try {
+          n = node.receiveHeader(header, peer.name);
+        } catch (e) {
+          if (e instanceof PeerFault) throw new ProtocolError(e.message);
+          throw e;
+        }
+        if (point && n && !bytesEqual(point.hash, n.data.hash)) throw new ProtocolError('RollForward point does not match header');
+        if (n) this.want(n, peer.name);
+      },
+      rollBackward: () => {},
+    });
+    client.start(node.chain.samplePoints()).catch(() => {});
+  }
+
+  private want(n: TreeNode<BlockInfo>, from: string): void {
+    let s = this.announcers.get(n.key);
+    if (!s) this.announcers.set(n.key, (s = new Set()));
+    s.add(from);
+    this.pump(n);
+  }
+
+  /** Fetch a wanted body from one announcer at a time; on failure try the next. */
+  private pump(n: TreeNode<BlockInfo>): void {
+    if (this.inflight.has(n.key) || n.data.block) return;
+    const who = [...(this.announcers.get(n.key) ?? [])].find((p) => this.fetchers.has(p));
+    if (!who) return;
+    this.inflight.add(n.key);
+    this.fetchers
+      .get(who)!
+      .fetch([{ slot: n.slot, hash: n.data.hash }])
+      .then((blocks) => {
+        this.inflight.delete(n.key);
+        for (const b of blocks) {
+          try {
+            this.node.receiveBlock(b, who);
+          } catch (e) {
+            if (e instanceof PeerFault) this.pm.peer(who)?.close(e.message);
+            else throw e;
+          }
+        }
+        if (n.data.block) this.announcers.delete(n.key);
+        else {
+          this.announcers.get(n.key)?.delete(who);
+          this.pump(n);
+        }
+      })
+      .catch(() => {
+        this.inflight.delete(n.key);
+        this.announcers.get(n.key)?.delete(who);
+        this.pump(n);
+      });
+  }
+}
