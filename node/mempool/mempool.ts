@@ -70,6 +70,8 @@ export class Mempool {
   /** outputs created by mempool txs */
   private readonly produced = new Map<string, TxOut>();
   private totalBytes = 0;
+  /** smallest tx size ever admitted: a lower bound that lets selection stop early */
+  private minSize = Infinity;
   private seq = 0;
   private waiters: (() => void)[] = [];
   private readonly listeners = new Set<(tx: Tx) => void>();
@@ -145,6 +147,7 @@ export class Mempool {
     const outs = tx.body.outputs;
     for (let i = 0; i < outs.length; i++) this.produced.set(`${txId}#${i}`, outs[i]);
     this.totalBytes += tx.size;
+    if (tx.size < this.minSize) this.minSize = tx.size;
     const ws = this.waiters;
     if (ws.length) {
       this.waiters = [];
@@ -218,6 +221,7 @@ export class Mempool {
     this.spentBy.clear();
     this.produced.clear();
     this.totalBytes = 0;
+    this.minSize = Infinity;
   }
 
   private drop(e: Entry): void {
@@ -286,7 +290,7 @@ export class Mempool {
       n++;
       return true;
     };
-    return this.select(fits, () => maxBytes - used - headLen(n + 1) < 64, opts);
+    return this.select(fits, () => maxBytes - used - headLen(n + 1) < bodyItemSize(this.minSize), opts);
   }
 
   /**
@@ -304,7 +308,7 @@ export class Mempool {
       bytes += tx.size;
       return true;
     };
-    return this.select(fits, () => maxTxBytes - bytes < 64 || maxRefBytes - refs < 16, opts);
+    return this.select(fits, () => maxTxBytes - bytes < this.minSize || maxRefBytes - refs < 32, opts);
   }
 
   /**

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { fromHex, hash256, toHex } from '../../node/crypto/hash.ts';
 import type { ProtocolParams } from '../../node/genesis/schema.ts';
-import { bodySize, buildTx, Ledger, makeSigner, signTx, type Tx, type TxSigner } from '../../node/ledger/index.ts';
+import { bodySize, buildTx, Ledger, makeSigner, signTx, type Tx, type TxSigner, type UndoRecord } from '../../node/ledger/index.ts';
 import { Mempool, minMempoolCapacity, defaultRefSize } from '../../node/mempool/index.ts';
 
 const pp: ProtocolParams = { minFeeA: 44, minFeeB: 155_381, maxTxSize: 16_384, maxBlockBodySize: 90_112, maxHeaderSize: 1100 };
@@ -285,5 +286,78 @@ describe('mempool: relay cursor', () => {
     // a hand-built tx without outputs spending an input a mempool tx already spends
     const burn = signTx({ inputs: [ref(genKey(3, 39))], outputs: [], fee: FUND }, [keys[3]]);
     expect(mp.add(burn.bytes)).toMatchObject({ ok: false, reason: 'conflict' });
+  });
+});
+
+describe('mempool: invariants under random traffic (property)', () => {
+  type Op =
+    | { kind: 'add'; owner: number; pick: number; pay: number }
+    | { kind: 'block'; max: number }
+    | { kind: 'rival'; owner: number; pick: number }
+    | { kind: 'rollback' };
+  const arbOp: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), owner: fc.nat(3), pick: fc.nat(), pay: fc.integer({ min: 1, max: 5e6 }) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('block' as const), max: fc.integer({ min: 300, max: 3000 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('rival' as const), owner: fc.nat(3), pick: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('rollback' as const) }) },
+  );
+
+  it('selections always apply in full validation; bytes add up; no two txs share an input', () => {
+    fc.assert(
+      fc.property(fc.array(arbOp, { minLength: 5, maxLength: 40 }), (ops) => {
+        const ledger = genesisLedger();
+        const mp = new Mempool(ledger, { capacityBytes: 20_000 });
+        const undos: UndoRecord[] = [];
+        // outputs anybody might try to spend: genesis, plus every output of every tx built
+        const known: { key: string; owner: number; amount: number }[] = [];
+        for (let o = 0; o < 4; o++) for (let i = 0; i < 3; i++) known.push({ key: genKey(o, i), owner: o, amount: FUND });
+        const mine = (owner: number) => known.filter((k) => k.owner === owner && k.amount > 10_000_000);
+        const make = (owner: number, pick: number, pay: number): Tx | undefined => {
+          const c = mine(owner);
+          if (c.length === 0) return undefined;
+          const src = c[pick % c.length];
+          const tx = spend(owner, src.key, { amount: src.amount, pay });
+          known.push({ key: `${tx.idHex}#1`, owner, amount: tx.body.outputs[1].amount });
+          return tx;
+        };
+        for (const op of ops) {
+          if (op.kind === 'add') {
+            const tx = make(op.owner, op.pick, op.pay);
+            if (tx) mp.add(tx.bytes);
+          } else if (op.kind === 'block') {
+            const txs = mp.takeForBlock(op.max);
+            const r = ledger.applyBody(txs, 'validate');
+            expect(r.ok).toBe(true);
+            if (r.ok) undos.push(r.undo);
+          } else if (op.kind === 'rival') {
+            const tx = make(op.owner, op.pick, 77);
+            if (tx && ledger.checkTx(tx) === null) {
+              const r = ledger.applyBody([tx]);
+              if (r.ok) undos.push(r.undo);
+            }
+          } else if (undos.length) ledger.undo(undos.pop()!);
+          mp.syncWithLedger();
+          // invariants
+          const held = [...mp.txs()];
+          expect(mp.count).toBe(held.length);
+          expect(mp.bytes).toBe(held.reduce((s, t) => s + t.size, 0));
+          expect(mp.bytes).toBeLessThanOrEqual(mp.capacityBytes);
+          const inputs = held.flatMap((t) => t.body.inputs.map((i) => `${toHex(i.txId)}#${i.index}`));
+          expect(new Set(inputs).size).toBe(inputs.length);
+          for (const sel of [mp.takeForBlock(1_000_000), mp.takeForEb(512_000, 5000)]) {
+            const r = ledger.applyBody(sel, 'validate');
+            expect(r.ok).toBe(true);
+            if (r.ok) ledger.undo(r.undo);
+          }
+          // everything held applies in arrival order
+          const all = ledger.applyBody(held, 'validate');
+          expect(all.ok).toBe(true);
+          if (all.ok) ledger.undo(all.undo);
+          mp.syncWithLedger();
+          expect(mp.count).toBe(held.length);
+        }
+      }),
+      { numRuns: 30 },
+    );
   });
 });
