@@ -1,0 +1,396 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { CommitteeSchema, EraSchema, GenesisSchema, LeiosParamsSchema, ProtocolParamsSchema } from '../../node/genesis/schema.ts';
+import { LinkShapeSchema } from '../../node/config/schema.ts';
+import { DEFAULT_RELEASE, ReleaseNameSchema } from './releases.ts';
+
+// The profile: what a user writes (profiles/*.yaml). Sections after cardano-profile: composition,
+// genesis, node, generator, scenario, analysis. Fields with a `default` may be omitted: the loader
+// fills them in before validating, so `Profile` (the Static type) is the fully defaulted profile.
+// The published JSON Schema (profiles/profile.schema.json) drops defaulted fields from `required`.
+
+const strict = { additionalProperties: false } as const;
+
+function withDefault<T extends TSchema>(schema: T, value: Static<T>, description?: string): T {
+  return { ...schema, default: value, ...(description ? { description } : {}) };
+}
+
+const NodeName = Type.String({ minLength: 1, description: 'node name: pool-<i> or relay-<j>' });
+const NodeNames = Type.Array(NodeName, { minItems: 1 });
+
+export const DurationSchema = Type.Union(
+  [
+    Type.Object({ slots: Type.Integer({ minimum: 1 }) }, strict),
+    Type.Object({ blocks: Type.Integer({ minimum: 1, description: 'ranking blocks on the chain' }) }, strict),
+    Type.Object({ seconds: Type.Number({ exclusiveMinimum: 0 }) }, strict),
+  ],
+  { description: 'one of {slots}, {blocks}, {seconds}' },
+);
+
+// ---------------------------------------------------------------------------------- composition
+
+export const TopologySpecSchema = Type.Union(
+  [
+    Type.Object({ kind: Type.Literal('line', { description: 'pool-1 — pool-2 — … — relay-M' }) }, strict),
+    Type.Object({ kind: Type.Literal('uni-circle', { description: 'directed ring: node i fetches from node i-1' }) }, strict),
+    Type.Object(
+      {
+        kind: Type.Literal('torus', { description: '2D grid with wrap-around, 4 neighbours per node' }),
+        columns: Type.Optional(Type.Integer({ minimum: 1, description: 'must divide the node count; default: the divisor closest to √N' })),
+      },
+      strict,
+    ),
+    Type.Object(
+      {
+        kind: Type.Literal('random-regular', { description: 'connected random graph, every node with `degree` peers' }),
+        degree: Type.Integer({ minimum: 2 }),
+      },
+      strict,
+    ),
+    Type.Object({ kind: Type.Literal('full-mesh') }, strict),
+    Type.Object(
+      {
+        kind: Type.Literal('regions', { description: 'nodes spread over regions by share; random-regular graph; latency by region pair' }),
+        regions: Type.Array(
+          Type.Object({ name: Type.String({ minLength: 1 }), share: Type.Number({ exclusiveMinimum: 0 }) }, strict),
+          { minItems: 1 },
+        ),
+        latencyMs: Type.Array(Type.Array(Type.Number({ minimum: 0 })), {
+          description: 'matrix [from region][to region] of one-way latency in ms, in the order of `regions`',
+        }),
+        degree: Type.Integer({ minimum: 2, default: 4, description: 'peers per node (full mesh if ≥ N-1)' }),
+      },
+      strict,
+    ),
+    Type.Object(
+      {
+        kind: Type.Literal('leios-sim', { description: 'a Leios simulator topology file, imported as is' }),
+        file: Type.String({ minLength: 1, description: 'path relative to the profile file (YAML or JSON)' }),
+      },
+      strict,
+    ),
+  ],
+  { default: { kind: 'full-mesh' } },
+);
+
+export const LinksSchema = Type.Object(
+  {
+    latencyMs: LinkShapeSchema.properties.latencyMs,
+    bandwidthBps: LinkShapeSchema.properties.bandwidthBps,
+    loss: LinkShapeSchema.properties.loss,
+  },
+  { ...strict, default: {}, description: 'link shape of every edge unless the topology says otherwise' },
+);
+
+const TOTAL_STAKE = 1_000_000_000_000;
+
+export const StakeSchema = Type.Union(
+  [
+    Type.Object(
+      { kind: Type.Literal('equal'), total: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: TOTAL_STAKE, description: 'lovelace delegated to all pools' }) },
+      strict,
+    ),
+    Type.Object(
+      {
+        kind: Type.Literal('pareto'),
+        alpha: Type.Number({ exclusiveMinimum: 0, default: 1.16, description: 'shape; 1.16 is the 80/20 rule' }),
+        total: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: TOTAL_STAKE }),
+      },
+      strict,
+    ),
+    Type.Object(
+      { kind: Type.Literal('explicit'), stakes: Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, description: 'one entry per pool' }) },
+      strict,
+    ),
+  ],
+  { default: { kind: 'equal', total: TOTAL_STAKE }, description: 'ignored by leios-sim topologies (stake comes from the file)' },
+);
+
+export const CompositionSchema = Type.Object(
+  {
+    pools: Type.Integer({ minimum: 1, maximum: 5000, default: 4, description: 'block producers pool-1..N' }),
+    relays: Type.Integer({ minimum: 0, maximum: 5000, default: 0, description: 'relays relay-1..M (no stake)' }),
+    topology: TopologySpecSchema,
+    links: LinksSchema,
+    stake: StakeSchema,
+  },
+  { ...strict, default: {}, description: 'nodes, graph and stake; a leios-sim topology defines nodes and stake itself' },
+);
+
+// --------------------------------------------------------------------------------------- genesis
+
+const LeiosSectionSchema = Type.Object(
+  {
+    ...LeiosParamsSchema.properties,
+    committee: withDefault(Type.Union(CommitteeSchema.anyOf), { kind: 'truncation', sigmaC: 0.99 }, 'voting committee selection'),
+  },
+  { ...strict, default: {} },
+);
+
+const pp = ProtocolParamsSchema.properties;
+const ProtocolParamsSectionSchema = Type.Object(
+  {
+    minFeeA: withDefault(pp.minFeeA, 44),
+    minFeeB: withDefault(pp.minFeeB, 155_381),
+    maxTxSize: withDefault(pp.maxTxSize, 16_384),
+    maxBlockBodySize: withDefault(pp.maxBlockBodySize, 90_112),
+    maxHeaderSize: withDefault(pp.maxHeaderSize, 1_100),
+  },
+  { ...strict, default: {} },
+);
+
+const g = GenesisSchema.properties;
+export const GenesisSectionSchema = Type.Object(
+  {
+    networkMagic: withDefault(g.networkMagic, 42),
+    slotLengthS: withDefault(g.slotLengthS, 1),
+    epochLengthSlots: withDefault(g.epochLengthSlots, 100),
+    f: withDefault(g.activeSlotCoeff, 0.05, 'active slot coefficient: chance that a slot has a leader'),
+    k: withDefault(g.securityParam, 10, 'security parameter: maximum rollback in blocks'),
+    updateThreshold: g.updateThreshold,
+    eras: withDefault(
+      Type.Array(EraSchema, { minItems: 1 }),
+      [
+        { era: 'praos', startEpoch: 0, protocolVersion: 1 },
+        { era: 'leios', startEpoch: 1, protocolVersion: 2 },
+      ],
+      'era schedule, ordered by startEpoch, the first at epoch 0; a later era is a hard fork',
+    ),
+    leios: LeiosSectionSchema,
+    protocolParams: ProtocolParamsSectionSchema,
+    utxo: Type.Object(
+      {
+        generatorFunds: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: 1_000_000_000_000_000, description: 'lovelace for the tx generator' }),
+        generatorOutputs: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'genesis outputs the funds are split into' }),
+      },
+      { ...strict, default: {} },
+    ),
+    startDelayS: Type.Number({ minimum: 0, default: 10, description: 'systemStart = now + startDelayS: time for every node to come up' }),
+  },
+  { ...strict, default: {} },
+);
+
+// ------------------------------------------------------------------------------------------ node
+
+export const ResourcesSchema = Type.Object(
+  {
+    cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    memoryMb: Type.Optional(Type.Integer({ minimum: 16 })),
+  },
+  strict,
+);
+
+export const NodeSectionSchema = Type.Object(
+  {
+    release: withDefault(ReleaseNameSchema, DEFAULT_RELEASE, 'release every node starts on'),
+    releases: Type.Record(NodeName, ReleaseNameSchema, { default: {}, description: 'per-node release, e.g. { pool-3: praos-1.0 }' }),
+    resources: Type.Optional(ResourcesSchema),
+    mempoolCapacityBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'default 2 × (maxBlockBodySize + ebMaxTxBytes)' })),
+    logLevel: Type.Optional(Type.Union((['trace', 'debug', 'info', 'warn', 'error'] as const).map((l) => Type.Literal(l)))),
+    adversaries: Type.Record(NodeName, Type.Record(Type.String(), Type.Unknown()), {
+      default: {},
+      description: 'adversary behaviours on from the start, per node: { pool-2: { eb-withholding: {} } }',
+    }),
+  },
+  { ...strict, default: {} },
+);
+
+// ------------------------------------------------------------------------------------- generator
+
+export const WorkloadSchema = Type.Union(
+  (['value', 'conflict', 'duplicate', 'burst', 'poisson'] as const).map((w) => Type.Literal(w)),
+  { description: 'value: independent transfers at a steady rate; conflict: a share spends the same input twice; duplicate: resubmits; burst: on/off; poisson: exponential gaps' },
+);
+
+export const TargetsSchema = Type.Union([Type.Literal('all'), NodeNames], { default: 'all', description: 'nodes to submit to' });
+
+export const BurstSchema = Type.Object(
+  { onS: Type.Number({ exclusiveMinimum: 0 }), offS: Type.Number({ minimum: 0 }) },
+  { ...strict, description: 'for workload burst: submit for onS seconds, pause offS seconds' },
+);
+
+export const GeneratorSectionSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    tps: Type.Number({ exclusiveMinimum: 0, default: 5, description: 'transactions per second' }),
+    txkbPerS: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'if set, tps = txkbPerS × 1000 / txSizeBytes' })),
+    txSizeBytes: Type.Integer({ minimum: 100, default: 400, description: 'padded size of each transaction' }),
+    inputs: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
+    outputs: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
+    workload: withDefault(WorkloadSchema, 'value'),
+    targets: TargetsSchema,
+    durationS: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'stop after; default: the whole run' })),
+    rampUpS: Type.Optional(Type.Number({ minimum: 0, description: 'linear ramp from 0 to tps' })),
+    conflictFraction: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'for workload conflict' })),
+    burst: Type.Optional(BurstSchema),
+  },
+  { ...strict, default: {} },
+);
+
+// ------------------------------------------------------------------------------------ assertions
+
+function assertionKinds<P extends Record<string, TSchema>>(extra: P) {
+  const o = <K extends string, Q extends Record<string, TSchema>>(kind: K, props: Q, description: string) =>
+    Type.Object({ kind: Type.Literal(kind, { description }), ...props, ...extra }, strict);
+  const nodes = Type.Optional(Type.Array(NodeName, { minItems: 1, description: 'nodes to check; default all running' }));
+  return [
+    o('tip-agreement', { nodes, maxBlocksApart: Type.Optional(Type.Integer({ minimum: 0 })) }, 'nodes agree on the tip (within maxBlocksApart, default 0)'),
+    o('min-blocks', { n: Type.Integer({ minimum: 1 }) }, 'chain has at least n blocks'),
+    o('certified-ebs', { min: Type.Integer({ minimum: 0 }) }, 'at least min EBs certified on chain'),
+    o('max-fork-depth', { n: Type.Integer({ minimum: 0 }) }, 'no rollback deeper than n blocks'),
+    o('txkb-per-s', { min: Type.Number({ minimum: 0 }) }, 'included transaction throughput in kB/s'),
+    o('tps', { min: Type.Number({ minimum: 0 }) }, 'included transactions per second'),
+    o('inclusion-p95', { maxS: Type.Number({ exclusiveMinimum: 0 }) }, 'p95 submission → inclusion latency'),
+    o('rb-diffusion-p95', { maxMs: Type.Number({ exclusiveMinimum: 0 }) }, 'p95 ranking block diffusion'),
+    o('protocol-version', { version: Type.Integer({ minimum: 1 }), nodes }, 'nodes are at this protocol version'),
+    o('stopped-following', { nodes: NodeNames }, 'these nodes fell off the chain (e.g. an old release after the hard fork)'),
+  ];
+}
+
+export const AssertionSchema = Type.Union(assertionKinds({}));
+
+// -------------------------------------------------------------------------------------- scenario
+
+const NodeFaultSchema = Type.Object(
+  {
+    kind: Type.Union((['kill', 'stop', 'start', 'pause', 'resume', 'restart'] as const).map((k) => Type.Literal(k))),
+    node: NodeName,
+    forS: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'undo after this many seconds (start after kill/stop, resume after pause)' })),
+  },
+  strict,
+);
+
+const LinkFaultSchema = Type.Object(
+  {
+    kind: Type.Literal('link', { description: 'reshape links of a node (all peers, or one)' }),
+    node: NodeName,
+    peer: Type.Optional(NodeName),
+    latencyMs: Type.Optional(LinkShapeSchema.properties.latencyMs),
+    bandwidthBps: LinkShapeSchema.properties.bandwidthBps,
+    loss: Type.Optional(LinkShapeSchema.properties.loss),
+    down: Type.Optional(Type.Boolean()),
+    forS: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  },
+  strict,
+);
+
+const ClockFaultSchema = Type.Object({ kind: Type.Literal('clock'), node: NodeName, offsetMs: Type.Number() }, strict);
+
+const PartitionFaultSchema = Type.Object(
+  {
+    kind: Type.Literal('partition', { description: 'cut every link between the groups' }),
+    groups: Type.Array(NodeNames, { minItems: 2 }),
+    forS: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  },
+  strict,
+);
+
+export const FaultSchema = Type.Union([NodeFaultSchema, LinkFaultSchema, ClockFaultSchema, PartitionFaultSchema]);
+
+export const StepSchema = Type.Union([
+  Type.Object({ wait: DurationSchema }, strict),
+  Type.Object({ fault: FaultSchema }, strict),
+  Type.Object(
+    { upgrade: Type.Object({ nodes: Type.Union([Type.Literal('all'), NodeNames]), release: ReleaseNameSchema }, strict) },
+    strict,
+  ),
+  Type.Object(
+    { assert: Type.Union(assertionKinds({ withinS: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'poll until this deadline' })) })) },
+    strict,
+  ),
+  Type.Object(
+    {
+      generator: Type.Object(
+        { enabled: Type.Optional(Type.Boolean()), tps: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) },
+        { ...strict, description: 'change the load' },
+      ),
+    },
+    strict,
+  ),
+  Type.Object(
+    {
+      adversary: Type.Object(
+        {
+          node: NodeName,
+          behaviour: Type.String({ minLength: 1 }),
+          enabled: Type.Boolean({ default: true }),
+          params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+        },
+        strict,
+      ),
+    },
+    strict,
+  ),
+  Type.Object({ mark: Type.String({ minLength: 1, description: 'a labelled event in events.jsonl' }) }, strict),
+]);
+
+export const ScenarioSectionSchema = Type.Object(
+  {
+    duration: withDefault(DurationSchema, { slots: 200 }, 'how long the run lasts after systemStart'),
+    steps: Type.Array(StepSchema, { default: [], description: 'timeline run in order from systemStart' }),
+  },
+  { ...strict, default: {} },
+);
+
+export const AnalysisSectionSchema = Type.Object(
+  {
+    diffusionWithinS: Type.Number({ exclusiveMinimum: 0, default: 5, description: 'a block counts as diffused if it reached a node within this' }),
+    warmupSlots: Type.Integer({ minimum: 0, default: 0, description: 'slots ignored at the start of throughput figures' }),
+    assertions: Type.Array(AssertionSchema, { default: [] }),
+  },
+  { ...strict, default: {} },
+);
+
+// --------------------------------------------------------------------------------------- profile
+
+export const ProfileSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'defaults to the file name' }),
+    description: Type.String({ maxLength: 200, pattern: '^[^\\n]*$', default: '', description: 'one line, shown by `leiosnet profiles list`' }),
+    extends: Type.Optional(Type.String({ minLength: 1, description: 'a profile name or a path relative to this file; deep-merged under this one' })),
+    seed: Type.Integer({ minimum: 0, maximum: 0xffffffff, default: 1, description: 'every random choice (keys, stake, topology, tokens) derives from it' }),
+    composition: CompositionSchema,
+    genesis: GenesisSectionSchema,
+    node: NodeSectionSchema,
+    generator: GeneratorSectionSchema,
+    scenario: ScenarioSectionSchema,
+    analysis: AnalysisSectionSchema,
+  },
+  { ...strict, title: 'leiosnet profile' },
+);
+
+export type Profile = Static<typeof ProfileSchema>;
+export type TopologySpec = Static<typeof TopologySpecSchema>;
+export type Links = Static<typeof LinksSchema>;
+export type StakeSpec = Static<typeof StakeSchema>;
+export type Duration = Static<typeof DurationSchema>;
+export type Assertion = Static<typeof AssertionSchema>;
+export type Fault = Static<typeof FaultSchema>;
+export type Step = Static<typeof StepSchema>;
+export type Resources = Static<typeof ResourcesSchema>;
+export type GeneratorSection = Static<typeof GeneratorSectionSchema>;
+
+/** The JSON Schema for profile authors: defaulted fields are optional. */
+export function profileJsonSchema(): unknown {
+  const schema = relaxDefaults(ProfileSchema);
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://leiosnet.dev/schemas/profile.schema.json',
+    ...(schema as object),
+  };
+}
+
+/** Deep copy of a schema (without TypeBox's symbol keys) whose `required` omits defaulted properties. */
+export function relaxDefaults(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(relaxDefaults);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  const s = schema as Record<string, unknown>;
+  for (const key of Object.keys(s)) out[key] = key === 'default' || key === 'const' ? s[key] : relaxDefaults(s[key]);
+  const props = s.properties as Record<string, { default?: unknown }> | undefined;
+  if (Array.isArray(s.required) && props) {
+    const required = (s.required as string[]).filter((k) => props[k]?.default === undefined);
+    if (required.length > 0) out.required = required;
+    else delete out.required;
+  }
+  return out;
+}
