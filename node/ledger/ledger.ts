@@ -64,6 +64,31 @@ export function checkTxStatic(tx: Tx, params: Pick<ProtocolParams, 'minFeeA' | '
   return null;
 }
 
+// Signature cache: tx id → the exact witness bytes whose signatures verified. A tx seen in
+// the mempool is then validated in a block (a separately decoded copy) without re-verifying.
+// Keyed on the witness bytes too: the id does not cover the witnesses.
+const SIG_CACHE_MAX = 65_536;
+const sigCache = new Map<string, Buffer>();
+
+/** Drop all cached signature verdicts (tests, benchmarks). */
+export function clearSignatureCache(): void {
+  sigCache.clear();
+}
+
+/**
+ * Do all witness signatures verify over the tx id? State-independent (so it can also run
+ * ahead of time, e.g. in a worker); successful verdicts are cached by (id, witness bytes).
+ */
+export function verifyWitnessSignatures(tx: Tx): boolean {
+  const wb = Buffer.from(tx.bytes.buffer, tx.bytes.byteOffset + 1 + tx.bodyBytes.length, tx.size - 1 - tx.bodyBytes.length);
+  const c = sigCache.get(tx.idHex);
+  if (c !== undefined && c.equals(wb)) return true;
+  for (const w of tx.witnesses) if (!ed25519Verify(w.vkey, tx.id, w.sig)) return false;
+  if (sigCache.size >= SIG_CACHE_MAX) sigCache.delete(sigCache.keys().next().value!);
+  sigCache.set(tx.idHex, Buffer.from(wb));
+  return true;
+}
+
 /** Signature rules: every witness verifies over the tx id; every spent output's owner signed. */
 export function checkWitnesses(tx: Tx, spent: readonly TxOut[]): Verdict {
   const ws = tx.witnesses;
@@ -74,8 +99,7 @@ export function checkWitnesses(tx: Tx, spent: readonly TxOut[]): Verdict {
     for (let i = 0; i < addrs.length && !found; i++) found = bytesEqual(addrs[i], o.address);
     if (!found) return 'bad-witness';
   }
-  for (const w of ws) if (!ed25519Verify(w.vkey, tx.id, w.sig)) return 'bad-witness';
-  return null;
+  return verifyWitnessSignatures(tx) ? null : 'bad-witness';
 }
 
 /**

@@ -197,6 +197,21 @@ describe('ledger: each rule rejects', () => {
     expect(reject(l, good)).toBeNull();
   });
 
+  it('bad-witness even right after the same body validated with good witnesses (signature cache)', () => {
+    const l = genesisLedger();
+    const good = balanced(owned(l, alice)[0], [], [alice]);
+    expect(l.checkTx(good)).toBeNull(); // verdict cached for (id, witnesses)
+    expect(l.checkTx(decodeTx(good.bytes.slice()))).toBeNull(); // another copy: cache hit
+    const bad = good.bytes.slice();
+    bad[bad.length - 5] ^= 0x10;
+    const badTx = decodeTx(bad);
+    expect(badTx.idHex).toBe(good.idHex); // same id: witnesses are not covered by it
+    expect(l.checkTx(badTx)).toBe('bad-witness');
+    const swapped = signTxWith({ body: good.body, witnesses: [{ vkey: alice.vkey, sig: balanced(owned(l, alice)[1], [], [alice]).witnesses[0].sig }] });
+    expect(l.checkTx(swapped)).toBe('bad-witness');
+    expect(l.checkTx(good)).toBeNull();
+  });
+
   it('value-not-preserved: outputs + fee above or below the inputs', () => {
     const l = genesisLedger();
     const k = owned(l, alice)[0];
