@@ -17,10 +17,11 @@ import { join } from 'node:path';
 import type { MetricsSample, ResourceSample, TipsFile } from '../collect/files.ts';
 import { RESOURCES_FILE, SAMPLES_FILE, TIPS_FILE } from '../collect/files.ts';
 import { sumMetric } from '../collect/prometheus.ts';
-import { evaluateAssertions, getPath, type AssertionSpec } from './assertions.ts';
+import type { Assertion } from '../profile/schema.ts';
+import { evaluateAssertions, type NodeState } from './assertions.ts';
 import { mean, percentile, round, sortNumbers } from './stats.ts';
 import type { AssertionResult, Percentiles, Summary } from './summary.ts';
-import { EV, num, readJsonl, readTrace, runNodes, str, type TraceMessage } from './traces.ts';
+import { num, readJsonl, readTrace, runNodes, str, type TraceMessage } from './traces.ts';
 
 export const DEFAULT_DIFFUSION_WITHIN_S = 5;
 
@@ -28,7 +29,7 @@ export interface AnalyseOptions {
   /** Default: plan analysis.diffusionWithinS, else 5 s. */
   diffusionWithinS?: number;
   /** Default: plan analysis.assertions. */
-  assertions?: AssertionSpec[];
+  assertions?: Assertion[];
   /** Assertions already decided during the run; default: `assertion` events in events.jsonl. */
   scenarioAssertions?: AssertionResult[];
 }
@@ -51,6 +52,8 @@ export interface Series {
 export interface Analysis {
   summary: Summary;
   series: Series;
+  /** Each node's final state (tip, protocol version, stopped following) */
+  nodes: Record<string, NodeState>;
   /** Lines in traces that could not be parsed (a node killed mid-write), per node. */
   badTraceLines: Record<string, number>;
 }
@@ -99,29 +102,11 @@ function blockOf(map: Map<string, BlockInfo>, id: string): BlockInfo {
   return b;
 }
 
-/** Tx ids (and per-tx bytes, if known) named by a TxIncluded/TxSubmitted-like event. */
-function txsOf(m: TraceMessage): { id: string; bytes?: number }[] {
-  const list = (m.txs ?? m.ids ?? m.tx_ids) as unknown;
-  if (Array.isArray(list)) {
-    const sizes = Array.isArray(m.sizes) ? (m.sizes as unknown[]) : undefined;
-    const total = num(m, 'tx_bytes', 'tx_payload_bytes');
-    return list
-      .map((x, i) => {
-        const id = typeof x === 'string' ? x : typeof x === 'object' && x ? String((x as { id?: unknown }).id ?? '') : '';
-        const bytes =
-          typeof sizes?.[i] === 'number'
-            ? (sizes[i] as number)
-            : typeof x === 'object' && x && typeof (x as { size_bytes?: unknown }).size_bytes === 'number'
-              ? ((x as { size_bytes: number }).size_bytes)
-              : total !== undefined
-                ? total / list.length
-                : undefined;
-        return { id, bytes };
-      })
-      .filter((t) => t.id !== '');
-  }
-  const id = str(m, 'tx', 'tx_id', 'txId', 'id');
-  return id ? [{ id, bytes: num(m, 'size_bytes', 'bytes', 'tx_bytes') }] : [];
+/** Tx ids named by a TxIncluded/TxAccepted event (`ids`, or a single `id`). */
+function txIds(m: TraceMessage): string[] {
+  if (Array.isArray(m.ids)) return (m.ids as unknown[]).filter((x): x is string => typeof x === 'string');
+  const id = str(m, 'id');
+  return id ? [id] : [];
 }
 
 function diffusion(
@@ -165,10 +150,21 @@ function diffusion(
   };
 }
 
+function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const k of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
 export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Promise<Analysis> {
   const meta = readJson<Record<string, unknown>>(join(runDir, 'meta.json')) ?? {};
   const plan = readJson<Record<string, unknown>>(join(runDir, 'profile.resolved.json'));
-  const genesis = readJson<{ systemStart?: string; slotLengthS?: number }>(join(runDir, 'genesis', 'genesis.json'));
+  const genesis = readJson<{ systemStart?: string; slotLengthS?: number; eras?: { protocolVersion: number }[] }>(
+    join(runDir, 'genesis', 'genesis.json'),
+  );
   const systemStart = toUnixS(genesis?.systemStart);
   const slotLengthS = typeof genesis?.slotLengthS === 'number' ? genesis.slotLengthS : (getPath(plan, 'genesis.slotLengthS') as number | undefined);
   const slotStart = systemStart !== undefined && slotLengthS ? (slot: number) => systemStart + slot * slotLengthS : undefined;
@@ -176,15 +172,18 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
 
   const withinS =
     opts.diffusionWithinS ?? (getPath(plan, 'analysis.diffusionWithinS') as number | undefined) ?? DEFAULT_DIFFUSION_WITHIN_S;
-  const assertionSpecs = opts.assertions ?? ((getPath(plan, 'analysis.assertions') as AssertionSpec[] | undefined) ?? []);
+  const assertions = opts.assertions ?? ((getPath(plan, 'analysis.assertions') as Assertion[] | undefined) ?? []);
 
   const nodes = runNodes(runDir);
   const rbs = new Map<string, BlockInfo>();
   const ebs = new Map<string, BlockInfo>();
   const certified = new Set<string>();
   const certRbs = new Set<string>();
-  const tipOf = new Map<string, { hash?: string; slot?: number; blockNo?: number }>();
-  const included = new Map<string, { t: number; bytes?: number }>();
+  const state = new Map<string, NodeState>(nodes.map((n) => [n, { protocolVersion: genesis?.eras?.[0]?.protocolVersion }]));
+  /** tx id → first inclusion time */
+  const includedIds = new Map<string, number>();
+  /** inclusions traced without ids: block (eb ?? rb) → tx count, first time */
+  const includedBlocks = new Map<string, { count: number; t: number }>();
   const seen = new Map<string, number>();
   let votesCast = 0;
   let hardForkSlot: number | null = null;
@@ -196,6 +195,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   const badTraceLines: Record<string, number> = {};
 
   for (const node of nodes) {
+    const st = state.get(node)!;
     const r = await readTrace(join(runDir, 'nodes', node, 'trace.jsonl'), (e) => {
       const m = e.message;
       const t = toUnix(e.time_s);
@@ -203,63 +203,92 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
       if (t > lastT) lastT = t;
       const slot = num(m, 'slot');
       if (slot !== undefined && (maxSlot === null || slot > maxSlot)) maxSlot = slot;
-      const type = m.type;
-      if (EV.rbGenerated.has(type) || EV.ebGenerated.has(type)) {
-        const id = str(m, 'id', 'hash');
-        if (!id) return;
-        const b = blockOf(EV.rbGenerated.has(type) ? rbs : ebs, id);
-        b.slot ??= slot;
-        b.producer ??= str(m, 'producer', 'node') ?? node;
-        b.genT ??= t;
-        if (EV.rbGenerated.has(type)) {
-          const endorsement = m.endorsement as { eb?: { id?: string } } | null | undefined;
-          if (endorsement && endorsement.eb?.id) {
+      switch (m.type) {
+        case 'RBGenerated':
+        case 'EBGenerated': {
+          const id = str(m, 'id');
+          if (!id) return;
+          const b = blockOf(m.type === 'RBGenerated' ? rbs : ebs, id);
+          b.slot ??= slot;
+          b.producer ??= str(m, 'producer', 'node') ?? node;
+          b.genT ??= t;
+          const endorsed = (m.endorsement as { eb?: { id?: string } } | null | undefined)?.eb?.id;
+          if (m.type === 'RBGenerated' && endorsed) {
             certRbs.add(id);
-            certified.add(endorsement.eb.id);
+            certified.add(endorsed);
           }
+          return;
         }
-      } else if (EV.rbReceived.has(type) || EV.ebReceived.has(type)) {
-        const id = str(m, 'id', 'hash');
-        if (!id) return;
-        const b = blockOf(EV.rbReceived.has(type) ? rbs : ebs, id);
-        b.slot ??= slot;
-        const at = str(m, 'recipient', 'node') ?? node;
-        const prev = b.arrivals.get(at);
-        if (prev === undefined || t < prev) b.arrivals.set(at, t);
-      } else if (EV.voteBundle.has(type)) {
-        const votes = m.votes;
-        if (votes && typeof votes === 'object') {
-          for (const v of Object.values(votes as Record<string, unknown>)) votesCast += typeof v === 'number' ? v : 1;
-        } else votesCast += 1;
-      } else if (EV.voteCast.has(type)) {
-        votesCast += num(m, 'count', 'votes') ?? 1;
-      } else if (EV.ebCertified.has(type)) {
-        const eb = str(m, 'eb', 'eb_id', 'ebId', 'id');
-        if (eb) certified.add(eb);
-      } else if (EV.certIncluded.has(type)) {
-        const rb = str(m, 'rb', 'rb_id', 'rbId', 'block', 'id');
-        if (rb) certRbs.add(rb);
-        const eb = str(m, 'eb', 'eb_id', 'ebId');
-        if (eb) certified.add(eb);
-      } else if (EV.rbAdopted.has(type)) {
-        const who = str(m, 'node') ?? node;
-        tipOf.set(who, { hash: str(m, 'id', 'hash'), slot, blockNo: num(m, 'block_no', 'blockNo', 'height') });
-      } else if (EV.rollback.has(type)) {
-        rollbacks++;
-        const d = num(m, 'depth', 'rolled_back', 'blocks');
-        if (d !== undefined && d > maxForkDepth) maxForkDepth = d;
-      } else if (EV.hardFork.has(type)) {
-        if (slot !== undefined && (hardForkSlot === null || slot < hardForkSlot)) hardForkSlot = slot;
-      } else if (EV.txIncluded.has(type)) {
-        for (const tx of txsOf(m)) {
-          const prev = included.get(tx.id);
-          if (!prev || t < prev.t) included.set(tx.id, { t, bytes: tx.bytes ?? prev?.bytes });
+        case 'RBReceived':
+        case 'EBReceived': {
+          const id = str(m, 'id');
+          if (!id) return;
+          const b = blockOf(m.type === 'RBReceived' ? rbs : ebs, id);
+          b.slot ??= slot;
+          const at = str(m, 'recipient', 'node') ?? node;
+          const prev = b.arrivals.get(at);
+          if (prev === undefined || t < prev) b.arrivals.set(at, t);
+          return;
         }
-      } else if (EV.txSeen.has(type)) {
-        for (const tx of txsOf(m)) {
-          const prev = seen.get(tx.id);
-          if (prev === undefined || t < prev) seen.set(tx.id, t);
+        case 'VTBundleGenerated': {
+          const votes = m.votes;
+          if (votes && typeof votes === 'object') {
+            for (const v of Object.values(votes as Record<string, unknown>)) votesCast += typeof v === 'number' ? v : 1;
+          } else votesCast += 1;
+          return;
         }
+        case 'CertCreated': {
+          const eb = str(m, 'eb');
+          if (eb) certified.add(eb);
+          return;
+        }
+        case 'CertIncluded': {
+          const rb = str(m, 'rb');
+          const eb = str(m, 'eb');
+          if (rb) certRbs.add(rb);
+          if (eb) certified.add(eb);
+          return;
+        }
+        case 'RBAdopted':
+          st.hash = str(m, 'id');
+          st.slot = slot;
+          st.blockNo = num(m, 'blockNo', 'block_no');
+          return;
+        case 'Rollback': {
+          rollbacks++;
+          const d = num(m, 'depth');
+          if (d !== undefined && d > maxForkDepth) maxForkDepth = d;
+          return;
+        }
+        case 'HardFork':
+          if (slot !== undefined && (hardForkSlot === null || slot < hardForkSlot)) hardForkSlot = slot;
+          st.protocolVersion = num(m, 'protocolVersion') ?? st.protocolVersion;
+          return;
+        case 'StoppedFollowing':
+          st.stoppedFollowing = true;
+          return;
+        case 'TxIncluded': {
+          const ids = txIds(m);
+          if (ids.length) {
+            for (const id of ids) {
+              const prev = includedIds.get(id);
+              if (prev === undefined || t < prev) includedIds.set(id, t);
+            }
+          } else {
+            const key = str(m, 'eb') ?? str(m, 'rb');
+            const count = num(m, 'count') ?? 0;
+            if (!key || count === 0) return;
+            const prev = includedBlocks.get(key);
+            if (!prev || t < prev.t) includedBlocks.set(key, { count, t });
+          }
+          return;
+        }
+        case 'TxAccepted':
+          for (const id of txIds(m)) {
+            const prev = seen.get(id);
+            if (prev === undefined || t < prev) seen.set(id, t);
+          }
+          return;
       }
     });
     if (r.bad) badTraceLines[node] = r.bad;
@@ -267,7 +296,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
 
   // generator: per-tx submission times (optional) and its summary
   await readJsonl<Record<string, unknown>>(join(runDir, 'generator', 'submissions.jsonl'), (s) => {
-    const id = typeof s.id === 'string' ? s.id : typeof s.tx === 'string' ? s.tx : undefined;
+    const id = typeof s.id === 'string' ? s.id : undefined;
     const t = toUnixS(s.time_s ?? s.t);
     if (id && t !== undefined) {
       const prev = seen.get(id);
@@ -289,36 +318,50 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   await readJsonl<MetricsSample>(join(runDir, SAMPLES_FILE), (s) => samples.push(s));
   const resSamples: ResourceSample[] = [];
   await readJsonl<ResourceSample>(join(runDir, RESOURCES_FILE), (s) => resSamples.push(s));
+  const lastSample = new Map<string, MetricsSample>();
+  for (const s of samples) lastSample.set(s.node, s);
+  for (const [n, s] of lastSample) {
+    const pv = s.values.leios_protocol_version;
+    const st = state.get(n);
+    if (st && typeof pv === 'number') st.protocolVersion = pv;
+  }
 
-  // chain: final tips from the collector, else the last adoption each node traced
+  // chain: final tips from the collector override the last adoption each node traced
   const tipsFile = readJson<TipsFile>(join(runDir, TIPS_FILE));
-  const tips = new Map<string, { hash?: string; slot?: number; blockNo?: number } | null>();
-  for (const n of nodes) tips.set(n, tipsFile ? (tipsFile.tips[n] ?? null) : (tipOf.get(n) ?? null));
+  if (tipsFile) {
+    for (const n of nodes) {
+      const tip = tipsFile.tips[n];
+      const st = state.get(n)!;
+      st.hash = tip?.hash ?? undefined;
+      st.slot = tip?.slot ?? undefined;
+      st.blockNo = tip?.blockNo ?? undefined;
+    }
+  }
   const counts = new Map<string, number>();
-  for (const t of tips.values()) if (t?.hash) counts.set(t.hash, (counts.get(t.hash) ?? 0) + 1);
+  for (const st of state.values()) if (st.hash) counts.set(st.hash, (counts.get(st.hash) ?? 0) + 1);
   let majority: string | undefined;
   for (const [h, c] of counts) if (majority === undefined || c > counts.get(majority)!) majority = h;
-  const majorityTip = majority ? [...tips.values()].find((t) => t?.hash === majority) : undefined;
+  const majorityTip = majority ? [...state.values()].find((st) => st.hash === majority) : undefined;
   const share = nodes.length && majority ? counts.get(majority)! / nodes.length : null;
   const blocks = majorityTip?.blockNo ?? rbs.size;
   const finalSlot = majorityTip?.slot ?? maxSlot;
 
-  // throughput
-  let txIncluded = included.size;
+  // throughput: included txs from traces (ids, else per-block counts), else the ledger counters
+  let txIncluded = includedIds.size;
+  for (const b of includedBlocks.values()) txIncluded += b.count;
   let includedBytes: number | undefined;
-  if (included.size > 0) {
-    const withBytes = [...included.values()].filter((x) => x.bytes !== undefined);
-    includedBytes = withBytes.length ? withBytes.reduce((a, x) => a + x.bytes!, 0) : undefined;
-  } else if (samples.length) {
-    // no TxIncluded traces: the best node's ledger counters at the last round
-    const lastRound = samples[samples.length - 1]!.round;
-    for (const s of samples) {
-      if (s.round !== lastRound) continue;
-      txIncluded = Math.max(txIncluded, sumMetric(s.values, 'leios_ledger_tx_applied_total') ?? 0);
+  if (samples.length) {
+    let appliedMax: number | undefined;
+    for (const s of lastSample.values()) {
+      const a = sumMetric(s.values, 'leios_ledger_tx_applied_total');
+      if (a !== undefined) appliedMax = Math.max(appliedMax ?? 0, a);
       const b = sumMetric(s.values, 'leios_ledger_tx_bytes_applied_total');
       if (b !== undefined) includedBytes = Math.max(includedBytes ?? 0, b);
     }
+    if (txIncluded === 0 && appliedMax !== undefined) txIncluded = appliedMax;
   }
+  const txSize = getPath(plan, 'generator.txSizeBytes');
+  if (includedBytes === undefined && typeof txSize === 'number') includedBytes = txIncluded * txSize;
   const txSubmitted = numOr0(pick(gen, 'submitted', 'txSubmitted'));
   const txRejected = numOr0(pick(gen, 'rejected', 'txRejected'));
   const genStart = toUnixS(pick(gen, 'startedAt', 'startTime', 'start'));
@@ -330,9 +373,9 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   else if (runStart !== undefined && runEnd !== undefined && runEnd > runStart) loadWindowS = runEnd - runStart;
 
   const latencies: number[] = [];
-  for (const [id, inc] of included) {
+  for (const [id, t] of includedIds) {
     const s = seen.get(id);
-    if (s !== undefined) latencies.push(inc.t - s);
+    if (s !== undefined) latencies.push(t - s);
   }
   sortNumbers(latencies);
 
@@ -385,7 +428,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     });
   }
 
-  const ebsAnnounced = [...ebs.values()].filter((b) => b.producer !== undefined || b.genT !== undefined).length;
+  const ebsAnnounced = [...ebs.values()].filter((b) => b.genT !== undefined).length;
   const summary: Summary = {
     run: {
       id: String(pick(meta, 'runId', 'id') ?? runDir.split('/').filter(Boolean).pop()),
@@ -435,7 +478,8 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     assertions: [],
     passed: true,
   };
-  summary.assertions = [...scenarioAssertions, ...evaluateAssertions(summary, assertionSpecs)];
+  const nodeStates = Object.fromEntries(state);
+  summary.assertions = [...scenarioAssertions, ...evaluateAssertions(assertions, { summary, nodes: nodeStates })];
   summary.passed = summary.assertions.every((a) => a.passed);
 
   const series: Series = {
@@ -447,7 +491,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
       [...perNodeRes].map(([n, r]) => [n, { t: r.t.map((t) => round(t - t0, 2)!), cpuPct: r.cpu, rssMb: r.rss }]),
     ),
   };
-  return { summary, series, badTraceLines };
+  return { summary, series, nodes: nodeStates, badTraceLines };
 }
 
 export function writeSummary(runDir: string, summary: Summary): string {

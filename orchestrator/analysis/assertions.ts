@@ -1,94 +1,106 @@
-// End-of-run assertions over summary.json: `chain.tipAgreement == true`,
-// `diffusion.rb.p95Ms <= 3000`, or objects `{name?, metric, op, value}` / `{name?, expr}`.
+// Assertions of a profile (orchestrator/profile/schema.ts `Assertion`): evaluated at the end of a
+// run over summary.json and each node's final state, and during a run by the scenario engine
+// over a live view (polled until `withinS`). Each result names the last value seen.
 
-import type { AssertionResult } from './summary.ts';
+import type { Assertion } from '../profile/schema.ts';
+import type { AssertionResult, Summary } from './summary.ts';
 
-export type Op = '==' | '!=' | '<' | '<=' | '>' | '>=';
-const OPS: Op[] = ['<=', '>=', '==', '!=', '<', '>'];
-
-export interface AssertionObject {
-  name?: string;
-  metric?: string;
-  path?: string;
-  key?: string;
-  op?: Op | string;
-  value?: unknown;
-  expr?: string;
-}
-export type AssertionSpec = string | AssertionObject;
-
-export interface ParsedAssertion {
-  name: string;
-  path: string;
-  op: Op;
-  value: unknown;
+/** What is known of one node at a point in time. */
+export interface NodeState {
+  blockNo?: number;
+  slot?: number;
+  hash?: string;
+  protocolVersion?: number;
+  stoppedFollowing?: boolean;
+  running?: boolean;
 }
 
-function parseLiteral(s: string): unknown {
-  const t = s.trim();
-  if (t === 'true') return true;
-  if (t === 'false') return false;
-  if (t === 'null') return null;
-  if (/^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(t)) return Number(t);
-  return t.replace(/^["']|["']$/g, '');
+export interface AssertionView {
+  summary: Summary;
+  nodes: Record<string, NodeState>;
 }
 
-export function parseExpr(expr: string): { path: string; op: Op; value: unknown } {
-  for (const op of OPS) {
-    const i = expr.indexOf(op);
-    if (i > 0) {
-      return { path: expr.slice(0, i).trim(), op, value: parseLiteral(expr.slice(i + op.length)) };
+export interface Evaluation {
+  passed: boolean;
+  /** the value seen, e.g. "pool-1 #12 3fa2…, pool-2 #12 3fa2…" */
+  detail: string;
+}
+
+const short = (h: string | undefined) => (h ? h.slice(0, 8) : '–');
+
+/** A readable name: "min-blocks n=10", "tip-agreement nodes=pool-1,pool-2". */
+export function assertionName(a: Assertion & { withinS?: number }): string {
+  const params = Object.entries(a)
+    .filter(([k]) => k !== 'kind' && k !== 'withinS')
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`);
+  const within = a.withinS !== undefined ? ` within ${a.withinS} s` : '';
+  return [a.kind, ...params].join(' ') + within;
+}
+
+function selected(view: AssertionView, nodes: string[] | undefined): [string, NodeState][] {
+  const all = Object.entries(view.nodes);
+  if (nodes) return nodes.map((n) => [n, view.nodes[n] ?? {}]);
+  return all.filter(([, s]) => s.running !== false);
+}
+
+function atLeast(label: string, v: number | null, min: number): Evaluation {
+  return { passed: v !== null && v >= min, detail: `${label} ${v ?? 'unknown'} (want >= ${min})` };
+}
+
+function atMost(label: string, v: number | null, max: number): Evaluation {
+  return { passed: v !== null && v <= max, detail: `${label} ${v ?? 'unknown'} (want <= ${max})` };
+}
+
+export function evaluateAssertion(a: Assertion, view: AssertionView): Evaluation {
+  const s = view.summary;
+  switch (a.kind) {
+    case 'tip-agreement': {
+      const nodes = selected(view, a.nodes);
+      const apart = a.maxBlocksApart ?? 0;
+      const tips = nodes.map(([n, st]) => `${n} #${st.blockNo ?? '–'} ${short(st.hash)}`).join(', ');
+      if (nodes.length === 0) return { passed: false, detail: 'no nodes to compare' };
+      if (nodes.some(([, st]) => st.hash === undefined && st.blockNo === undefined)) return { passed: false, detail: `tips: ${tips} (a node has no tip)` };
+      let passed: boolean;
+      if (apart === 0) passed = new Set(nodes.map(([, st]) => st.hash)).size === 1;
+      else {
+        const nos = nodes.map(([, st]) => st.blockNo ?? 0);
+        passed = Math.max(...nos) - Math.min(...nos) <= apart;
+      }
+      return { passed, detail: `tips: ${tips}${apart ? ` (want within ${apart} blocks)` : ''}` };
+    }
+    case 'min-blocks': {
+      const nos = Object.values(view.nodes).map((st) => st.blockNo).filter((x): x is number => x !== undefined);
+      const best = Math.max(s.chain.blocks, ...nos);
+      return atLeast('chain blocks', best, a.n);
+    }
+    case 'certified-ebs':
+      return atLeast('certified EBs on chain', s.leios.certsIncluded, a.min);
+    case 'max-fork-depth':
+      return atMost('max fork depth', s.chain.maxForkDepth, a.n);
+    case 'txkb-per-s':
+      return atLeast('TxkB/s', s.throughput.txkbPerS, a.min);
+    case 'tps':
+      return atLeast('tx/s', s.throughput.tps, a.min);
+    case 'inclusion-p95':
+      return atMost('inclusion p95 s', s.latency.inclusionP95S, a.maxS);
+    case 'rb-diffusion-p95':
+      return atMost('RB diffusion p95 ms', s.diffusion.rb.p95Ms, a.maxMs);
+    case 'protocol-version': {
+      const nodes = selected(view, a.nodes);
+      const seen = nodes.map(([n, st]) => `${n} ${st.protocolVersion ?? '–'}`).join(', ');
+      return {
+        passed: nodes.length > 0 && nodes.every(([, st]) => st.protocolVersion === a.version),
+        detail: `protocol versions: ${seen} (want ${a.version})`,
+      };
+    }
+    case 'stopped-following': {
+      const nodes = selected(view, a.nodes);
+      const seen = nodes.map(([n, st]) => `${n} ${st.stoppedFollowing ? 'stopped' : 'following'}`).join(', ');
+      return { passed: nodes.every(([, st]) => st.stoppedFollowing === true), detail: seen };
     }
   }
-  throw new Error(`assertion ${JSON.stringify(expr)}: expected "<metric> <op> <value>" with op one of ${OPS.join(' ')}`);
 }
 
-export function parseAssertion(spec: AssertionSpec): ParsedAssertion {
-  if (typeof spec === 'string') return { name: spec, ...parseExpr(spec) };
-  if (spec.expr) return { name: spec.name ?? spec.expr, ...parseExpr(spec.expr) };
-  const path = spec.metric ?? spec.path ?? spec.key;
-  if (!path || !spec.op) throw new Error(`assertion ${JSON.stringify(spec)}: needs metric, op and value (or expr)`);
-  if (!OPS.includes(spec.op as Op)) throw new Error(`assertion ${JSON.stringify(spec)}: op must be one of ${OPS.join(' ')}`);
-  const op = spec.op as Op;
-  return { name: spec.name ?? `${path} ${op} ${JSON.stringify(spec.value)}`, path, op, value: spec.value };
-}
-
-export function getPath(obj: unknown, path: string): unknown {
-  let cur: unknown = obj;
-  for (const k of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[k];
-  }
-  return cur;
-}
-
-export function compareValues(actual: unknown, op: Op, want: unknown): boolean {
-  switch (op) {
-    case '==':
-      return actual === want;
-    case '!=':
-      return actual !== want;
-    default: {
-      if (typeof actual !== 'number' || typeof want !== 'number') return false;
-      if (op === '<') return actual < want;
-      if (op === '<=') return actual <= want;
-      if (op === '>') return actual > want;
-      return actual >= want;
-    }
-  }
-}
-
-export function evaluateAssertions(summary: unknown, specs: readonly AssertionSpec[]): AssertionResult[] {
-  return specs.map((spec) => {
-    let a: ParsedAssertion;
-    try {
-      a = parseAssertion(spec);
-    } catch (e) {
-      return { name: typeof spec === 'string' ? spec : (spec.name ?? JSON.stringify(spec)), passed: false, detail: (e as Error).message };
-    }
-    const actual = getPath(summary, a.path);
-    if (actual === undefined) return { name: a.name, passed: false, detail: `${a.path} is not in summary.json` };
-    const passed = compareValues(actual, a.op, a.value);
-    return { name: a.name, passed, detail: `${a.path} = ${JSON.stringify(actual)} (want ${a.op} ${JSON.stringify(a.value)})` };
-  });
+export function evaluateAssertions(assertions: readonly Assertion[], view: AssertionView): AssertionResult[] {
+  return assertions.map((a) => ({ name: assertionName(a), ...evaluateAssertion(a, view) }));
 }

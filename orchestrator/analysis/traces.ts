@@ -77,20 +77,3 @@ export function num(m: TraceMessage, ...keys: string[]): number | undefined {
   }
   return undefined;
 }
-
-/** Event names, with the aliases the analysis accepts. */
-export const EV = {
-  rbGenerated: new Set(['RBGenerated']),
-  rbReceived: new Set(['RBReceived']),
-  ebGenerated: new Set(['EBGenerated']),
-  ebReceived: new Set(['EBReceived']),
-  voteBundle: new Set(['VTBundleGenerated']),
-  voteCast: new Set(['VoteCast', 'VoteGenerated']),
-  ebCertified: new Set(['EBCertified', 'CertificateFormed', 'CertFormed']),
-  certIncluded: new Set(['CertIncluded', 'CertificateIncluded']),
-  rbAdopted: new Set(['RBAdopted', 'ChainExtended', 'TipChanged']),
-  rollback: new Set(['Rollback', 'RolledBack', 'ChainRollback']),
-  hardFork: new Set(['HardFork', 'EraTransition']),
-  txIncluded: new Set(['TxIncluded']),
-  txSeen: new Set(['TxSubmitted', 'TxReceived', 'TxAccepted', 'MempoolAdded', 'TxAdded']),
-} as const;

@@ -9,6 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import { isAbsolute, join, resolve } from 'node:path';
 import type { NodeConfig } from '../../node/config/schema.ts';
 import { healthy } from '../collect/admin.ts';
+import { InfraError } from '../errors.ts';
 import {
   readRunRecord,
   removeRunRecord,
@@ -71,14 +72,6 @@ export interface PidsFile {
   generator?: { name: string; dir: string; configFile: string };
   processes: ProcRecord[];
   downAt?: string;
-}
-
-export class InfrastructureError extends Error {
-  readonly exitCode = 3;
-  constructor(message: string) {
-    super(message);
-    this.name = 'InfrastructureError';
-  }
 }
 
 function tail(path: string, lines = 20): string {
@@ -154,7 +147,7 @@ class ProcessDeployment implements Deployment {
       const child = spawn(cmd, args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', fd, fd], env: process.env });
       child.unref();
       child.on('error', () => {}); // reported through the health wait (the process is not there)
-      if (child.pid === undefined) throw new InfrastructureError(`could not spawn ${cmd} ${args.join(' ')}`);
+      if (child.pid === undefined) throw new InfraError(`could not spawn ${cmd} ${args.join(' ')}`);
       const st = readProcStat(child.pid);
       return {
         name,
@@ -179,7 +172,7 @@ class ProcessDeployment implements Deployment {
     this.persist();
     await new Promise((r) => setTimeout(r, 200));
     if (!isAlive(this.generator.proc.pid)) {
-      throw new InfrastructureError(`generator exited at start:\n${tail(join(spec.dir, 'generator.log'))}`);
+      throw new InfraError(`generator exited at start:\n${tail(join(spec.dir, 'generator.log'))}`);
     }
   }
 
@@ -307,10 +300,10 @@ class ProcessNode implements NodeHandle {
     for (;;) {
       if (await healthy(ep, 1_000)) return;
       if (!this.proc || !isAlive(this.proc.pid)) {
-        throw new InfrastructureError(`node ${this.name} exited before answering /health; ${this.logFile}:\n${tail(this.logFile)}`);
+        throw new InfraError(`node ${this.name} exited before answering /health; ${this.logFile}:\n${tail(this.logFile)}`);
       }
       if (Date.now() > deadline) {
-        throw new InfrastructureError(`node ${this.name} did not answer ${ep.adminUrl}/health within ${timeoutMs} ms; ${this.logFile}:\n${tail(this.logFile)}`);
+        throw new InfraError(`node ${this.name} did not answer ${ep.adminUrl}/health within ${timeoutMs} ms; ${this.logFile}:\n${tail(this.logFile)}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -332,7 +325,7 @@ class ProcessNode implements NodeHandle {
   }
 
   async restartWith(release: string): Promise<void> {
-    const info = await releaseInfo(release);
+    const info = releaseInfo(release);
     await this.stop();
     const cfg = this.config();
     cfg.release = info;

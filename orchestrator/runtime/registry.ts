@@ -2,6 +2,7 @@
 // demand from orchestrator/runtime/{docker,kubernetes}.ts (exporting `createRuntime()`,
 // `create<Name>Runtime()` or a `<Name>Runtime` class), so their heavy clients load only when used.
 
+import { UserError } from '../errors.ts';
 import type { Runtime } from './runtime.ts';
 import { ProcessRuntime, type AddressOf } from './process.ts';
 
@@ -17,13 +18,6 @@ export function hasAddressPlan(rt: Runtime): rt is Runtime & AddressPlanner {
   return typeof (rt as Partial<AddressPlanner>).addressPlan === 'function';
 }
 
-export class UnknownRuntimeError extends Error {
-  readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnknownRuntimeError';
-  }
-}
 
 const cache = new Map<string, Runtime>();
 
@@ -40,15 +34,15 @@ export async function getRuntime(name: string): Promise<Runtime> {
       const spec = `./${name}.ts`;
       mod = (await import(spec)) as Record<string, unknown>;
     } catch (e) {
-      throw new UnknownRuntimeError(`runtime: ${name} is not available in this build (${(e as Error).message.split('\n')[0]})`);
+      throw new UserError(`runtime: ${name} is not available in this build (${(e as Error).message.split('\n')[0]})`);
     }
     const factory = (mod.createRuntime ?? mod[`create${cap}Runtime`]) as (() => Runtime) | undefined;
     const Ctor = mod[`${cap}Runtime`] as (new () => Runtime) | undefined;
     if (typeof factory === 'function') rt = await factory();
     else if (typeof Ctor === 'function') rt = new Ctor();
-    else throw new UnknownRuntimeError(`runtime: orchestrator/runtime/${name}.ts exports no runtime factory`);
+    else throw new UserError(`runtime: orchestrator/runtime/${name}.ts exports no runtime factory`);
   } else {
-    throw new UnknownRuntimeError(`runtime: unknown runtime ${JSON.stringify(name)} (one of ${RUNTIME_NAMES.join(', ')})`);
+    throw new UserError(`runtime: unknown runtime ${JSON.stringify(name)} (one of ${RUNTIME_NAMES.join(', ')})`);
   }
   cache.set(name, rt);
   return rt;

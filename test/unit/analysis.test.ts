@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyseRun } from '../../orchestrator/analysis/analyse.ts';
-import { evaluateAssertions, parseAssertion } from '../../orchestrator/analysis/assertions.ts';
+import { assertionName, evaluateAssertion } from '../../orchestrator/analysis/assertions.ts';
 import { percentile } from '../../orchestrator/analysis/stats.ts';
 
 // Expected figures are worked out by hand in test/fixtures/traces/small/README.md.
@@ -22,7 +22,7 @@ afterAll(() => {
 });
 
 describe('analysis of the recorded four-node trace set', async () => {
-  const { summary, series, badTraceLines } = await analyseRun(FIXTURE);
+  const { summary, series, nodes, badTraceLines } = await analyseRun(FIXTURE);
 
   it('reads the run block from meta.json and genesis', () => {
     expect(summary.run).toEqual({
@@ -116,10 +116,16 @@ describe('analysis of the recorded four-node trace set', async () => {
   it('assertions: scenario results from events.jsonl, then the plan assertions', () => {
     expect(summary.assertions).toEqual([
       { name: 'n1: block height is at least 3 within 30 s', passed: true, detail: 'n1 block height 4 (want >= 3)' },
-      { name: 'chain.maxForkDepth <= 2', passed: true, detail: 'chain.maxForkDepth = 1 (want <= 2)' },
-      { name: 'rb p95 under 1.5 s', passed: false, detail: 'diffusion.rb.p95Ms = 1800 (want <= 1500)' },
+      { name: 'max-fork-depth n=2', passed: true, detail: 'max fork depth 1 (want <= 2)' },
+      { name: 'rb-diffusion-p95 maxMs=1500', passed: false, detail: 'RB diffusion p95 ms 1800 (want <= 1500)' },
+      { name: 'protocol-version version=2', passed: true, detail: 'protocol versions: n1 2, n2 2, n3 2, n4 2 (want 2)' },
     ]);
     expect(summary.passed).toBe(false);
+  });
+
+  it('final node states: tip, protocol version', () => {
+    expect(nodes.n1).toEqual({ hash: 'rb5', slot: 19, blockNo: 5, protocolVersion: 2 });
+    expect(nodes.n4).toEqual({ hash: 'rb4', slot: 14, blockNo: 4, protocolVersion: 2 });
   });
 
   it('counts the half-written last line of a killed node instead of failing', () => {
@@ -166,10 +172,21 @@ describe('analysis inputs in other shapes', () => {
     expect(summary.chain.tipAgreementShare).toBe(1);
   });
 
+  it('TxIncluded without ids: counted once per block, however many nodes apply it', async () => {
+    const dir = copyFixture();
+    for (const n of ['n1', 'n2']) {
+      const f = join(dir, 'nodes', n, 'trace.jsonl');
+      writeFileSync(f, readFileSync(f, 'utf8').replace(/"ids":\["tx[0-9]"(,"tx[0-9]")*\],("rb")/g, '$2'));
+    }
+    const { summary } = await analyseRun(dir);
+    expect(summary.throughput.txIncluded).toBe(5);
+    expect(summary.latency.inclusionP50S).toBeNull(); // no ids: no per-tx latency
+  });
+
   it('options override the plan: diffusion window and assertions', async () => {
     const { summary } = await analyseRun(FIXTURE, {
       diffusionWithinS: 0.5,
-      assertions: ['chain.tipAgreement == false'],
+      assertions: [{ kind: 'tip-agreement', nodes: ['n1', 'n2', 'n3'] }],
       scenarioAssertions: [],
     });
     // a 0.5 s window lets rb5 (slot 19) in: n1 200, n3 400, n4 never → 18 pairs;
@@ -177,13 +194,13 @@ describe('analysis inputs in other shapes', () => {
     expect(summary.diffusion.rb.blocks).toBe(6);
     expect(summary.diffusion.rb.reachedWithinShare).toBe(0.6111);
     expect(summary.assertions).toEqual([
-      { name: 'chain.tipAgreement == false', passed: true, detail: 'chain.tipAgreement = false (want == false)' },
+      { name: 'tip-agreement nodes=n1,n2,n3', passed: true, detail: 'tips: n1 #5 rb5, n2 #5 rb5, n3 #5 rb5' },
     ]);
     expect(summary.passed).toBe(true);
   });
 });
 
-describe('statistics and assertion parsing', () => {
+describe('statistics and assertions', () => {
   it('percentile interpolates linearly between closest ranks', () => {
     expect(percentile([], 0.5)).toBeNull();
     expect(percentile([7], 0.99)).toBe(7);
@@ -191,13 +208,30 @@ describe('statistics and assertion parsing', () => {
     expect(percentile([10, 20, 30, 40, 50], 0.95)).toBeCloseTo(48);
   });
 
-  it('parses expressions and objects, and names an unknown metric', () => {
-    expect(parseAssertion('throughput.tps >= 2.5')).toEqual({ name: 'throughput.tps >= 2.5', path: 'throughput.tps', op: '>=', value: 2.5 });
-    expect(parseAssertion({ metric: 'chain.tipAgreement', op: '==', value: true }).name).toBe('chain.tipAgreement == true');
-    const [r] = evaluateAssertions({ chain: {} }, ['chain.nope > 1']);
-    expect(r).toEqual({ name: 'chain.nope > 1', passed: false, detail: 'chain.nope is not in summary.json' });
-    const [bad] = evaluateAssertions({}, [{ metric: 'x', op: '~', value: 1 }]);
-    expect(bad!.passed).toBe(false);
-    expect(bad!.detail).toMatch(/op must be one of/);
+  it('evaluates node-state kinds over a view and reports the value seen', async () => {
+    const { summary } = await analyseRun(FIXTURE);
+    const view = {
+      summary,
+      nodes: {
+        'pool-1': { blockNo: 12, hash: 'aaaaaaaaaaaa', protocolVersion: 2 },
+        'pool-2': { blockNo: 11, hash: 'bbbbbbbbbbbb', protocolVersion: 2 },
+        'pool-3': { blockNo: 9, hash: 'cccccccccccc', protocolVersion: 1, stoppedFollowing: true, running: true },
+        'pool-4': { running: false },
+      },
+    };
+    expect(evaluateAssertion({ kind: 'tip-agreement', nodes: ['pool-1', 'pool-2'] }, view)).toEqual({
+      passed: false,
+      detail: 'tips: pool-1 #12 aaaaaaaa, pool-2 #11 bbbbbbbb',
+    });
+    expect(evaluateAssertion({ kind: 'tip-agreement', nodes: ['pool-1', 'pool-2'], maxBlocksApart: 1 }, view).passed).toBe(true);
+    expect(evaluateAssertion({ kind: 'min-blocks', n: 12 }, view)).toEqual({ passed: true, detail: 'chain blocks 12 (want >= 12)' });
+    expect(evaluateAssertion({ kind: 'stopped-following', nodes: ['pool-3'] }, view)).toEqual({ passed: true, detail: 'pool-3 stopped' });
+    // protocol-version over the running nodes (pool-4 is not running)
+    expect(evaluateAssertion({ kind: 'protocol-version', version: 2 }, view)).toEqual({
+      passed: false,
+      detail: 'protocol versions: pool-1 2, pool-2 2, pool-3 1 (want 2)',
+    });
+    expect(evaluateAssertion({ kind: 'certified-ebs', min: 2 }, view)).toEqual({ passed: false, detail: 'certified EBs on chain 1 (want >= 2)' });
+    expect(assertionName({ kind: 'min-blocks', n: 3, withinS: 30 } as never)).toBe('min-blocks n=3 within 30 s');
   });
 });

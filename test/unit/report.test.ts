@@ -19,7 +19,7 @@ describe('run reports from the recorded trace set', async () => {
   it('report.md carries the verdict, assertions and the key figures', () => {
     expect(md).toContain('# leiosnet run fixture-small');
     expect(md).toContain('**FAILED**');
-    expect(md).toContain('| rb p95 under 1.5 s | FAIL | diffusion.rb.p95Ms = 1800 (want <= 1500) |');
+    expect(md).toContain('| rb-diffusion-p95 maxMs=1500 | FAIL | RB diffusion p95 ms 1800 (want <= 1500) |');
     expect(md).toMatch(/\| RB \| 400 \| 1,800 \| 2,760 \| 80 % \| 5 \| 13 \|/);
     expect(md).toMatch(/\| EB \| 700 \| 1,220 \| 1,284 \| 83\.3+ % \| 2 \| 5 \|/);
     expect(md).toContain('| certification rate | 0.5 |');
