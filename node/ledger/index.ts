@@ -18,9 +18,11 @@
  * Ledger (ledger.ts) — UTxO Map keyed `txIdHex#index`, mutated in place with undo records:
  *   Ledger.fromGenesis(genesis) / new Ledger(params, entries?) / Ledger.fromSnapshot(bytes, params)
  *   ledger.applyTx(tx, level, undo?)      → {ok, undo} | {ok:false, reason}
- *   ledger.applyBody(txs, level | (tx,i)=>level) → {ok, undo, txs, bytes} | {ok:false, index, reason, txId}
+ *   ledger.applyBody(txs, level | (tx,i)=>level) → {ok, undo, txs, bytes, skipped} | {ok:false, index, reason, txId}
  *          atomic (all or nothing). Levels: 'validate' (all rules), 'reapply' (inputs exist and
- *          are unspent only), 'trusted' (no checks: certified EB contents).
+ *          are unspent only: txs validated before, e.g. `mempool.has(tx.idHex)`), 'trusted'
+ *          (certified EB contents: no validation; a tx whose inputs are gone is skipped and
+ *          counted in `skipped`, so a conflicting/duplicate tx can neither mint value nor fail the EB).
  *   ledger.undo(record)                   LIFO: undo the latest applied record first
  *   ledger.checkTx(tx, level)             verdict without applying
  *   ledger.get(key) / has(key) / lookup / version (monotonic change counter) / utxoCount /

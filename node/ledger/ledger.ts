@@ -27,7 +27,10 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
  * - 'validate': every rule (new txs from peers / clients, RB bodies from peers).
  * - 'reapply': known-good txs (validated before, e.g. in our mempool, or replayed from our own
  *   chain DB): only checks that the inputs exist and are unspent.
- * - 'trusted': no checks at all (certified EB contents): spends what is there, adds outputs.
+ * - 'trusted': no validation (certified EB contents): signatures, fees, value and sizes are not
+ *   looked at. A tx whose inputs are not all unspent (possible only if a dishonest committee
+ *   certified a conflicting or duplicate tx) is skipped, never rejected, so it can neither
+ *   mint value nor make the body fail; skipped txs are counted in the result.
  */
 export type ApplyLevel = 'validate' | 'reapply' | 'trusted';
 
@@ -104,7 +107,8 @@ export function checkWitnesses(tx: Tx, spent: readonly TxOut[]): Verdict {
 
 /**
  * Every rule for `level` against a UTxO view (`lookup`), without changing anything. For
- * 'trusted' this is always null. `keys` may pass precomputed inputKeys(tx).
+ * 'trusted' this is always null (see applyBody for how missing inputs are then skipped).
+ * `keys` may pass precomputed inputKeys(tx).
  * A missing input reports 'missing-input'; callers that know more refine it.
  */
 export function checkTx(
@@ -147,6 +151,8 @@ export class UndoRecord {
   readonly prev: (TxOut | undefined)[] = [];
   /** txs applied under this record */
   txs = 0;
+  /** 'trusted' txs skipped because an input was already spent or missing */
+  skipped = 0;
   /** their total size in bytes */
   bytes = 0;
   /** @internal LIFO bookkeeping */
@@ -158,7 +164,7 @@ export class UndoRecord {
 export type TxApplyResult = { ok: true; undo: UndoRecord } | { ok: false; reason: RejectReason };
 
 export type BodyApplyResult =
-  | { ok: true; undo: UndoRecord; txs: number; bytes: number }
+  | { ok: true; undo: UndoRecord; txs: number; bytes: number; skipped: number }
   | { ok: false; index: number; reason: RejectReason; txId: string };
 
 export class LedgerError extends Error {
@@ -243,7 +249,7 @@ export class Ledger {
   applyTx(tx: Tx, level: ApplyLevel = 'validate', undo?: UndoRecord): TxApplyResult {
     let rec = undo;
     if (rec) {
-      if (rec.token !== this.lastToken) throw new LedgerError('applyTx: undo record is not the latest one');
+      if (rec.token === 0 || rec.token !== this.lastToken) throw new LedgerError('applyTx: undo record is not the latest one');
     } else rec = this.open();
     const reason = this.applyOne(tx, level, rec);
     if (reason) {
@@ -272,7 +278,7 @@ export class Ledger {
       }
     }
     this.gen++;
-    return { ok: true, undo: rec, txs: rec.txs, bytes: rec.bytes };
+    return { ok: true, undo: rec, txs: rec.txs, bytes: rec.bytes, skipped: rec.skipped };
   }
 
   /** Undo a record returned by applyBody / applyTx. Must be the latest not yet undone. */
@@ -329,6 +335,12 @@ export class Ledger {
           }
       }
       if (r) return r;
+    } else {
+      for (const k of keys)
+        if (!u.has(k)) {
+          rec.skipped++;
+          return null;
+        }
     }
     for (const k of keys) {
       const p = u.get(k);

@@ -282,19 +282,31 @@ describe('ledger: application levels', () => {
     expect(l.applyTx(balanced(k, [], [alice]), 'reapply')).toMatchObject({ ok: false, reason: 'missing-input' });
   });
 
-  it("'trusted' applies anything, even bad signatures and missing inputs, and undoes exactly", () => {
+  it("'trusted' applies without validation (bad signatures, unbalanced) and undoes exactly", () => {
     const l = genesisLedger();
     const d0 = l.digest();
     const k = owned(l, alice)[0];
     const forged = rawTx({ inputs: [ref(k)], outputs: [{ address: bob.address, amount: 5 * FUND }], fee: 0 }, [carol]);
-    const ghost = balanced(`${toHex(hash256(new Uint8Array([77])))}#3`, [], []);
-    const r = l.applyBody([forged, ghost], 'trusted');
-    expect(r.ok).toBe(true);
+    const r = l.applyBody([forged], 'trusted');
+    expect(r).toMatchObject({ ok: true, txs: 1, skipped: 0 });
     expect(l.has(k)).toBe(false);
     expect(l.get(`${forged.idHex}#0`)?.amount).toBe(5 * FUND);
-    expect(l.has(`${ghost.idHex}#0`)).toBe(true);
     if (r.ok) l.undo(r.undo);
     expect(l.digest()).toBe(d0);
+  });
+
+  it("'trusted' skips (never rejects) txs with spent or missing inputs: conflicts and duplicates", () => {
+    const l = genesisLedger();
+    const k = owned(l, alice)[0];
+    const t1 = pay(l, alice, bob, 1_000_000, k);
+    const rival = pay(l, alice, carol, 2_000_000, k);
+    const ghost = balanced(`${toHex(hash256(new Uint8Array([77])))}#3`, [], []);
+    const other = pay(l, bob, carol, 3_000_000);
+    const r = l.applyBody([t1, rival, t1, ghost, other], 'trusted');
+    expect(r).toMatchObject({ ok: true, txs: 2, skipped: 3 });
+    expect(l.has(`${t1.idHex}#0`) && l.has(`${other.idHex}#0`)).toBe(true);
+    expect(l.has(`${rival.idHex}#0`) || l.has(`${ghost.idHex}#0`)).toBe(false);
+    expect(l.totalValue()).toBe(12 * FUND - t1.body.fee - other.body.fee);
   });
 
   it('per-tx levels: reapply for txs we already validated, validate for the rest', () => {
