@@ -14,6 +14,7 @@
  *            changeAddress?, update?}): Tx      (min fee by iteration, change, padding; TxBuildError)
  *   minFee(params, size) = minFeeA·size + minFeeB
  *   updateSigningBytes(update), proposalId(propose)   utxoKey(txIdHex, index), inputKey(txIn)
+ *   txOutputRefs(tx) → [{txId, index, amount, address}]   (spend a tx's outputs in the next buildTx)
  *
  * Ledger (ledger.ts) — UTxO Map keyed `txIdHex#index`, mutated in place with undo records:
  *   Ledger.fromGenesis(genesis) / new Ledger(params, entries?) / Ledger.fromSnapshot(bytes, params)

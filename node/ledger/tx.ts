@@ -528,6 +528,11 @@ function fitPadding(cur: number, want: number): number {
   return p;
 }
 
+/** A tx's outputs as ready-to-spend buildTx inputs (tx-generators chaining their own txs). */
+export function txOutputRefs(tx: Tx): (BuildTxInput & { readonly address: Uint8Array; readonly amount: number })[] {
+  return tx.body.outputs.map((o, index) => ({ txId: tx.id, index, amount: o.amount, address: o.address }));
+}
+
 /** Key of an output in the UTxO map: `txIdHex#index`. */
 export function utxoKey(txIdHex: string, index: number): string {
   return `${txIdHex}#${index}`;

@@ -21,6 +21,7 @@ import {
   TxDecodeError,
   txEncodedSize,
   txId,
+  txOutputRefs,
   txSize,
   updateSigningBytes,
   type TxBody,
@@ -268,6 +269,15 @@ describe('buildTx', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('chains: txOutputRefs feed the next buildTx', () => {
+    const t1 = sample();
+    const [, changeRef] = txOutputRefs(t1);
+    expect(changeRef).toMatchObject({ index: 1, amount: t1.body.outputs[1].amount });
+    const t2 = buildTx({ inputs: [changeRef], outputs: [{ address: bob.address, amount: 5 }], changeAddress: alice.address, signers: [alice], protocolParams: pp });
+    expect(toHex(t2.body.inputs[0].txId)).toBe(t1.idHex);
+    expect(t2.body.outputs[0].amount + t2.body.outputs[1].amount + t2.body.fee).toBe(changeRef.amount);
   });
 
   it('puts the excess into the fee when no change address is given', () => {
