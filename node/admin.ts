@@ -1,18 +1,58 @@
 import type { LeiosNode } from './node.ts';
 import type { PeerManager } from './network/peers.ts';
+import { startAdminServer } from './admin/server.ts';
+import { AdminError, type AdminHooks } from './admin/hooks.ts';
+import { epochOf } from './consensus/nonce.ts';
+import { toHex } from './crypto/hash.ts';
 
-// Temporary until node/admin/server.ts lands.
+// The node side of the admin API: what each endpoint reads or changes.
+
+export function adminHooks(node: LeiosNode, pm: PeerManager): AdminHooks {
+  return {
+    getHealth: () => ({ ok: true, name: node.name, slot: node.clock.currentSlot(), following: node.following, stoppedReason: node.stoppedReason ?? null }),
+    getTip: () => {
+      const t = node.tip();
+      const era = node.eras.at(epochOf(Math.max(0, t?.slot ?? 0), node.genesis));
+      return {
+        slot: t?.slot ?? 0,
+        hash: t?.key ?? null,
+        blockNo: t?.blockNo ?? 0,
+        era: era.era,
+        protocolVersion: t?.data.header.protocolVersion ?? era.protocolVersion,
+        following: node.following,
+      };
+    },
+    getPeers: () =>
+      pm.peers().map((p) => {
+        const cfg = node.config.peers.find((c) => c.name === p.name);
+        return { ...p, host: cfg?.host, port: cfg?.port, link: p.shape };
+      }),
+    setLink: (peer, patch) => {
+      if (!node.config.peers.some((p) => p.name === peer) && !pm.peer(peer)) throw new AdminError(404, `unknown peer "${peer}"`);
+      const { bandwidthBps, ...rest } = patch;
+      const shape: Record<string, unknown> = { ...rest };
+      if (bandwidthBps !== undefined) shape.bandwidthBps = bandwidthBps === null ? undefined : bandwidthBps;
+      return pm.setShape(peer, shape);
+    },
+    setClockOffset: (offsetMs) => {
+      node.clock.offsetMs = offsetMs;
+    },
+    setAdversary: (behaviour, enabled, params) => node.setAdversary(behaviour, enabled, params),
+    submitTx: (tx) => {
+      const [reason] = node.submitTxs([tx]);
+      const id = node.txIdHex(tx);
+      return reason === null ? { accepted: true, id: id! } : { accepted: false, id, reason };
+    },
+    txStatus: (id) => {
+      if (node.mempool.has(id)) return { status: 'mempool' };
+      const inc = node.included.get(id);
+      return inc ? { status: 'included', ...inc } : { status: 'unknown' };
+    },
+    shutdown: () => node.onShutdownRequest?.(),
+  };
+}
+
 export async function startAdmin(node: LeiosNode, pm: PeerManager): Promise<{ url: string; close(): Promise<void> }> {
-  const { default: Fastify } = await import('fastify');
-  const app = Fastify();
-  app.get('/metrics', async (_q, r) => r.type('text/plain').send(await node.metrics.registry.metrics()));
-  app.get('/health', async () => ({ ok: true, name: node.name }));
-  app.get('/tip', async () => {
-    const t = node.tip();
-    return { slot: t?.slot ?? null, blockNo: t?.blockNo ?? 0, hash: t?.key ?? null };
-  });
-  app.get('/peers', async () => pm.peers());
   const c = node.config.admin;
-  const url = await app.listen({ host: c.host, port: c.port });
-  return { url, close: () => app.close() };
+  return startAdminServer({ host: c.host, port: c.port, token: c.token, hooks: adminHooks(node, pm), registry: node.metrics.registry });
 }

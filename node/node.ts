@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import { BlockStore } from './storage/blockstore.ts';
 import { decodeHeader } from './chain/block.ts';
 import { EraSchedule } from './consensus/eras.ts';
+import { AdminError } from './admin/hooks.ts';
 
 // The node: owns the clock, the chain state (tree + ledger), the mempool, the chain DB and
 // block production. The network side (node/sync.ts) feeds it headers, bodies and txs.
@@ -46,6 +47,8 @@ export interface NodeDeps {
 }
 
 /** Thrown to tell the network side to drop the peer that sent this. */
+export const ADVERSARY_BEHAVIOURS = ['eb-withholding', 'late-eb', 'withhold-votes', 'invalid-eb', 'header-equivocation'];
+
 export class PeerFault extends Error {
   override name = 'PeerFault';
 }
@@ -71,6 +74,8 @@ export class LeiosNode {
   private readonly decodedTxs = new WeakMap<Block, Tx[]>();
   following = true;
   stoppedReason: string | undefined;
+  /** Transactions on the selected chain: tx id → where (for GET /tx/:id). */
+  readonly included = new Map<string, { slot: number; blockHash: string; eb?: string }>();
   /** Set by main: how the admin API's shutdown call ends the process. */
   onShutdownRequest: (() => void) | undefined;
 
@@ -265,7 +270,10 @@ export class LeiosNode {
         slot: newTip ? newTip.header.slot : undefined,
       });
     }
+    for (const b of r.rolledBack) for (const t of this.txsOf(b.block!) ?? []) this.included.delete(t.idHex);
     for (const a of r.adopted) {
+      const where = { slot: a.header.slot, blockHash: toHex(a.hash) };
+      for (const t of this.txsOf(a.block!) ?? []) this.included.set(t.idHex, where);
       if (!a.stored) {
         a.stored = true;
         void this.store.append({ hash: a.hash, prevHash: a.header.prevHash, slot: a.header.slot, blockNo: a.header.blockNo, bytes: a.block!.bytes });
@@ -310,6 +318,21 @@ export class LeiosNode {
     }
     this.updateMempoolMetrics();
     return out;
+  }
+
+  txIdHex(bytes: Uint8Array): string | undefined {
+    const r = tryDecodeTx(bytes);
+    return r.ok ? r.tx.idHex : undefined;
+  }
+
+  /** Adversary behaviours: toggled through the admin API (see node/adversary/). */
+  readonly adversary = new Map<string, Record<string, unknown>>();
+
+  setAdversary(behaviour: string, enabled: boolean, params?: Record<string, unknown>): void {
+    if (!ADVERSARY_BEHAVIOURS.includes(behaviour)) throw new AdminError(404, `unknown adversary behaviour "${behaviour}" (known: ${ADVERSARY_BEHAVIOURS.join(', ')})`);
+    if (enabled) this.adversary.set(behaviour, params ?? {});
+    else this.adversary.delete(behaviour);
+    this.log.warn({ behaviour, enabled, params }, 'adversary behaviour toggled');
   }
 
   /** Start the slot clock: leadership checks and block production. */

@@ -95,9 +95,9 @@ export function startNode(configFile: string): ChildProcess {
   return spawn(NODE22, ['node/main.ts', '--config', configFile], { stdio: ['ignore', out, out] });
 }
 
-export async function getJson<T = any>(url: string): Promise<T | undefined> {
+export async function getJson<T = any>(url: string, headers: Record<string, string> = {}): Promise<T | undefined> {
   try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const r = await fetch(url, { signal: AbortSignal.timeout(2000), headers });
     return r.ok ? ((await r.json()) as T) : undefined;
   } catch {
     return undefined;
