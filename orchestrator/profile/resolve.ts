@@ -3,6 +3,7 @@ import { ProfileError, type ProfileIssue } from '../errors.ts';
 import { buildTopology, TopologyError, type Topology } from '../topology/index.ts';
 import { baseDirFor, profileFromObject, profileLocator, type LoadedProfile, type LoadOptions, loadProfile } from './load.ts';
 import type { Plan, PlanNode } from './plan.ts';
+import { apportion } from './apportion.ts';
 import { releaseInfo, type ReleaseInfo, type ReleaseName } from './releases.ts';
 import { deriveBytes, Rng } from './rng.ts';
 import type { Duration, Profile, StakeSpec, Step } from './schema.ts';
@@ -12,25 +13,14 @@ import { displayPath, type Segment } from './validate.ts';
 // generator targets and defaults that depend on other fields; check cross-field rules.
 // Everything random comes from the seed; nothing depends on the clock.
 
-/** Integer split of `total` proportional to `weights` (largest remainder, ties to the first). */
-export function splitInteger(total: number, weights: readonly number[]): number[] {
-  const sum = weights.reduce((a, b) => a + b, 0);
-  const exact = weights.map((w) => (total * w) / sum);
-  const out = exact.map(Math.floor);
-  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
-  let rest = total - out.reduce((a, b) => a + b, 0);
-  for (let k = 0; rest > 0; k = (k + 1) % out.length, rest--) out[order[k]!.i]!++;
-  return out;
-}
-
 export function stakeDistribution(spec: StakeSpec, pools: number, rng: Rng): number[] {
   switch (spec.kind) {
     case 'equal':
-      return splitInteger(spec.total, new Array<number>(pools).fill(1));
+      return apportion(spec.total, new Array<number>(pools).fill(1));
     case 'pareto': {
       const r = rng.fork('stake');
       // Inverse CDF of Pareto(x_m = 1, alpha).
-      return splitInteger(spec.total, Array.from({ length: pools }, () => (1 - r.next()) ** (-1 / spec.alpha)));
+      return apportion(spec.total, Array.from({ length: pools }, () => (1 - r.next()) ** (-1 / spec.alpha)));
     }
     case 'explicit':
       return [...spec.stakes];

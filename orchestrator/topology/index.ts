@@ -14,7 +14,6 @@ import { uniCircleEdges } from './uni-circle.ts';
 export * from './types.ts';
 export { components } from './random-regular.ts';
 export { torusShape } from './torus.ts';
-export { apportion } from './regions.ts';
 export { naturalCompare, readLeiosSimTopology } from './leios-sim.ts';
 
 export interface TopologyInput {

@@ -1,4 +1,5 @@
 import type { LinkShape } from '../../node/config/schema.ts';
+import { apportion } from '../profile/apportion.ts';
 import type { Rng } from '../profile/rng.ts';
 import { fullMeshEdges } from './full-mesh.ts';
 import { randomRegularEdges } from './random-regular.ts';
@@ -8,16 +9,6 @@ export interface RegionsSpec {
   regions: { name: string; share: number }[];
   latencyMs: number[][];
   degree: number;
-}
-
-/** Split `n` into integer counts proportional to `shares` (largest remainder, ties to the first). */
-export function apportion(n: number, shares: readonly number[]): number[] {
-  const total = shares.reduce((a, b) => a + b, 0);
-  const exact = shares.map((s) => (n * s) / total);
-  const counts = exact.map(Math.floor);
-  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
-  for (let k = 0; k < n - counts.reduce((a, b) => a + b, 0); k++) counts[order[k]!.i]!++;
-  return counts;
 }
 
 /**

@@ -1,0 +1,47 @@
+import { blsKeygen, blsPop } from '../../node/crypto/bls.ts';
+import { ed25519PublicKey } from '../../node/crypto/ed25519.ts';
+import { hash224, toHex } from '../../node/crypto/hash.ts';
+import { vrfKeygen } from '../../node/crypto/vrf.ts';
+import { deriveBytes } from '../profile/rng.ts';
+
+// Every key derives from (profile seed, owner, role): the same seed gives the same keys, bytes
+// for bytes. Key files hold the 32-byte secret seed; the node re-derives the key pair from it.
+
+export type KeyType = 'ColdSigningKey' | 'VrfSigningKey' | 'BlsSigningKey' | 'PaymentSigningKey';
+
+export interface PoolKeys {
+  cold: { seed: Uint8Array; vkey: Uint8Array };
+  vrf: { seed: Uint8Array; vkey: Uint8Array };
+  bls: { seed: Uint8Array; vkey: Uint8Array; pop: Uint8Array };
+}
+
+export interface PaymentKey {
+  seed: Uint8Array;
+  vkey: Uint8Array;
+  /** Blake2b-224 of vkey: the address genesis outputs are paid to. */
+  address: Uint8Array;
+}
+
+export function poolKeys(seed: number, pool: string): PoolKeys {
+  const cold = deriveBytes(seed, `keys/${pool}/cold`);
+  const vrf = deriveBytes(seed, `keys/${pool}/vrf`);
+  const bls = deriveBytes(seed, `keys/${pool}/bls`);
+  const b = blsKeygen(bls);
+  return {
+    cold: { seed: cold, vkey: ed25519PublicKey(cold) },
+    vrf: { seed: vrf, vkey: vrfKeygen(vrf).pk },
+    bls: { seed: bls, vkey: b.pk, pop: blsPop(b.sk) },
+  };
+}
+
+export function paymentKey(seed: number, owner: string): PaymentKey {
+  const s = deriveBytes(seed, `keys/${owner}/payment`);
+  const vkey = ed25519PublicKey(s);
+  return { seed: s, vkey, address: hash224(vkey) };
+}
+
+/** Key file contents (docs/HELPERS.md): {"type": ..., "hex": "<32-byte secret seed>"}. */
+export function keyFileText(type: KeyType, secret: Uint8Array): string {
+  if (secret.length !== 32) throw new Error(`${type}: secret seed must be 32 bytes`);
+  return `${JSON.stringify({ type, hex: toHex(secret) }, null, 2)}\n`;
+}
