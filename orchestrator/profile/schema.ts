@@ -368,29 +368,3 @@ export type Fault = Static<typeof FaultSchema>;
 export type Step = Static<typeof StepSchema>;
 export type Resources = Static<typeof ResourcesSchema>;
 export type GeneratorSection = Static<typeof GeneratorSectionSchema>;
-
-/** The JSON Schema for profile authors: defaulted fields are optional. */
-export function profileJsonSchema(): unknown {
-  const schema = relaxDefaults(ProfileSchema);
-  return {
-    $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: 'https://leiosnet.dev/schemas/profile.schema.json',
-    ...(schema as object),
-  };
-}
-
-/** Deep copy of a schema (without TypeBox's symbol keys) whose `required` omits defaulted properties. */
-export function relaxDefaults(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(relaxDefaults);
-  if (schema === null || typeof schema !== 'object') return schema;
-  const out: Record<string, unknown> = {};
-  const s = schema as Record<string, unknown>;
-  for (const key of Object.keys(s)) out[key] = key === 'default' || key === 'const' ? s[key] : relaxDefaults(s[key]);
-  const props = s.properties as Record<string, { default?: unknown }> | undefined;
-  if (Array.isArray(s.required) && props) {
-    const required = (s.required as string[]).filter((k) => props[k]?.default === undefined);
-    if (required.length > 0) out.required = required;
-    else delete out.required;
-  }
-  return out;
-}
