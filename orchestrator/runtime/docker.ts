@@ -1,0 +1,702 @@
+// The docker runtime (dockerode): one internal bridge network per run, one container per node
+// from leiosnet/node:<release>, the chain DB on a named volume per node, everything labelled with
+// the run id (names.ts) so `down` and `list` work from the engine alone, after the orchestrator
+// died. Mounts and config rewriting: docker/config.ts.
+//
+// Reaching the nodes: by default (Linux engines) the orchestrator talks to each container's IP on
+// the run network directly — the host is on every bridge, even an internal one — so no host port
+// is taken. With access 'published' (Docker Desktop, remote engines; env LEIOSNET_DOCKER_ACCESS)
+// the network is a normal bridge and the admin and n2n ports are published on 127.0.0.1 at
+// engine-chosen ports.
+//
+// Faults through the engine: kill (SIGKILL), stop/start, pause/unpause, restartWith(release)
+// (new container from leiosnet/node:<release> on the same volume), partition (network
+// disconnect/connect); link shaping is the node admin API's (no netem here).
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type Dockerode from 'dockerode';
+import type { NodeConfig } from '../../node/config/schema.ts';
+import { healthy } from '../collect/admin.ts';
+import { InfraError } from '../errors.ts';
+import { ensureImages, imageTag } from '../image/build.ts';
+import { addressMap, CONTAINER_CONFIG_FILE, containerGeneratorConfig, containerNodeConfig } from './docker/config.ts';
+import { connectDocker, demuxLogs, idempotent, requireEngine, statusOf, type Docker } from './docker/engine.ts';
+import {
+  ADMIN_PORT,
+  CONFIG_PATH,
+  containerName,
+  DATA_DIR,
+  LABEL,
+  N2N_PORT,
+  networkName,
+  runFilter,
+  runLabels,
+  volumeName,
+} from './docker/names.ts';
+import { releaseInfo } from './process/release.ts';
+import type {
+  Deployment,
+  Endpoints,
+  GeneratorSpec,
+  NodeHandle,
+  NodeSpec,
+  NodeStats,
+  RunInfo,
+  Runtime,
+  RuntimeCapabilities,
+} from './runtime.ts';
+
+export type DockerAccess = 'container-ip' | 'published';
+
+export interface DockerRuntimeOptions {
+  docker?: Docker;
+  /** How the orchestrator reaches containers (default: container-ip on Linux, else published). */
+  access?: DockerAccess;
+  /** Build missing or stale leiosnet/node:<release> images before starting (default 'auto'). */
+  build?: 'auto' | 'never';
+  /** Image for a release (default leiosnet/node:<release>). */
+  imageFor?: (release: string) => string;
+  healthTimeoutMs?: number;
+  stopGraceMs?: number;
+  onProgress?: (line: string) => void;
+}
+
+/** What genesis needs to write a node's addresses (same shape as the process runtime's). */
+export interface NodeAddress {
+  host: string;
+  port: number;
+  adminHost: string;
+  adminPort: number;
+}
+
+/** A node handle that can be cut off its run network at the runtime level. */
+export interface PartitionableNode extends NodeHandle {
+  /** true: disconnect from the run network; false: reconnect. */
+  partition(isolated: boolean): Promise<void>;
+}
+
+export function canPartition(h: NodeHandle): h is PartitionableNode {
+  return typeof (h as Partial<PartitionableNode>).partition === 'function';
+}
+
+export const DOCKER_CAPABILITIES: RuntimeCapabilities = {
+  pause: true,
+  restartWith: true,
+  partition: true,
+  resourceLimits: true,
+  requiresImage: true,
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function readJson<T>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
+
+function profileOf(runDir: string): string | undefined {
+  for (const f of ['meta.json', 'profile.resolved.json']) {
+    try {
+      // meta.json: { profile: "<name>" }; profile.resolved.json (the Plan): { profile: { name } }
+      const j = readJson<{ profile?: string | { name?: unknown } }>(join(runDir, f));
+      const p = typeof j.profile === 'string' ? j.profile : typeof j.profile?.name === 'string' ? j.profile.name : undefined;
+      if (p) return p;
+    } catch {
+      /* not there */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Containers run as the orchestrator's own uid:gid, exactly like the process runtime's nodes: they
+ * read the run dir (keys are 0600) and write node.log/trace.jsonl into it with the permissions the
+ * user already has, wherever the run dir lives. (The image's default user, for `docker run` by
+ * hand, is the non-root `node`.) /data is world-writable in the image, so any uid can use the volume.
+ */
+function containerUser(): string | undefined {
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  return uid === undefined || gid === undefined ? undefined : `${uid}:${gid}`;
+}
+
+function tail(text: string, lines = 20): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+interface NodeMeta {
+  name: string;
+  dir: string;
+  release: string;
+}
+
+class DockerNode implements PartitionableNode {
+  readonly name: string;
+  readonly dir: string;
+  release: string;
+  private readonly dep: DockerDeployment;
+  private ep: Endpoints | undefined;
+
+  constructor(dep: DockerDeployment, meta: NodeMeta) {
+    this.dep = dep;
+    this.name = meta.name;
+    this.dir = meta.dir;
+    this.release = meta.release;
+  }
+
+  get containerName(): string {
+    return containerName(this.dep.runId, this.name);
+  }
+
+  get volume(): string {
+    return volumeName(this.dep.runId, this.name);
+  }
+
+  private get docker(): Docker {
+    return this.dep.rt.docker;
+  }
+
+  private container(): Dockerode.Container {
+    return this.docker.getContainer(this.containerName);
+  }
+
+  config(): NodeConfig {
+    return readJson<NodeConfig>(join(this.dir, 'config.json'));
+  }
+
+  async inspect(): Promise<Dockerode.ContainerInspectInfo | undefined> {
+    try {
+      return await this.container().inspect();
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** Re-read the container's address (it may change on start or reconnect). */
+  async refresh(): Promise<Endpoints | undefined> {
+    const info = await this.inspect();
+    if (!info) return (this.ep = undefined);
+    const token = this.config().admin.token;
+    if (this.dep.rt.access === 'published') {
+      const port = (p: number) => info.NetworkSettings.Ports?.[`${p}/tcp`]?.[0]?.HostPort;
+      const a = port(ADMIN_PORT);
+      const n = port(N2N_PORT);
+      if (!a || !n) return this.ep; // not running: keep the last known
+      this.ep = { adminUrl: `http://127.0.0.1:${a}`, adminToken: token, n2n: { host: '127.0.0.1', port: Number(n) } };
+    } else {
+      const ip = info.NetworkSettings.Networks?.[this.dep.network]?.IPAddress;
+      if (!ip) return this.ep;
+      this.ep = { adminUrl: `http://${ip}:${ADMIN_PORT}`, adminToken: token, n2n: { host: ip, port: N2N_PORT } };
+    }
+    return this.ep;
+  }
+
+  endpoints(): Endpoints {
+    if (!this.ep) throw new Error(`node ${this.name} (${this.containerName}) has no address: it is not running`);
+    return this.ep;
+  }
+
+  /** Write the container config and create the container (not started). */
+  async create(): Promise<void> {
+    const rt = this.dep.rt;
+    const cfg = this.config();
+    const addrs = addressMap(this.dep.runId, this.dep.specsForAddresses());
+    const cc = containerNodeConfig(cfg, this.dir, addrs);
+    const cfgFile = join(this.dir, CONTAINER_CONFIG_FILE);
+    writeFileSync(cfgFile, JSON.stringify(cc, null, 2) + '\n');
+    const res = this.dep.resources.get(this.name);
+    const labels = runLabels(this.dep.runId, {
+      [LABEL.node]: this.name,
+      [LABEL.role]: 'node',
+      [LABEL.profile]: this.dep.profile,
+      [LABEL.runDir]: this.dep.runDir,
+      [LABEL.nodeDir]: this.dir,
+      [LABEL.release]: this.release,
+    });
+    await idempotent(
+      this.docker.createVolume({ Name: this.volume, Labels: runLabels(this.dep.runId, { [LABEL.node]: this.name, [LABEL.runDir]: this.dep.runDir }) }),
+      [409],
+    );
+    const published = rt.access === 'published';
+    await this.docker.createContainer({
+      name: this.containerName,
+      Image: rt.imageFor(this.release),
+      Hostname: this.name.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63),
+      User: containerUser(),
+      Env: [`LEIOSNET_ADMIN_PORT=${ADMIN_PORT}`, `LEIOSNET_NODE=${this.name}`],
+      Labels: labels,
+      ExposedPorts: { [`${N2N_PORT}/tcp`]: {}, [`${ADMIN_PORT}/tcp`]: {} },
+      HostConfig: {
+        NetworkMode: this.dep.network,
+        Init: true, // tini as PID 1: signals reach node, zombies reaped
+        Mounts: [
+          { Type: 'bind', Source: this.dep.runDir, Target: this.dep.runDir, ReadOnly: true },
+          { Type: 'bind', Source: this.dir, Target: this.dir, ReadOnly: false },
+          { Type: 'bind', Source: cfgFile, Target: CONFIG_PATH, ReadOnly: true },
+          { Type: 'volume', Source: this.volume, Target: DATA_DIR },
+        ],
+        PortBindings: published
+          ? { [`${N2N_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }], [`${ADMIN_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] }
+          : undefined,
+        NanoCpus: res?.cpus ? Math.round(res.cpus * 1e9) : undefined,
+        Memory: res?.memoryMb ? Math.round(res.memoryMb * 1024 * 1024) : undefined,
+        MemorySwap: res?.memoryMb ? Math.round(res.memoryMb * 1024 * 1024) : undefined,
+        RestartPolicy: { Name: 'no' },
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '20m', 'max-file': '2' } },
+      },
+      NetworkingConfig: { EndpointsConfig: { [this.dep.network]: { Aliases: [this.name] } } },
+    });
+  }
+
+  /** Start the container (creating it if needed) without waiting for health. */
+  async launch(): Promise<void> {
+    if (!(await this.inspect())) await this.create();
+    await idempotent(this.container().start());
+    await this.refresh();
+  }
+
+  async waitHealthy(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const info = await this.inspect();
+      if (!info || !info.State.Running) {
+        const why = info ? `exited with code ${info.State.ExitCode}` : 'vanished';
+        throw new InfraError(`node ${this.name} (${this.containerName}) ${why} before answering /health:\n${tail(await this.logs())}`);
+      }
+      const ep = (await this.refresh()) ?? this.ep;
+      if (ep && (await healthy(ep, 1_000))) return;
+      if (Date.now() > deadline) {
+        throw new InfraError(
+          `node ${this.name} did not answer ${ep?.adminUrl ?? '(no address)'}/health within ${timeoutMs} ms` +
+            (this.dep.rt.access === 'container-ip' ? ' (container IPs not reachable from here? try LEIOSNET_DOCKER_ACCESS=published)' : '') +
+            `:\n${tail(await this.logs())}`,
+        );
+      }
+      await sleep(150);
+    }
+  }
+
+  async stats(): Promise<NodeStats | undefined> {
+    if (!(await this.running())) return undefined;
+    let s: Dockerode.ContainerStats;
+    try {
+      // stream=false: the engine samples twice (~1 s apart), so precpu_stats is meaningful
+      s = (await this.container().stats({ stream: false })) as Dockerode.ContainerStats;
+    } catch (e) {
+      if (statusOf(e) === 404 || statusOf(e) === 409) return undefined;
+      throw e;
+    }
+    return statsFromEngine(s);
+  }
+
+  async logs(): Promise<string> {
+    const parts: string[] = [];
+    let logFile: string | undefined;
+    try {
+      const c = this.config();
+      if (c.logFile) logFile = resolve(this.dir, c.logFile);
+    } catch {
+      /* no config */
+    }
+    if (logFile && existsSync(logFile)) parts.push(readFileSync(logFile, 'utf8'));
+    try {
+      const buf = (await this.container().logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      const { stdout, stderr } = demuxLogs(buf);
+      const text = stdout + stderr;
+      if (text.trim()) parts.push(logFile ? `--- container output (${this.containerName}) ---\n${text}` : text);
+    } catch (e) {
+      if (statusOf(e) !== 404) throw e;
+    }
+    return parts.join(parts.length > 1 && !parts[0]!.endsWith('\n') ? '\n' : '');
+  }
+
+  async running(): Promise<boolean> {
+    return (await this.inspect())?.State.Running === true;
+  }
+
+  async stop(): Promise<void> {
+    await idempotent(this.container().stop({ t: Math.ceil(this.dep.rt.stopGraceMs / 1000) }));
+  }
+
+  async kill(): Promise<void> {
+    const info = await this.inspect();
+    if (!info?.State.Running) return;
+    if (info.State.Paused) await idempotent(this.container().unpause(), [404, 409]);
+    await idempotent(this.container().kill({ signal: 'SIGKILL' }), [404, 409]);
+    await idempotent(this.container().wait({ condition: 'not-running' }), [404]);
+  }
+
+  async start(): Promise<void> {
+    if (await this.running()) return;
+    await this.launch();
+    await this.waitHealthy(this.dep.rt.healthTimeoutMs);
+  }
+
+  async pause(): Promise<void> {
+    await idempotent(this.container().pause(), [404, 409]);
+  }
+
+  async resume(): Promise<void> {
+    await idempotent(this.container().unpause(), [404, 409]);
+  }
+
+  async restartWith(release: string): Promise<void> {
+    const info = await releaseInfo(release);
+    await this.dep.rt.ensureImage(release);
+    await this.stop();
+    await idempotent(this.container().remove({ force: true, v: false }));
+    // the run dir says which release runs, as with the process runtime
+    const file = join(this.dir, 'config.json');
+    const cfg = this.config();
+    cfg.release = info;
+    writeFileSync(file, JSON.stringify(cfg, null, 2) + '\n');
+    this.release = release;
+    await this.create(); // same name, same volume, new image
+    await this.start();
+  }
+
+  async partition(isolated: boolean): Promise<void> {
+    const net = this.docker.getNetwork(this.dep.network);
+    if (isolated) {
+      await idempotent(net.disconnect({ Container: this.containerName, Force: true }), [404, 409]);
+    } else {
+      const info = await this.inspect();
+      if (info && !info.NetworkSettings.Networks?.[this.dep.network]) {
+        await net.connect({ Container: this.containerName, EndpointConfig: { Aliases: [this.name] } });
+      }
+      await this.refresh();
+    }
+  }
+}
+
+/** CPU % (of one core, like `docker stats`) and RSS in MB from one engine stats answer. */
+export function statsFromEngine(s: Dockerode.ContainerStats): NodeStats {
+  const cpuDelta = s.cpu_stats.cpu_usage.total_usage - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
+  const sysDelta = (s.cpu_stats.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
+  const cpus = s.cpu_stats.online_cpus || s.cpu_stats.cpu_usage.percpu_usage?.length || 1;
+  const cpuPct = sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * cpus * 100 : 0;
+  const m = (s.memory_stats?.stats ?? {}) as Record<string, number>;
+  const rss = m.rss ?? m.total_rss ?? m.anon ?? Math.max(0, (s.memory_stats?.usage ?? 0) - (m.cache ?? m.inactive_file ?? 0));
+  return { cpuPct, rssMb: rss / 1024 / 1024 };
+}
+
+class DockerDeployment implements Deployment {
+  readonly runId: string;
+  readonly runDir: string;
+  readonly rt: DockerRuntime;
+  readonly network: string;
+  readonly handles = new Map<string, DockerNode>();
+  readonly resources = new Map<string, NodeSpec['resources']>();
+  profile: string | undefined;
+  generator: GeneratorSpec | undefined;
+  private specs: Pick<NodeSpec, 'name' | 'config'>[] = [];
+
+  constructor(rt: DockerRuntime, runId: string, runDir: string, profile?: string) {
+    this.rt = rt;
+    this.runId = runId;
+    this.runDir = runDir;
+    this.network = networkName(runId);
+    this.profile = profile;
+  }
+
+  /** Host-form addresses of every node (from the run dir configs), for rewriting. */
+  specsForAddresses(): Pick<NodeSpec, 'name' | 'config'>[] {
+    if (this.specs.length === this.handles.size) return this.specs;
+    this.specs = [...this.handles.values()].map((h) => ({ name: h.name, config: h.config() }));
+    return this.specs;
+  }
+
+  nodes(): NodeHandle[] {
+    return [...this.handles.values()];
+  }
+
+  node(name: string): NodeHandle {
+    const h = this.handles.get(name);
+    if (!h) throw new Error(`run ${this.runId} has no node ${JSON.stringify(name)} (nodes: ${[...this.handles.keys()].join(', ')})`);
+    return h;
+  }
+
+  async ensureNetwork(): Promise<void> {
+    const docker = this.rt.docker;
+    try {
+      await docker.getNetwork(this.network).inspect();
+      return;
+    } catch (e) {
+      if (statusOf(e) !== 404) throw e;
+    }
+    await idempotent(
+      docker.createNetwork({
+        Name: this.network,
+        Driver: 'bridge',
+        Internal: this.rt.access === 'container-ip',
+        CheckDuplicate: true,
+        Labels: runLabels(this.runId, { [LABEL.profile]: this.profile, [LABEL.runDir]: this.runDir }),
+      }),
+      [409],
+    );
+  }
+
+  /** <runDir>/docker.json: what was created, for humans and reports (cleanup uses labels). */
+  persist(): void {
+    const doc = {
+      runId: this.runId,
+      runtime: 'docker',
+      access: this.rt.access,
+      network: this.network,
+      nodes: [...this.handles.values()].map((h) => ({
+        name: h.name,
+        container: h.containerName,
+        volume: h.volume,
+        image: this.rt.imageFor(h.release),
+        release: h.release,
+      })),
+      generator: this.generator ? { name: this.generator.name, container: containerName(this.runId, this.generator.name) } : undefined,
+    };
+    try {
+      writeFileSync(join(this.runDir, 'docker.json'), JSON.stringify(doc, null, 2) + '\n');
+    } catch {
+      /* read-only run dir: labels are what matters */
+    }
+  }
+
+  async startGenerator(spec: GeneratorSpec): Promise<void> {
+    const docker = this.rt.docker;
+    const name = containerName(this.runId, spec.name);
+    const existing = await idempotent(docker.getContainer(name).inspect());
+    if (existing?.State.Running) return;
+    if (existing) await idempotent(docker.getContainer(name).remove({ force: true }));
+    const dir = resolve(spec.dir);
+    mkdirSync(dir, { recursive: true });
+    const configFile = resolve(spec.configFile);
+    const cfg = containerGeneratorConfig(readJson<unknown>(configFile), addressMap(this.runId, this.specsForAddresses()));
+    const cfgFile = join(dirname(configFile), `${spec.name}.${CONTAINER_CONFIG_FILE}`);
+    writeFileSync(cfgFile, JSON.stringify(cfg, null, 2) + '\n');
+    const release = [...this.handles.values()][0]?.release;
+    if (!release) throw new InfraError(`run ${this.runId}: no node to take the generator image from`);
+    const mounts: Dockerode.MountSettings[] = [{ Type: 'bind', Source: this.runDir, Target: this.runDir, ReadOnly: true }];
+    if (dir !== this.runDir) mounts.push({ Type: 'bind', Source: dir, Target: dir, ReadOnly: false });
+    await docker.createContainer({
+      name,
+      Image: this.rt.imageFor(release),
+      Cmd: ['tx-generator/main.ts', '--config', cfgFile],
+      User: containerUser(),
+      Labels: runLabels(this.runId, {
+        [LABEL.node]: spec.name,
+        [LABEL.role]: 'generator',
+        [LABEL.profile]: this.profile,
+        [LABEL.runDir]: this.runDir,
+        [LABEL.nodeDir]: dir,
+        [LABEL.configFile]: configFile,
+        [LABEL.release]: release,
+      }),
+      Healthcheck: { Test: ['NONE'] },
+      HostConfig: {
+        NetworkMode: this.network,
+        Init: true,
+        Mounts: mounts,
+        RestartPolicy: { Name: 'no' },
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '20m', 'max-file': '2' } },
+      },
+    });
+    await docker.getContainer(name).start();
+    this.generator = { ...spec, dir, configFile };
+    this.persist();
+    await sleep(300);
+    const info = await docker.getContainer(name).inspect();
+    if (!info.State.Running && info.State.ExitCode !== 0) {
+      const buf = (await docker.getContainer(name).logs({ stdout: true, stderr: true })) as unknown as Buffer;
+      const { stdout, stderr } = demuxLogs(buf);
+      throw new InfraError(`generator exited at start (code ${info.State.ExitCode}):\n${tail(stdout + stderr)}`);
+    }
+  }
+
+  async stopGenerator(): Promise<void> {
+    if (!this.generator) return;
+    const c = this.rt.docker.getContainer(containerName(this.runId, this.generator.name));
+    // generous grace: the generator writes generator/summary.json on SIGTERM
+    await idempotent(c.stop({ t: Math.max(15, Math.ceil(this.rt.stopGraceMs / 1000)) }));
+    // keep its output next to its config, like the process runtime's generator.log
+    try {
+      const buf = (await c.logs({ stdout: true, stderr: true })) as unknown as Buffer;
+      const { stdout, stderr } = demuxLogs(buf);
+      writeFileSync(join(this.generator.dir, 'generator.log'), stdout + stderr);
+    } catch {
+      /* gone */
+    }
+  }
+
+  async down(): Promise<void> {
+    await this.stopGenerator().catch(() => {});
+    await this.rt.down(this.runId);
+  }
+}
+
+export class DockerRuntime implements Runtime {
+  readonly name = 'docker' as const;
+  readonly capabilities: RuntimeCapabilities = DOCKER_CAPABILITIES;
+  readonly docker: Docker;
+  readonly access: DockerAccess;
+  readonly build: 'auto' | 'never';
+  readonly imageFor: (release: string) => string;
+  readonly healthTimeoutMs: number;
+  readonly stopGraceMs: number;
+  readonly onProgress: (line: string) => void;
+  private readonly live = new Map<string, DockerDeployment>();
+  private readonly ready = new Map<string, Promise<unknown>>();
+
+  constructor(opts: DockerRuntimeOptions = {}) {
+    this.docker = opts.docker ?? connectDocker();
+    const envAccess = process.env.LEIOSNET_DOCKER_ACCESS as DockerAccess | undefined;
+    this.access = opts.access ?? envAccess ?? (process.platform === 'linux' ? 'container-ip' : 'published');
+    this.build = opts.build ?? 'auto';
+    this.imageFor = opts.imageFor ?? imageTag;
+    this.healthTimeoutMs = opts.healthTimeoutMs ?? 60_000;
+    this.stopGraceMs = opts.stopGraceMs ?? 10_000;
+    this.onProgress = opts.onProgress ?? (() => {});
+  }
+
+  /**
+   * Container-form addresses for genesis (optional: configs written for any other addressing
+   * are rewritten anyway). Peers find each other by container name on the run network.
+   */
+  async addressPlan(runId: string, _runDir: string, names: string[]): Promise<(name: string) => NodeAddress> {
+    const known = new Set(names);
+    return (name: string) => {
+      if (!known.has(name)) throw new Error(`no address planned for node ${JSON.stringify(name)}`);
+      return { host: containerName(runId, name), port: N2N_PORT, adminHost: '0.0.0.0', adminPort: ADMIN_PORT };
+    };
+  }
+
+  /** Make sure the image of a release exists (built if allowed). */
+  async ensureImage(release: string): Promise<void> {
+    let p = this.ready.get(release);
+    if (!p) {
+      p = (async () => {
+        const tag = this.imageFor(release);
+        if (this.build === 'auto' && tag === imageTag(release)) {
+          await ensureImages([release], { docker: this.docker, onProgress: this.onProgress });
+        } else if (!(await idempotent(this.docker.getImage(tag).inspect()))) {
+          throw new InfraError(`image ${tag} for release ${release} is missing; build it with: leiosnet image build --release ${release}`);
+        }
+      })();
+      this.ready.set(release, p);
+      p.catch(() => this.ready.delete(release));
+    }
+    await p;
+  }
+
+  async up(runId: string, runDir: string, nodes: NodeSpec[]): Promise<Deployment> {
+    runDir = resolve(runDir);
+    try {
+      await requireEngine(this.docker);
+    } catch (e) {
+      throw new InfraError(`docker runtime: ${(e as Error).message}`);
+    }
+    for (const r of new Set(nodes.map((n) => n.release))) await this.ensureImage(r);
+    const dep = this.live.get(runId) ?? new DockerDeployment(this, runId, runDir, profileOf(runDir));
+    this.live.set(runId, dep);
+    for (const s of nodes) {
+      const dir = resolve(s.dir);
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, 'config.json');
+      if (!existsSync(file)) writeFileSync(file, JSON.stringify(s.config, null, 2) + '\n');
+      if (!dep.handles.has(s.name)) dep.handles.set(s.name, new DockerNode(dep, { name: s.name, dir, release: s.release }));
+      dep.resources.set(s.name, s.resources);
+    }
+    try {
+      await dep.ensureNetwork();
+      dep.persist();
+      const handles = [...dep.handles.values()];
+      for (const h of handles) await h.launch(); // sequential creates: the engine serialises them anyway
+      await Promise.all(handles.map((h) => h.waitHealthy(this.healthTimeoutMs)));
+    } catch (e) {
+      await this.down(runId).catch(() => {});
+      this.live.delete(runId);
+      throw e instanceof InfraError ? e : new InfraError(`docker runtime: ${(e as Error).message}`, { cause: e });
+    }
+    return dep;
+  }
+
+  async attach(runId: string): Promise<Deployment | undefined> {
+    const live = this.live.get(runId);
+    if (live) return live;
+    const cs = await this.docker.listContainers({ all: true, filters: runFilter(runId) });
+    if (cs.length === 0) return undefined;
+    const l0 = cs[0]!.Labels;
+    const dep = new DockerDeployment(this, runId, l0[LABEL.runDir] ?? '', l0[LABEL.profile]);
+    for (const c of cs) {
+      const l = c.Labels;
+      if (l[LABEL.role] === 'generator') {
+        dep.generator = { name: l[LABEL.node]!, dir: l[LABEL.nodeDir]!, configFile: l[LABEL.configFile]! };
+      } else if (l[LABEL.node] && l[LABEL.nodeDir]) {
+        dep.handles.set(l[LABEL.node]!, new DockerNode(dep, { name: l[LABEL.node]!, dir: l[LABEL.nodeDir]!, release: l[LABEL.release] ?? '' }));
+      }
+    }
+    await Promise.all([...dep.handles.values()].map((h) => h.refresh()));
+    this.live.set(runId, dep);
+    return dep;
+  }
+
+  async list(): Promise<RunInfo[]> {
+    const filters = runFilter();
+    const [cs, nets, vols] = await Promise.all([
+      this.docker.listContainers({ all: true, filters }),
+      this.docker.listNetworks({ filters }),
+      this.docker.listVolumes({ filters }),
+    ]);
+    const runs = new Map<string, RunInfo>();
+    const get = (labels: Record<string, string> | undefined) => {
+      const id = labels?.[LABEL.run];
+      if (!id) return undefined;
+      let r = runs.get(id);
+      if (!r) runs.set(id, (r = { runId: id, runtime: 'docker', nodes: 0, running: 0 }));
+      r.profile ??= labels[LABEL.profile];
+      r.runDir ??= labels[LABEL.runDir];
+      return r;
+    };
+    for (const c of cs) {
+      const r = get(c.Labels);
+      if (!r || c.Labels[LABEL.role] === 'generator') continue;
+      r.nodes++;
+      if (c.State === 'running' || c.State === 'paused') r.running++;
+    }
+    for (const n of nets) get(n.Labels);
+    for (const v of vols.Volumes ?? []) get(v.Labels ?? undefined);
+    return [...runs.values()].sort((a, b) => a.runId.localeCompare(b.runId));
+  }
+
+  /** Remove every container, network and volume labelled with the run id. Idempotent. */
+  async down(runId: string): Promise<void> {
+    this.live.delete(runId);
+    const filters = runFilter(runId);
+    const cs = await this.docker.listContainers({ all: true, filters });
+    await Promise.all(cs.map((c) => idempotent(this.docker.getContainer(c.Id).remove({ force: true, v: true }), [404, 409])));
+    const nets = await this.docker.listNetworks({ filters });
+    for (const n of nets) {
+      // a container attached by hand would block removal: detach whatever is left
+      const info = await idempotent(this.docker.getNetwork(n.Id).inspect());
+      for (const id of Object.keys((info as { Containers?: Record<string, unknown> } | undefined)?.Containers ?? {})) {
+        await idempotent(this.docker.getNetwork(n.Id).disconnect({ Container: id, Force: true }));
+      }
+      await idempotent(this.docker.getNetwork(n.Id).remove());
+    }
+    const vols = await this.docker.listVolumes({ filters });
+    for (const v of vols.Volumes ?? []) {
+      // a container being removed can hold its volume a moment longer
+      for (let i = 0; ; i++) {
+        try {
+          await idempotent(this.docker.getVolume(v.Name).remove());
+          break;
+        } catch (e) {
+          if (statusOf(e) !== 409 || i >= 20) throw e;
+          await sleep(250);
+        }
+      }
+    }
+  }
+}
+
+export function createDockerRuntime(opts?: DockerRuntimeOptions): DockerRuntime {
+  return new DockerRuntime(opts);
+}
