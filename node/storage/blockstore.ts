@@ -342,6 +342,7 @@ export class BlockStore {
   private readonly segments: Segment[];
   private totalBytes: number;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   private readFds = new Map<number, number>();
 
@@ -681,9 +682,13 @@ export class BlockStore {
    * Append a record. Written to the file before this returns (readable, survives a process
    * crash); the promise resolves when it is on stable storage per the `fsync` policy. Resolves
    * `false` without writing if a record with this hash is already stored.
+   * Throws synchronously on a malformed record, a closed/closing store or a failed write (the
+   * partial record is cut off again); the promise rejects only if fdatasync fails — callers that
+   * do not await it (`void store.append(...)`) should still attach a `.catch`.
    */
   append(rec: StoreRecord): Promise<boolean> {
     this.assertOpen();
+    if (this.closing) throw new Error(`block store ${this.dir} is closing`);
     if (!isBytes(rec.hash, 32)) throw new TypeError('append: hash must be 32 bytes');
     if (rec.prevHash !== null && !isBytes(rec.prevHash, 32)) throw new TypeError('append: prevHash must be 32 bytes or null');
     if (!isUint(rec.slot)) throw new TypeError('append: slot must be a non-negative integer');
@@ -826,7 +831,7 @@ export class BlockStore {
   // ---- index ------------------------------------------------------------------------------------
 
   private maybeWriteIndex(): void {
-    if (!this.opts.index || this.indexWrite || this.closed) return;
+    if (!this.opts.index || this.indexWrite || this.closed || this.closing) return;
     const unindexed = this.entries.length - this.indexedCount;
     if (unindexed > 0 && unindexed >= Math.max(this.opts.indexMinRecords, Math.floor(this.indexedCount / 4)))
       this.writeIndex().catch((e) => this.log.warn({ dir: this.dir, err: String(e) }, 'block store: writing index.bin failed'));
@@ -872,9 +877,13 @@ export class BlockStore {
 
   // ---- lifecycle --------------------------------------------------------------------------------
 
-  /** Sync, write the index, release files. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Sync, write the index, release files. Idempotent; appends are refused from the first call. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
     if (this.indexWrite) await this.indexWrite.catch(() => {});
     await this.flush();
     if (this.opts.index && this.entries.length > this.indexedCount) {

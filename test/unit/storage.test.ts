@@ -83,7 +83,9 @@ describe('BlockStore', () => {
     expect(await s.append(eb)).toBe(true);
     expect(s.get(eb.hash)!.length).toBe(0);
     expect(s.meta(eb.hash)!.prevHash).toBeNull();
-    await s.close();
+    const closing = s.close();
+    expect(() => s.append(makeRec(101))).toThrow(/closing|closed/);
+    await closing;
     expect(() => s.get(recHash(1))).toThrow(/closed/);
   });
 
