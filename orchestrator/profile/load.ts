@@ -5,7 +5,7 @@ import { parse as parseYamlValue } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
 import { ProfileError, type SourceLocation } from '../errors.ts';
 import { ProfileSchema, type Profile } from './schema.ts';
-import { applyDefaults, displayPath, isPlainObject, parsePath, unknownName, validate, type Locate, type Segment } from './validate.ts';
+import { applyDefaults, closest, displayPath, isPlainObject, parsePath, unknownName, validate, type Locate, type Segment } from './validate.ts';
 import { locator, pathKey, readYaml, type SourceMap } from './yaml.ts';
 
 // profile name/path → YAML → extends (deep merge) → --set overrides → defaults → validation.
@@ -77,10 +77,11 @@ export function findProfile(ref: string, opts: { profilesDir?: string; baseDir?:
     const asPath = resolve(base, ref);
     if (existsSync(asPath) && statSync(asPath).isFile()) return asPath;
     const known = knownProfiles(dir);
+    const near = closest(ref, known);
     throw new ProfileError({
       path: opts.at ? 'extends' : '',
       location: opts.at,
-      message: `${unknownName('profile', ref, known).replace(/; known: .*$/, '')}; known profiles: ${known.join(', ') || '(none)'}`,
+      message: `unknown profile "${ref}"${near !== undefined ? `; did you mean "${near}"?` : '.'} Known profiles: ${known.join(', ') || '(none)'}`,
     });
   }
   const file = resolve(base, ref);
@@ -253,8 +254,11 @@ function applySet(target: Record<string, unknown>, locations: SourceMap, spec: s
 // ------------------------------------------------------------------------------------- loading
 
 function finish(value: Record<string, unknown>, source: ProfileSource, sets: string[]): LoadedProfile {
-  for (const s of sets) applySet(value, source.locations, s, ProfileSchema);
-  const defaulted = applyDefaults(ProfileSchema, value);
+  // Defaults first, so --set can reach into defaulted values (genesis.eras[1].startEpoch=2);
+  // again after, for what a --set introduced (a new topology kind).
+  const base = applyDefaults(ProfileSchema, value) as Record<string, unknown>;
+  for (const s of sets) applySet(base, source.locations, s, ProfileSchema);
+  const defaulted = applyDefaults(ProfileSchema, base);
   const issues = validate(ProfileSchema, defaulted, profileLocator(source));
   if (issues.length > 0) throw new ProfileError(issues);
   return { profile: defaulted as Profile, source };
