@@ -21,7 +21,8 @@
 // request per ebHash on the wire (a second one for the same hash waits), so matching is exact.
 //
 // API
-//   LEIOS_NOTIFY = 16, LEIOS_FETCH = 17, LEIOS_PROTOCOLS: ProtocolSpec[]
+//   LEIOS_NOTIFY = 16, LEIOS_FETCH = 17, LEIOS_PROTOCOLS: ProtocolSpec[], EB_HASH_BYTES = 32,
+//   MAX_TXS_PER_REQUEST = 16384
 //   type PriorityFor = (slot: number) => PriorityClass          (default: always 'leios-fresh')
 //
 //   new LeiosNotify(peer, { onOffer(hash, slot, size), onVotes(votes) },
@@ -35,10 +36,12 @@
 //                                maxEbBytes? (16 MiB) })
 //     fetchEb(hash, slot): Promise<Uint8Array | undefined>                 undefined = NoEb
 //     fetchTxs(hash, slot, indices): Promise<Uint8Array[] | undefined>     txs in `indices` order
+//   (a bad hash/slot/index list throws RangeError: a caller bug, nothing is sent)
 //     pending: number                                                      queued + in flight
 //   Several requests may be outstanding (≤ maxInFlight on the wire, the rest queued locally and
 //   sent freshest-first). A request not answered within requestTimeoutMs (counted from the call)
-//   rejects without dropping the peer — retry elsewhere; its late reply is discarded. All
+//   rejects without dropping the peer — retry elsewhere; its late reply is discarded (until it
+//   arrives, it keeps its place on the wire and a new request for that hash waits). All
 //   pending requests reject when the connection closes. Unsolicited or mismatched replies drop
 //   the peer.
 //
@@ -47,6 +50,7 @@
 //   new LeiosFetchServer(peer, provider, { priorityFor?, maxQueuedRequests? (64),
 //                                          maxTxsPerRequest? (16384), maxQueuedBytes? (256 KiB) })
 //     pending: number                       requests received and not yet being served
+//   Replies go out with the slot of the request (an Eb reply: the slot `getEb` returns).
 //   More than maxQueuedRequests waiting → ProtocolError (the client's maxInFlight stays below).
 //   The server waits for its send queue to drain below maxQueuedBytes before serving the next
 //   request, so a fresher request arriving meanwhile overtakes older queued ones. A reply that
@@ -71,6 +75,8 @@ export type PriorityFor = (slot: number) => PriorityClass;
 const ALWAYS_FRESH: PriorityFor = () => 'leios-fresh';
 
 export const EB_HASH_BYTES = 32;
+/** Most tx indices in one RequestEbTxs: 512 kB of EB references / 32-byte hashes. */
+export const MAX_TXS_PER_REQUEST = 16384;
 
 const NOTIFY = { offerEb: 0, votes: 1 } as const;
 const FETCH = { requestEb: 0, eb: 1, noEb: 2, requestEbTxs: 3, ebTxs: 4 } as const;
@@ -244,6 +250,7 @@ export class LeiosFetchClient {
    *  serve all of them. */
   fetchTxs(hash: Uint8Array, slot: number, indices: number[]): Promise<Uint8Array[] | undefined> {
     if (indices.length === 0) return Promise.resolve([]);
+    if (indices.length > MAX_TXS_PER_REQUEST) throw new RangeError(`more than ${MAX_TXS_PER_REQUEST} tx indices in one request`);
     for (const i of indices) if (!Number.isSafeInteger(i) || i < 0) throw new RangeError(`bad tx index ${i}`);
     if (new Set(indices).size !== indices.length) throw new RangeError('tx indices must be distinct');
     return this.request('txs', hash, slot, indices) as Promise<Uint8Array[] | undefined>;
@@ -386,7 +393,7 @@ export class LeiosFetchServer {
     this.provider = provider;
     this.priorityFor = opts.priorityFor ?? ALWAYS_FRESH;
     this.maxQueued = opts.maxQueuedRequests ?? 64;
-    this.maxTxs = opts.maxTxsPerRequest ?? 16384;
+    this.maxTxs = opts.maxTxsPerRequest ?? MAX_TXS_PER_REQUEST;
     this.maxQueuedBytes = opts.maxQueuedBytes ?? 256 * 1024;
     this.mux.handle(LEIOS_FETCH, 'responder', (m) => this.onMessage(m));
   }
@@ -435,9 +442,13 @@ export class LeiosFetchServer {
       while (this.queue.length > 0 && !this.mux.closed) {
         const r = this.take();
         let reply: unknown[] = [FETCH.noEb, r.hash];
+        let slot = r.slot;
         if (r.kind === 'eb') {
           const eb = await this.provider.getEb(r.hash);
-          if (eb !== undefined && eb.bytes.length <= limit) reply = [FETCH.eb, r.hash, eb.bytes];
+          if (eb !== undefined && eb.bytes.length <= limit) {
+            reply = [FETCH.eb, r.hash, eb.bytes];
+            slot = eb.slot; // the EB's own slot, not the client's claim, sets the reply's priority
+          }
         } else {
           const txs = await this.provider.getEbTxs(r.hash, r.indices);
           if (txs !== undefined && txs.length === r.indices.length) {
@@ -447,7 +458,7 @@ export class LeiosFetchServer {
           }
         }
         if (this.mux.closed) return;
-        this.mux.send(LEIOS_FETCH, 'responder', reply, { priority: this.priorityFor(r.slot), slot: r.slot });
+        this.mux.send(LEIOS_FETCH, 'responder', reply, { priority: this.priorityFor(slot), slot });
         await this.mux.waitForSpace(LEIOS_FETCH, 'responder', this.maxQueuedBytes);
       }
     } finally {

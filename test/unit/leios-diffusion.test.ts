@@ -126,11 +126,18 @@ describe('LeiosNotify', () => {
     expect(got.a).toEqual([['offer', toHex(ebHash(2)), 101, 7], ['votes', 1]]);
   });
 
-  it('refuses to send a bad hash or an oversized vote (caller bug)', async () => {
+  it('refuses to send a bad hash, slot, index list or an oversized vote (caller bug)', async () => {
     const { pa } = await pair();
     const n = new LeiosNotify(pa, { onOffer() {}, onVotes() {} });
     expect(() => n.offer(new Uint8Array(31), 1, 1)).toThrow(RangeError);
+    expect(() => n.offer(ebHash(1), -1, 1)).toThrow(RangeError);
     expect(() => n.sendVotes([bytes(5000, 0)], 1)).toThrow(RangeError);
+    const c = new LeiosFetchClient(pa);
+    expect(() => c.fetchEb(new Uint8Array(33), 1)).toThrow(RangeError);
+    expect(() => c.fetchTxs(ebHash(1), 1, [2, 2])).toThrow(/distinct/);
+    expect(() => c.fetchTxs(ebHash(1), 1, [-1])).toThrow(RangeError);
+    expect(c.pending).toBe(0);
+    expect(pa.closed).toBe(false);
   });
 });
 
@@ -197,6 +204,30 @@ describe('LeiosFetch', () => {
     release();
     await Promise.all(all);
     expect(order).toEqual([1, 9, 7, 5, 3]);
+  });
+
+  it('the client keeps at most maxInFlight on the wire and sends its local queue freshest first', async () => {
+    const { pa, pb } = await pair();
+    const ebs = [1, 5, 3, 9].map((slot) => ({ hash: ebHash(slot), slot, bytes: bytes(100, slot), txs: [] }));
+    const base = store(ebs);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const server = new LeiosFetchServer(pa, {
+      getEb: async (h) => {
+        if (toHex(h) === toHex(ebHash(1))) await gate;
+        return base.getEb(h);
+      },
+      getEbTxs: base.getEbTxs,
+    });
+    const c = new LeiosFetchClient(pb, { maxInFlight: 1 });
+    const order: number[] = [];
+    const all = [1, 5, 3, 9].map((slot) => c.fetchEb(ebHash(slot), slot).then(() => order.push(slot)));
+    expect(c.pending).toBe(4);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.pending).toBe(0); // only the first request reached the server
+    release();
+    await Promise.all(all);
+    expect(order).toEqual([1, 9, 5, 3]);
   });
 
   it('a request timing out rejects without dropping the peer; its late reply is discarded', async () => {
