@@ -34,42 +34,64 @@ export function encodeFrame(f: Frame): Uint8Array {
   return out;
 }
 
+/** Called as soon as a header is read, before its payload arrives; throw ProtocolError to reject. */
+export type HeaderCheck = (protocol: number, fromResponder: boolean, length: number) => void;
+
 /** Incremental decoder for a byte stream; throws ProtocolError on a malformed header. */
 export class FrameDecoder {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
   private readonly maxSegment: number;
+  private readonly check: HeaderCheck | undefined;
+  private checkedHeader = false;
 
-  constructor(maxSegment = SEGMENT_SIZE) {
+  constructor(maxSegment = SEGMENT_SIZE, check?: HeaderCheck) {
     this.maxSegment = maxSegment;
+    this.check = check;
   }
 
-  /** Feed bytes; returns the complete frames they finish. */
-  push(chunk: Uint8Array): Frame[] {
+  /** Add received bytes; take frames with `next()`. */
+  feed(chunk: Uint8Array): void {
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
     }
-    const frames: Frame[] = [];
-    for (;;) {
-      if (this.buffered < HEADER_SIZE) break;
-      const head = this.peek(HEADER_SIZE);
-      const dv = new DataView(head.buffer, head.byteOffset, HEADER_SIZE);
-      const wireId = dv.getUint16(0);
-      const flags = dv.getUint8(2);
-      const len = dv.getUint32(3);
-      if ((flags & ~FLAG_LAST) !== 0) throw new ProtocolError(`bad frame header: unknown flags 0x${flags.toString(16)}`);
-      if (len === 0) throw new ProtocolError('bad frame header: empty segment');
-      if (len > this.maxSegment) throw new ProtocolError(`bad frame header: segment of ${len} bytes exceeds ${this.maxSegment}`);
-      if (this.buffered < HEADER_SIZE + len) break;
-      const all = this.take(HEADER_SIZE + len);
-      frames.push({
-        protocol: wireId & MAX_PROTOCOL_ID,
-        fromResponder: (wireId & RESPONDER_BIT) !== 0,
-        last: (flags & FLAG_LAST) !== 0,
-        payload: all.subarray(HEADER_SIZE),
-      });
+  }
+
+  /** The next complete frame, or undefined if more bytes are needed. Throws ProtocolError on a
+   *  malformed header (also from the header check), so a caller that dispatches each frame
+   *  before asking for the next sees the effects of earlier frames (e.g. a handshake that
+   *  registers protocols) before later headers are judged. */
+  next(): Frame | undefined {
+    if (this.buffered < HEADER_SIZE) return undefined;
+    const head = this.peek(HEADER_SIZE);
+    const dv = new DataView(head.buffer, head.byteOffset, HEADER_SIZE);
+    const wireId = dv.getUint16(0);
+    const flags = dv.getUint8(2);
+    const len = dv.getUint32(3);
+    if ((flags & ~FLAG_LAST) !== 0) throw new ProtocolError(`bad frame header: unknown flags 0x${flags.toString(16)}`);
+    if (len === 0) throw new ProtocolError('bad frame header: empty segment');
+    if (len > this.maxSegment) throw new ProtocolError(`bad frame header: segment of ${len} bytes exceeds ${this.maxSegment}`);
+    if (this.check && !this.checkedHeader) {
+      this.check(wireId & MAX_PROTOCOL_ID, (wireId & RESPONDER_BIT) !== 0, len);
+      this.checkedHeader = true;
     }
+    if (this.buffered < HEADER_SIZE + len) return undefined;
+    this.checkedHeader = false;
+    const all = this.take(HEADER_SIZE + len);
+    return {
+      protocol: wireId & MAX_PROTOCOL_ID,
+      fromResponder: (wireId & RESPONDER_BIT) !== 0,
+      last: (flags & FLAG_LAST) !== 0,
+      payload: all.subarray(HEADER_SIZE),
+    };
+  }
+
+  /** Feed bytes and return every frame they complete. */
+  push(chunk: Uint8Array): Frame[] {
+    this.feed(chunk);
+    const frames: Frame[] = [];
+    for (let f = this.next(); f; f = this.next()) frames.push(f);
     return frames;
   }
 

@@ -137,7 +137,7 @@ export class Mux {
     this.partialTimeoutMs = opts.partialTimeoutMs ?? 30_000;
     this.onBytes = opts.onBytes;
     this.maxUnhandledBytes = opts.maxUnhandledBytes ?? 4 * 1024 * 1024;
-    this.decoder = new FrameDecoder(this.segmentSize);
+    this.decoder = new FrameDecoder(this.segmentSize, (protocol, fromResponder, len) => this.checkHeader(protocol, fromResponder, len));
     this.shaper = new Shaper(socket, { nextFrame: () => this.nextFrame() }, opts.shape, opts.random);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -266,17 +266,27 @@ export class Mux {
 
   // ------------------------------------------------------------------ receiving
 
+  /** Reject unknown protocols and oversize messages as soon as a header arrives. */
+  private checkHeader(protocol: number, fromResponder: boolean, len: number): void {
+    const spec = this.protocols.get(protocol);
+    if (!spec) throw new ProtocolError(`unknown mini-protocol ${protocol}`);
+    const partial = this.inbound.get(protocol | (fromResponder ? RESPONDER_BIT : 0))?.bytes ?? 0;
+    if (partial + len > spec.maxMessageBytes) throw new ProtocolError(`${spec.name}: message exceeds ${spec.maxMessageBytes} bytes`);
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closedReason !== undefined) return;
-    let frames;
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (e) {
-      this.close(errorMessage(e));
-      return;
-    }
-    for (const f of frames) {
+    this.decoder.feed(chunk);
+    for (;;) {
       if (this.closedReason !== undefined) return;
+      let f;
+      try {
+        f = this.decoder.next();
+      } catch (e) {
+        this.close(errorMessage(e));
+        return;
+      }
+      if (!f) return;
       const spec = this.protocols.get(f.protocol);
       if (!spec) {
         this.close(`unknown mini-protocol ${f.protocol}`);

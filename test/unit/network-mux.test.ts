@@ -284,6 +284,37 @@ describe('mux violations close only that connection', () => {
     expect(await c).toMatch(/too many messages/);
   });
 
+  it('judges a header only after the frames before it were dispatched (handshake registers protocols)', async () => {
+    const [x, y] = await socketPair();
+    const m = new Mux(y);
+    cleanup.push(() => m.close('test end'));
+    m.register(PRAOS);
+    const late: ProtocolSpec = { id: 40, name: 'late', priority: 'praos', maxMessageBytes: 100 };
+    const got: unknown[] = [];
+    m.handle(PRAOS.id, 'responder', () => {
+      m.register(late); // like a handshake registering the negotiated protocols
+      m.handle(late.id, 'responder', (msg) => void got.push(msg));
+    });
+    x.write(Buffer.concat([frame(PRAOS.id, encodeCbor('hello')), frame(late.id, encodeCbor('after'))]));
+    await until(() => got.length === 1);
+    expect(got).toEqual(['after']);
+    expect(m.closed).toBe(false);
+  });
+
+  it('rejects an oversize or unknown frame from its header, before the payload arrives', async () => {
+    const [m, raw] = await muxAndRaw();
+    const c = closed(m);
+    const f = frame(PRAOS.id, new Uint8Array(60_000), false);
+    raw.write(f.subarray(0, 10)); // header only
+    raw.write(frame(PRAOS.id, new Uint8Array(1)).subarray(0, 0));
+    const [m2, raw2] = await muxAndRaw();
+    const c2 = closed(m2);
+    raw2.write(frame(1234, new Uint8Array(1000)).subarray(0, 7));
+    expect(await c2).toMatch(/unknown mini-protocol 1234/);
+    m.close('not needed');
+    expect(await c).toBe('not needed');
+  });
+
   it('send after close is a no-op', async () => {
     const [m] = await muxAndRaw();
     m.close('bye');
