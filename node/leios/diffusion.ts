@@ -36,8 +36,9 @@
 //                                maxEbBytes? (16 MiB) })
 //     fetchEb(hash, slot): Promise<Uint8Array | undefined>                 undefined = NoEb
 //     fetchTxs(hash, slot, indices): Promise<Uint8Array[] | undefined>     txs in `indices` order
-//   (a bad hash/slot/index list throws RangeError: a caller bug, nothing is sent)
 //     pending: number                                                      queued + in flight
+//   The client only requests (serving is LeiosFetchServer's job). A bad hash, slot or index list
+//   throws RangeError synchronously (a caller bug; nothing is sent).
 //   Several requests may be outstanding (≤ maxInFlight on the wire, the rest queued locally and
 //   sent freshest-first). A request not answered within requestTimeoutMs (counted from the call)
 //   rejects without dropping the peer — retry elsewhere; its late reply is discarded (until it
