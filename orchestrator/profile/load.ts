@@ -189,7 +189,8 @@ function checkPath(schema: SchemaNode, segments: readonly Segment[], value: unkn
       if (e === undefined) return undefined;
       firstError ??= e;
     }
-    return firstError ?? `no field "${String(head)}" at ${displayPath(done) || 'top level'}`;
+    const hint = cur?.kind !== undefined && rest.length === 0 ? ` (${displayPath(done)} is kind "${String(cur.kind)}"; set ${displayPath([...done, 'kind'])} first to change it)` : '';
+    return (firstError ?? `no field "${String(head)}" at ${displayPath(done) || 'top level'}`) + hint;
   }
   const child = isPlainObject(value) || Array.isArray(value) ? (value as Record<string, unknown>)[head as string] : undefined;
   if (schema.properties) {
@@ -241,14 +242,20 @@ function applySet(target: Record<string, unknown>, locations: SourceMap, spec: s
     dropUnder(locations, segments);
     return;
   }
-  if (last === 'kind' && isPlainObject(node) && node.kind !== undefined && node.kind !== value) {
-    // A different kind starts from an empty mapping: the old kind's fields do not apply.
-    for (const k of Object.keys(node)) delete node[k];
-    dropUnder(locations, segments.slice(0, -1));
-  }
+  const kindChanged = last === 'kind' && isPlainObject(node) && node.kind !== value;
   node[last as string] = value;
   dropUnder(locations, segments);
   locations.set(pathKey(segments), { key: at, value: at });
+  if (kindChanged) {
+    // Fields the new kind does not have are dropped (torus.columns when switching to line).
+    const parent = segments.slice(0, -1);
+    for (const k of Object.keys(node)) {
+      if (k !== 'kind' && checkPath(schema as unknown as SchemaNode, [...parent, k], target) !== undefined) {
+        delete node[k];
+        dropUnder(locations, [...parent, k]);
+      }
+    }
+  }
 }
 
 // ------------------------------------------------------------------------------------- loading

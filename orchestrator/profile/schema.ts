@@ -264,9 +264,10 @@ const LinkFaultSchema = Type.Object(
     kind: Type.Literal('link', { description: 'reshape links of a node (all peers, or one)' }),
     node: NodeName,
     peer: Type.Optional(NodeName),
-    latencyMs: Type.Optional(LinkShapeSchema.properties.latencyMs),
+    // No defaults here: a link fault changes only what it names.
+    latencyMs: Type.Optional(Type.Number({ minimum: 0 })),
     bandwidthBps: LinkShapeSchema.properties.bandwidthBps,
-    loss: Type.Optional(LinkShapeSchema.properties.loss),
+    loss: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     down: Type.Optional(Type.Boolean()),
     forS: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   },

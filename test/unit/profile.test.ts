@@ -147,6 +147,17 @@ describe('profile loader: extends and --set', () => {
     expect(Object.keys(plan.releases).sort()).toEqual(['leios-2.0', 'praos-1.0']);
   });
 
+  it('--set of a new kind keeps the fields both kinds share and drops the others', () => {
+    const sets = ['scenario.steps=[{fault: {kind: kill, node: pool-1, forS: 3}}]', 'scenario.steps[0].fault.kind=link', 'composition.topology={kind: torus, columns: 2}', 'composition.topology.kind=line'];
+    const plan = resolvePlan(loadProfile('quickstart', { ...opts, sets }));
+    // link faults change only what they name: no defaulted latency or loss appear
+    expect(plan.scenario.steps).toEqual([{ fault: { kind: 'link', node: 'pool-1', forS: 3 } }]);
+    expect(plan.topology.spec).toEqual({ kind: 'line' });
+    expect(loadError('quickstart', ['composition.topology.degree=3']).message).toContain(
+      '(composition.topology is kind "full-mesh"; set composition.topology.kind first to change it)',
+    );
+  });
+
   it('a library profile extends another by name (ci-praos extends ci-test)', () => {
     const { profile, source } = loadProfile('ci-praos', opts);
     expect(source.chain.map((f) => f.slice(PROFILES_DIR.length))).toEqual(['ci-praos.yaml', 'ci-test.yaml']);
