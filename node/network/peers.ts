@@ -238,6 +238,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   private readonly dials = new Map<string, DialState>();
   private readonly established = new Map<string, Peer>();
   private readonly pending = new Set<Pending>();
+  private readonly connecting = new Set<net.Socket>();
   private server: net.Server | undefined;
   private closing = false;
   private started = false;
@@ -379,6 +380,8 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     if (this.closing) return;
     this.closing = true;
     for (const d of this.dials.values()) if (d.timer) clearTimeout(d.timer);
+    for (const s of this.connecting) s.destroy();
+    this.connecting.clear();
     for (const p of [...this.pending]) p.mux.close('shutting down');
     for (const p of [...this.established.values()]) p.mux.close('shutting down');
     const server = this.server;
@@ -410,9 +413,11 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     const timeoutMs = this.o.handshakeTimeoutMs ?? 5000;
     const socket = net.connect({ host: d.config.host, port: d.config.port });
     d.attempt = 'connecting';
+    this.connecting.add(socket);
     const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), timeoutMs);
     const fail = (why: string) => {
       clearTimeout(timer);
+      this.connecting.delete(socket);
       d.attempt = undefined;
       this.log('debug', 'dial failed', { peer: name, reason: why });
       this.retryLater(name);
@@ -420,6 +425,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     socket.once('error', (e) => fail(e.message));
     socket.once('connect', () => {
       clearTimeout(timer);
+      this.connecting.delete(socket);
       socket.removeAllListeners('error');
       if (this.closing || this.shapeFor(name).down) {
         socket.destroy();
@@ -433,9 +439,8 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       d.attempt = pend;
       mux.onClose(() => this.pending.delete(pend));
       handshakeInitiator(mux, this.hsParams(), (r) => this.adopt(pend, r)).then(
-        (r) => {
+        () => {
           d.attempt = undefined;
-          if (r.peerName !== name) this.log('warn', 'dialled peer answered with another name', { expected: name, got: r.peerName });
           if (!mux.closed) d.backoffMs = this.minBackoff;
         },
         (e: Error) => {
@@ -519,6 +524,10 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   /** Handshake accepted (both sides): resolve duplicates, register protocols, emit peer-up. */
   private adopt(pend: Pending, r: HandshakeResult): void {
     const name = r.peerName;
+    if (pend.direction === 'outbound' && pend.peerName !== name) {
+      pend.mux.close(`dialled ${pend.peerName} but the node is called ${name}`);
+      return;
+    }
     pend.peerName = name;
     if (this.closing) {
       pend.mux.close('shutting down');

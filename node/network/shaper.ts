@@ -84,11 +84,12 @@ export class Shaper {
   }
 
   setShape(shape: Partial<LinkShape>): void {
+    const prevBandwidth = this.shapeValue.bandwidthBps;
     this.shapeValue = normaliseShape(shape);
-    // A new bandwidth takes effect for the next frame; do not keep a wire busy forever
-    // because of a previous, much slower setting.
+    // A new bandwidth takes effect for the next frame; do not keep the wire busy because of
+    // a previous, much slower setting.
     const now = performance.now();
-    if (this.wireFreeAt > now) {
+    if (this.shapeValue.bandwidthBps !== prevBandwidth && this.wireFreeAt > now) {
       this.wireFreeAt = now;
       if (this.pumpTimer) {
         clearTimeout(this.pumpTimer);

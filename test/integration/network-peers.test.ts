@@ -183,6 +183,17 @@ describe('peer manager', () => {
     expect(evA.filter((e) => e === 'up:b')).toHaveLength(1);
   });
 
+  it('does not adopt a dialled node that answers with another name', async () => {
+    const reasons: string[] = [];
+    const a = manager('a', { log: (_l, msg, f) => void (msg === 'dial failed' && reasons.push(String(f?.reason))) });
+    const b = manager('b');
+    await Promise.all([a.start(), b.start()]);
+    a.addPeer({ name: 'not-b', ...b.address()! });
+    await until(() => reasons.length >= 2);
+    expect(reasons[0]).toMatch(/dialled not-b but the node is called b/);
+    expect(a.connectedPeers()).toHaveLength(0);
+  });
+
   it('setShape latency applies to the live connection and peers() reports it', async () => {
     const a = manager('a');
     const b = manager('b');
