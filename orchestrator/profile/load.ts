@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYamlValue } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
 import { ProfileError, type SourceLocation } from '../errors.ts';
 import { ProfileSchema, type Profile } from './schema.ts';
 import { applyDefaults, closest, displayPath, isPlainObject, parsePath, unknownName, validate, type Locate, type Segment } from './validate.ts';
-import { locator, pathKey, readYaml, type SourceMap } from './yaml.ts';
+import { displayFile, locator, pathKey, readYaml, type SourceMap } from './yaml.ts';
 
 // profile name/path → YAML → extends (deep merge) → --set overrides → defaults → validation.
 // Every problem is a ProfileError (exit code 2) naming file:line:col, field path and expectation.
@@ -58,11 +58,6 @@ export function knownProfiles(profilesDir = PROFILES_DIR): string[] {
 
 function looksLikePath(ref: string): boolean {
   return ref.includes('/') || ref.includes('\\') || PROFILE_EXT.test(ref);
-}
-
-function displayFile(file: string, cwd: string): string {
-  const rel = relative(cwd, file);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? file : rel;
 }
 
 /** Absolute path of a profile given by name (in profilesDir) or by path (relative to baseDir). */

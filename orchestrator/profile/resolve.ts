@@ -73,6 +73,7 @@ export function resolvePlan(input: LoadedProfile | Profile): Plan {
       links: comp.links,
       rng,
       baseDir: baseDirFor(source, ['composition', 'topology', 'file']),
+      cwd: source.cwd,
     });
   } catch (err) {
     if (err instanceof TopologyError) {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { ProfileError, type SourceLocation } from '../errors.ts';
 import type { Locate, Segment } from './validate.ts';
@@ -13,6 +14,12 @@ export interface Positions {
 
 /** Field path → where its key and value were written. */
 export type SourceMap = Map<string, Positions>;
+
+/** A file as shown in messages: relative to cwd when inside it, else absolute. */
+export function displayFile(file: string, cwd: string): string {
+  const rel = relative(cwd, file);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? file : rel;
+}
 
 export function pathKey(segments: readonly Segment[]): string {
   return segments.map(String).join('\u0000');

@@ -1,7 +1,8 @@
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { LinkShape } from '../../node/config/schema.ts';
 import type { Rng } from '../profile/rng.ts';
 import type { Links, TopologySpec } from '../profile/schema.ts';
+import { displayFile } from '../profile/yaml.ts';
 import { fullMeshEdges } from './full-mesh.ts';
 import { readLeiosSimTopology } from './leios-sim.ts';
 import { lineEdges } from './line.ts';
@@ -23,6 +24,8 @@ export interface TopologyInput {
   rng: Rng;
   /** Directory a leios-sim `file` is relative to (the profile file's). */
   baseDir: string;
+  /** File names in messages are shown relative to this; default process.cwd(). */
+  cwd?: string;
 }
 
 export function defaultLink(links: Links): LinkShape {
@@ -40,8 +43,7 @@ export function buildTopology(spec: TopologySpec, input: TopologyInput): Topolog
   const rng = input.rng.fork(`topology/${spec.kind}`);
   if (spec.kind === 'leios-sim') {
     const file = resolve(input.baseDir, spec.file);
-    const rel = relative(process.cwd(), file);
-    return readLeiosSimTopology(file, isAbsolute(rel) || rel.startsWith('..') ? file : rel, link);
+    return readLeiosSimTopology(file, displayFile(file, input.cwd ?? process.cwd()), link);
   }
   const nodes = standardNodes(input.pools, input.relays);
   const names = nodes.map((n) => n.name);
