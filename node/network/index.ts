@@ -55,6 +55,11 @@
 //   shape / setShape(shape);  getStats(): { bytesSent, bytesReceived, sent{proto}, received{proto} }
 //   close(reason); end(reason) (graceful); closed; closeReason; onClose(cb); guard(promise, name)
 //   type OnBytes = (protocolName: string, dir: 'sent' | 'received', n: number) => void
+//       n = wire bytes of one segment, 7-byte frame header included
+//   Decoded messages are what cbor-x yields: byte strings arrive as Buffer (a Uint8Array);
+//   the expect* validators hand out plain Uint8Array views.
+//
+// frame.ts — encodeFrame(frame), FrameDecoder (feed/next/push), HEADER_SIZE = 7, SEGMENT_SIZE = 64 KiB
 //
 // shaper.ts — Shaper (inside the Mux); LinkShape { latencyMs, bandwidthBps?, loss, down };
 //   DEFAULT_SHAPE, normaliseShape(), retransmitTimeoutMs(latency) = max(200, 3 × latency)
@@ -68,6 +73,7 @@
 //         backoff?: { minMs? (250), maxMs? (5000) }, maxInbound? (256), onBytes?, log? }
 //     start(): Promise<{host, port} | undefined>;  address()
 //     setShape(peerName, shape): LinkShape;  shapeFor(peerName)
+//     addPeer(config: PeerConfig); removePeer(name)                (run-time topology changes)
 //     peer(name): Peer | undefined;  connectedPeers(): Peer[]
 //     peers(): PeerInfo[]  { name, connected, address, direction, version, shape, configured,
 //                             connectedSince, bytesSent, bytesReceived, rttMs }
@@ -107,7 +113,7 @@
 // version 2 (`peer.hasProtocol(id)`), and a peer sending them on version 1 is dropped.
 
 export * from './types.ts';
-export { encodeFrame, FrameDecoder, HEADER_SIZE, SEGMENT_SIZE, type Frame } from './frame.ts';
+export { encodeFrame, FrameDecoder, HEADER_SIZE, SEGMENT_SIZE, type Frame, type HeaderCheck } from './frame.ts';
 export { Mux, muxOf, type MuxCarrier, type MuxOptions, type MuxStats, type SendOptions, type MessageHandler, type OnBytes, type ByteDirection } from './mux.ts';
 export { Shaper, DEFAULT_SHAPE, normaliseShape, retransmitTimeoutMs, type LinkShape } from './shaper.ts';
 export { HandshakeError, handshakeInitiator, handshakeResponder, highestCommonVersion, type HandshakeParams, type HandshakeResult } from './handshake.ts';

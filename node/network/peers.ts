@@ -545,6 +545,8 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       }
     }
     this.pending.delete(pend);
+    const d = this.dials.get(name);
+    if (d) d.backoffMs = this.minBackoff;
     const mux = pend.mux;
     registerVersion(mux, this.o, r.version);
     mux.setShape(this.shapeFor(name));
