@@ -4,13 +4,14 @@
 //   meta.json                  run id, profile, runtime, seed, start/end
 //   profile.resolved.json      the Plan: analysis.assertions, analysis.diffusionWithinS
 //   metrics/*                  collector output (samples, resources, final tips)
-//   generator/summary.json     submitted/accepted/rejected and the load window
+//   generator/summary*.json    submitted/accepted/rejected and the load window (one per segment)
 //   events.jsonl               scenario assertion results
 //
 // Times: a trace `time_s` above 1e8 is Unix time; smaller values are seconds since systemStart.
 // Diffusion of a block to a node = its first RBReceived/EBReceived there − the start of the
 // block's slot; the producer is excluded. Blocks whose slot starts less than `withinS` before the
-// end of the traces are left out (they had no chance to spread).
+// end of the run (meta.json endedAt, else the last traced event) are left out: they had no
+// chance to spread.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -307,7 +308,8 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
 
   const runStart = toUnixS(pick(meta, 'startedAt', 'start')) ?? (Number.isFinite(firstT) ? firstT : undefined);
   const runEnd = toUnixS(pick(meta, 'endedAt', 'end')) ?? (Number.isFinite(lastT) ? lastT : undefined);
-  const endT = Number.isFinite(lastT) ? lastT : (runEnd ?? 0);
+  // end of observation: when the run ended (nodes stopped), else the last traced event
+  const endT = Math.max(Number.isFinite(lastT) ? lastT : -Infinity, toUnixS(pick(meta, 'endedAt', 'end')) ?? -Infinity);
 
   // diffusion
   const rb = diffusion(rbs, nodes, slotStart, withinS, endT);

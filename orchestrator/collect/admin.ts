@@ -1,5 +1,6 @@
-// Client for the node's admin HTTP API (same on every runtime): /health, /tip, /peers, /metrics
-// and the token-protected admin routes (link shapes, adversary toggles, clock offset).
+// Client for the node's admin HTTP API (node/admin/server.ts; same on every runtime): open
+// GET /health, /tip, /peers, /metrics; with `Authorization: Bearer <token>`:
+// PUT /peers/:name/link, PUT /clock, PUT /adversary/:behaviour.
 
 import type { Endpoints } from '../runtime/runtime.ts';
 
@@ -20,10 +21,7 @@ export interface AdminRequest {
 
 async function request(ep: Endpoints, path: string, opts: AdminRequest = {}): Promise<Response> {
   const url = ep.adminUrl.replace(/\/$/, '') + path;
-  const headers: Record<string, string> = {
-    authorization: `Bearer ${ep.adminToken}`,
-    'x-admin-token': ep.adminToken,
-  };
+  const headers: Record<string, string> = { authorization: `Bearer ${ep.adminToken}` };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
@@ -63,13 +61,54 @@ export async function healthy(ep: Endpoints, timeoutMs = 1_000): Promise<boolean
   }
 }
 
-/** What GET /tip is expected to answer; fields are optional because nodes may not have a tip yet. */
+/** GET /tip (node/admin/hooks.ts TipInfo); hash is null before the first block. */
 export interface Tip {
-  slot?: number;
-  blockNo?: number;
-  height?: number;
-  hash?: string;
+  slot: number;
+  hash: string | null;
+  blockNo: number;
+  era?: string;
+  protocolVersion?: number;
+  following?: boolean;
   [k: string]: unknown;
+}
+
+export interface LinkShapeView {
+  latencyMs: number;
+  bandwidthBps?: number;
+  loss: number;
+  down: boolean;
+}
+
+/** PUT /peers/:name/link body: only the fields given change; bandwidthBps null = unlimited. */
+export interface LinkPatch {
+  latencyMs?: number;
+  bandwidthBps?: number | null;
+  loss?: number;
+  down?: boolean;
+}
+
+export interface PeerInfo {
+  name: string;
+  host?: string;
+  port?: number;
+  connected: boolean;
+  link: LinkShapeView;
+}
+
+export function getPeers(ep: Endpoints): Promise<PeerInfo[]> {
+  return adminJson<PeerInfo[]>(ep, '/peers');
+}
+
+export function setLink(ep: Endpoints, peer: string, patch: LinkPatch): Promise<LinkShapeView> {
+  return adminJson<LinkShapeView>(ep, `/peers/${encodeURIComponent(peer)}/link`, { method: 'PUT', body: patch });
+}
+
+export async function setClockOffset(ep: Endpoints, offsetMs: number): Promise<void> {
+  await adminJson(ep, '/clock', { method: 'PUT', body: { offsetMs } });
+}
+
+export async function setAdversary(ep: Endpoints, behaviour: string, enabled: boolean, params?: Record<string, unknown>): Promise<void> {
+  await adminJson(ep, `/adversary/${encodeURIComponent(behaviour)}`, { method: 'PUT', body: params ? { enabled, params } : { enabled } });
 }
 
 export async function getTip(ep: Endpoints): Promise<Tip | undefined> {

@@ -1,0 +1,341 @@
+// `leiosnet run` and `leiosnet up`, as a list of small verbs (after the cardano workbench):
+//   plan → genesis → up → generator → scenario → collect → down → analyse → report
+// Everything lands in the run dir; events.jsonl records the timeline. Ctrl-C (SIGINT/SIGTERM)
+// stops the scenario, tears down and still writes what it has; a second Ctrl-C kills at once.
+
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { analyseRun, writeSummary } from '../analysis/analyse.ts';
+import type { Summary } from '../analysis/summary.ts';
+import { Collector } from '../collect/collector.ts';
+import { InfraError, LeiosnetError, UserError } from '../errors.ts';
+import { writeGeneratorConfig, writeRunFiles, type AddressOf } from '../genesis/index.ts';
+import type { Plan } from '../profile/plan.ts';
+import { loadPlan } from '../profile/resolve.ts';
+import { writeReports } from '../report/index.ts';
+import { REPO_ROOT } from '../runtime/process/node22.ts';
+import { getRuntime, hasAddressPlan } from '../runtime/registry.ts';
+import type { Deployment, GeneratorSpec, Runtime } from '../runtime/runtime.ts';
+import { AbortedError, ScenarioEngine, type GeneratorControl } from '../scenario/engine.ts';
+import { faultNeeds } from '../scenario/faults.ts';
+import { EventLog } from './events.ts';
+import { Progress } from './progress.ts';
+
+export interface RunOptions {
+  profile: string;
+  sets?: string[];
+  runtime?: string;
+  /** Run dir; default runs/<run-id> under cwd. */
+  out?: string;
+  cwd?: string;
+  /** `up`: leave the testnet running after the generator started (no scenario, no analysis). */
+  keepUp?: boolean;
+  progress?: Progress;
+  /** Interval of metric scrapes. */
+  scrapeIntervalMs?: number;
+  /** Abort from outside (tests); SIGINT/SIGTERM are handled unless `handleSignals` is false. */
+  signal?: AbortSignal;
+  handleSignals?: boolean;
+}
+
+export interface RunResult {
+  runId: string;
+  runDir: string;
+  exitCode: number;
+  status: 'passed' | 'failed' | 'interrupted' | 'error' | 'up';
+  summary?: Summary;
+  report?: { md: string; html: string };
+  error?: string;
+}
+
+export interface RunMeta {
+  runId: string;
+  profile: string;
+  runtime: string;
+  seed: number;
+  versions: { leiosnet: string; node: string; releases: Record<string, string> };
+  gitCommit: string | null;
+  argv: string[];
+  startedAt: string;
+  endedAt?: string;
+  status: 'running' | 'up' | RunResult['status'];
+}
+
+const EXIT_INTERRUPTED = 130;
+
+/** `<profile>-<yyyymmdd-hhmmss>-<4 hex>`, UTC. */
+export function makeRunId(profile: string, now = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const stamp = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
+  return `${profile}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Refuse up front what the runtime cannot do (rather than failing midway). */
+export function checkCapabilities(plan: Plan, rt: Runtime): void {
+  plan.scenario.steps.forEach((step, i) => {
+    if ('fault' in step) {
+      const need = faultNeeds(step.fault);
+      if (need && !rt.capabilities[need]) throw new UserError(`scenario.steps[${i}].fault.kind: ${step.fault.kind} is not supported by runtime ${rt.name}`);
+    }
+    if ('upgrade' in step && !rt.capabilities.restartWith) {
+      throw new UserError(`scenario.steps[${i}].upgrade: runtime ${rt.name} cannot swap releases`);
+    }
+  });
+}
+
+function writeMeta(runDir: string, meta: RunMeta): void {
+  writeFileSync(join(runDir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+}
+
+/** Addresses for runtimes that do not allocate them (they rewrite addresses themselves). */
+const containerAddressOf: AddressOf = (name) => ({ host: name, port: 3001, adminPort: 12798 });
+
+function generatorControl(dep: Deployment, spec: GeneratorSpec, events: EventLog): GeneratorControl {
+  let running = false;
+  let segments = 0;
+  const config = () => JSON.parse(readFileSync(spec.configFile, 'utf8')) as Record<string, unknown>;
+  const writeConfig = (c: Record<string, unknown>) => writeFileSync(spec.configFile, JSON.stringify(c, null, 2) + '\n');
+  const ctl: GeneratorControl = {
+    async start() {
+      if (running) return;
+      const c = config();
+      if (c.enabled !== true) writeConfig({ ...c, enabled: true });
+      await dep.startGenerator(spec);
+      running = true;
+      events.emit('generator', { phase: 'started' });
+    },
+    async stop() {
+      if (!running) return;
+      await dep.stopGenerator();
+      running = false;
+      // keep this segment's summary: a restart writes summary.json anew
+      const s = join(spec.dir, 'summary.json');
+      if (existsSync(s)) renameSync(s, join(spec.dir, `summary-${++segments}.json`));
+      events.emit('generator', { phase: 'stopped' });
+    },
+    async setTps(tps: number) {
+      writeConfig({ ...config(), tps });
+      if (running) {
+        await ctl.stop();
+        await ctl.start();
+      }
+    },
+  };
+  return ctl;
+}
+
+export async function runPipeline(opts: RunOptions): Promise<RunResult> {
+  const cwd = opts.cwd ?? process.cwd();
+  const progress = opts.progress ?? new Progress({ quiet: true });
+
+  // plan: bad input fails here, before anything is created
+  const plan = loadPlan(opts.profile, { sets: opts.sets ?? [], cwd });
+  const rt = await getRuntime(opts.runtime ?? 'process');
+  checkCapabilities(plan, rt);
+  const runId = makeRunId(plan.profile.name);
+  const runDir = resolve(cwd, opts.out ?? join('runs', runId));
+  if (existsSync(runDir) && readdirSync(runDir).length > 0) throw new UserError(`--out: ${runDir} exists and is not empty`);
+  mkdirSync(runDir, { recursive: true });
+
+  const events = new EventLog(join(runDir, 'events.jsonl'));
+  const meta: RunMeta = {
+    runId,
+    profile: plan.profile.name,
+    runtime: rt.name,
+    seed: plan.seed,
+    versions: {
+      leiosnet: packageVersion(),
+      node: process.version,
+      releases: Object.fromEntries(Object.entries(plan.releases).map(([k, v]) => [k, v.version])),
+    },
+    gitCommit: gitCommit(),
+    argv: process.argv.slice(2),
+    startedAt: new Date().toISOString(),
+    status: 'running',
+  };
+  writeMeta(runDir, meta);
+  events.emit('run', { runId, profile: plan.profile.name, runtime: rt.name, runDir });
+
+  // Ctrl-C: first → stop the scenario and tear down; second → kill now
+  const abort = new AbortController();
+  opts.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+  let interrupts = 0;
+  let dep: Deployment | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    events.emit('signal', { signal: sig, count: interrupts });
+    if (interrupts === 1) {
+      progress.log(`${sig}: stopping the run and tearing down (again to kill at once)`);
+      abort.abort();
+    } else {
+      progress.log(`${sig}: killing ${runId} now`);
+      void rt.down(runId).finally(() => process.exit(EXIT_INTERRUPTED));
+    }
+  };
+  const handleSignals = opts.handleSignals ?? true;
+  if (handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+
+  const phase = (name: string) => {
+    progress.setPhase(name);
+    events.emit('phase', { phase: name });
+  };
+  const slots = 'slots' in plan.scenario.duration ? plan.scenario.duration.slots : undefined;
+  let collector: Collector | undefined;
+  let generator: GeneratorControl | undefined;
+  let status: RunResult['status'] = 'error';
+  let error: string | undefined;
+  let exitCode = 3;
+  let summary: Summary | undefined;
+  let report: RunResult['report'];
+  let leaveUp = false;
+
+  try {
+    phase('genesis');
+    const names = plan.nodes.map((n) => n.name);
+    const addressOf = hasAddressPlan(rt) ? await rt.addressPlan(runId, runDir, [...names, 'generator'], plan.profile.name) : containerAddressOf;
+    const specs = writeRunFiles(plan, runDir, { now: new Date(), addressOf });
+    const genesis = JSON.parse(readFileSync(join(runDir, 'genesis', 'genesis.json'), 'utf8')) as { systemStart: string };
+    const systemStartMs = Date.parse(genesis.systemStart);
+    const usesGenerator = plan.generator.enabled || plan.scenario.steps.some((s) => 'generator' in s);
+    const genAddr = addressOf('generator');
+    const genSpec = usesGenerator ? writeGeneratorConfig(plan, runDir, { addressOf, metrics: { host: genAddr.host, port: genAddr.adminPort } }) : undefined;
+    if (abort.signal.aborted) throw new AbortedError();
+
+    phase(`up (${specs.length} nodes, ${rt.name})`);
+    dep = await rt.up(runId, runDir, specs);
+    events.emit('up', { nodes: specs.length });
+    if (abort.signal.aborted) throw new AbortedError();
+
+    collector = new Collector(dep, runDir, {
+      intervalMs: opts.scrapeIntervalMs,
+      extra: genSpec ? { generator: `http://${genAddr.host}:${genAddr.adminPort}` } : {},
+    });
+    collector.start();
+    const statusTimer = setInterval(() => {
+      const c = collector!;
+      const txRate = c.latest.get('generator')?.values.leios_txgen_rate_tps;
+      progress.update({ slot: c.max('leios_slot'), slots, blocks: c.max('leios_block_height'), txRate });
+    }, 1_000);
+    statusTimer.unref();
+
+    try {
+      if (genSpec) {
+        generator = generatorControl(dep, genSpec, events);
+        if (plan.generator.enabled) {
+          phase('generator');
+          await generator.start();
+        }
+      }
+
+      if (opts.keepUp) {
+        status = 'up';
+        exitCode = 0;
+        leaveUp = true;
+        meta.status = 'up';
+        writeMeta(runDir, meta);
+        return { runId, runDir, exitCode, status };
+      }
+
+      phase('scenario');
+      events.on((e) => {
+        if (e.type === 'assertion') progress.log(`${e.passed ? 'PASS' : 'FAIL'} ${String(e.name)}: ${String(e.detail)}`);
+        else if (e.type === 'fault' || e.type === 'upgrade' || e.type === 'mark') progress.log(`${e.type}: ${String(e.description ?? e.label ?? `${String(e.node)} → ${String(e.release)} ${String(e.phase)}`)}`);
+      });
+      const engine = new ScenarioEngine({ deployment: dep, runDir, plan, systemStartMs, events, generator, signal: abort.signal });
+      await engine.run();
+    } finally {
+      clearInterval(statusTimer);
+    }
+    status = 'passed';
+  } catch (e) {
+    if (e instanceof AbortedError || abort.signal.aborted) {
+      status = 'interrupted';
+      exitCode = EXIT_INTERRUPTED;
+    } else {
+      status = 'error';
+      error = (e as Error).message;
+      exitCode = e instanceof LeiosnetError ? e.exitCode : 3;
+      events.emit('error', { message: error, exitCode });
+      progress.log(`error: ${error}`);
+    }
+  } finally {
+    if (!leaveUp) {
+      // collect → down: whatever happened, stop everything and keep what we have
+      phase('collect');
+      if (generator) await generator.stop().catch((e: Error) => events.emit('error', { phase: 'generator stop', message: e.message }));
+      if (collector && dep && interrupts < 2) {
+        await collector.scrapeOnce().catch(() => {});
+        await collector.finalTips(abort.signal.aborted ? 0 : Math.max(3_000, plan.genesis.slotLengthS * 3_000)).catch(() => {});
+        await collector.stop();
+        await collector.gatherLogs().catch(() => {});
+      }
+      phase('down');
+      try {
+        if (dep) await dep.down();
+        else await rt.down(runId);
+      } catch (e) {
+        events.emit('error', { phase: 'down', message: (e as Error).message });
+        if (exitCode === 0 || status === 'passed') {
+          status = 'error';
+          exitCode = 3;
+        }
+      }
+      if (handleSignals) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    } else if (handleSignals) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+
+  // analyse → report (also after an interruption or a failure, with whatever is there)
+  phase('analyse');
+  meta.endedAt = new Date().toISOString();
+  writeMeta(runDir, meta);
+  try {
+    const analysis = await analyseRun(runDir);
+    summary = analysis.summary;
+    writeSummary(runDir, summary);
+    phase('report');
+    report = writeReports(runDir, analysis);
+    if (status === 'passed') {
+      status = summary.passed ? 'passed' : 'failed';
+      exitCode = summary.passed ? 0 : 1;
+    }
+  } catch (e) {
+    events.emit('error', { phase: 'analyse', message: (e as Error).message });
+    if (status === 'passed') {
+      status = 'error';
+      error = (e as Error).message;
+      exitCode = 3;
+    }
+  }
+  meta.status = status;
+  writeMeta(runDir, meta);
+  events.emit('done', { status, exitCode });
+  progress.done();
+  return { runId, runDir, exitCode, status, summary, report, error };
+}
