@@ -124,6 +124,20 @@ function relabelContext(root: string, imageId: string): { dir: string; cleanup()
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Remove node images a rebuild left untagged (dangling, labelled with a release). Images still
+ * used by a container are kept by the engine's prune; the build cache (stage images) is untouched.
+ */
+async function pruneSuperseded(docker: Docker, say: (l: string) => void): Promise<void> {
+  try {
+    const r = await docker.pruneImages({ filters: { dangling: ['true'], label: ['io.leiosnet.release'] } });
+    const n = r.ImagesDeleted?.filter((d) => d.Deleted).length ?? 0;
+    if (n) say(`removed ${n} superseded image layer(s), ${Math.round((r.SpaceReclaimed ?? 0) / 1e6)} MB`);
+  } catch {
+    /* another prune running, or an old engine: not worth failing the build */
+  }
+}
+
 /** Build leiosnet/node:<release> (or reuse it when nothing changed). */
 export async function buildImage(opts: BuildImageOptions): Promise<BuildImageResult> {
   const t0 = performance.now();
@@ -165,7 +179,14 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   try {
     const stream = await docker.buildImage(
       { context: ctx.dir, src: contextEntries(ctx.dir) },
-      { t: tag, dockerfile: sibling ? 'Dockerfile' : DOCKERFILE, rm: true, forcerm: true, buildargs },
+      {
+        t: tag,
+        dockerfile: sibling ? 'Dockerfile' : DOCKERFILE,
+        rm: true,
+        forcerm: true,
+        // the relabel Dockerfile starts FROM the sibling image: BASE is not an argument there
+        buildargs: sibling ? Object.fromEntries(Object.entries(buildargs).filter(([k]) => k !== 'BASE')) : buildargs,
+      },
     );
     await followStream(docker, stream, (ev) => {
       const line = (ev.stream ?? ev.status ?? '').trimEnd();
@@ -176,6 +197,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   }
   const built = await inspectImage(docker, tag);
   if (!built || built.Config?.Labels?.['io.leiosnet.content-hash'] !== hash) throw new Error(`build of ${tag} finished but the image is missing or stale`);
+  await pruneSuperseded(docker, say);
   say(`built ${tag} (${base.kind} base) in ${seconds()} s`);
   return { tag, base: base.kind, baseImage: base.image, seconds: seconds(), cached: false, contentHash: hash, imageId: built.Id };
 }

@@ -89,7 +89,7 @@ describe.skipIf(gate.skip)('docker runtime (real engine, real node)', () => {
     const docker = connectDocker();
     const net = await docker.getNetwork(networkName(runId)).inspect();
     expect(net.Internal).toBe(rt.access === 'container-ip');
-    expect(net.Labels[LABEL.run]).toBe(runId);
+    expect(net.Labels?.[LABEL.run]).toBe(runId);
     for (const h of dep.nodes()) {
       const info = await docker.getContainer(containerName(runId, h.name)).inspect();
       expect(info.Config.Labels[LABEL.run]).toBe(runId);
