@@ -105,7 +105,8 @@ export class ChainSyncServer {
       this.ops.push({ kind: 'intersect', points });
     } else if (tag === MSG.done) {
       if (this.ops.length > 0) throw new ProtocolError('chainsync: Done while requests are outstanding');
-      this.stop();
+      this.done = true; // keep the handler: anything after Done is a violation
+      this.unsubscribe();
       return;
     } else throw new ProtocolError(`chainsync: unexpected message tag ${tag} from client`);
     if (!this.awaiting) this.process();
