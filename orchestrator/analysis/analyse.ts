@@ -13,7 +13,7 @@
 // end of the run (meta.json endedAt, else the last traced event) are left out: they had no
 // chance to spread.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricsSample, ResourceSample, TipsFile } from '../collect/files.ts';
 import { RESOURCES_FILE, SAMPLES_FILE, TIPS_FILE } from '../collect/files.ts';
@@ -108,6 +108,31 @@ function txIds(m: TraceMessage): string[] {
   if (Array.isArray(m.ids)) return (m.ids as unknown[]).filter((x): x is string => typeof x === 'string');
   const id = str(m, 'id');
   return id ? [id] : [];
+}
+
+/**
+ * The generator's figures: generator/summary.json, plus summary-<n>.json of earlier segments when
+ * the scenario restarted it (a rate change). Counts add up; the load window is the sum of the
+ * segments' windows (each from startedAt..endedAt, else durationS).
+ */
+function generatorSummary(runDir: string): { submitted: number; rejected: number; windowS?: number } {
+  const dir = join(runDir, 'generator');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /^summary(-\d+)?\.json$/.test(f)) : [];
+  let submitted = 0;
+  let rejected = 0;
+  let windowS: number | undefined;
+  for (const f of files) {
+    const g = readJson<Record<string, unknown>>(join(dir, f));
+    if (!g) continue;
+    submitted += numOr0(pick(g, 'submitted', 'txSubmitted'));
+    rejected += numOr0(pick(g, 'rejected', 'txRejected'));
+    const start = toUnixS(pick(g, 'startedAt', 'startTime', 'start'));
+    const end = toUnixS(pick(g, 'endedAt', 'endTime', 'end'));
+    const dur = pick(g, 'durationS', 'elapsedS');
+    const w = start !== undefined && end !== undefined && end > start ? end - start : typeof dur === 'number' && dur > 0 ? dur : undefined;
+    if (w !== undefined) windowS = (windowS ?? 0) + w;
+  }
+  return { submitted, rejected, windowS };
 }
 
 function diffusion(
@@ -304,7 +329,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
       if (prev === undefined || t < prev) seen.set(id, t);
     }
   });
-  const gen = readJson<Record<string, unknown>>(join(runDir, 'generator', 'summary.json'));
+  const gen = generatorSummary(runDir);
 
   const runStart = toUnixS(pick(meta, 'startedAt', 'start')) ?? (Number.isFinite(firstT) ? firstT : undefined);
   const runEnd = toUnixS(pick(meta, 'endedAt', 'end')) ?? (Number.isFinite(lastT) ? lastT : undefined);
@@ -364,14 +389,9 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   }
   const txSize = getPath(plan, 'generator.txSizeBytes');
   if (includedBytes === undefined && typeof txSize === 'number') includedBytes = txIncluded * txSize;
-  const txSubmitted = numOr0(pick(gen, 'submitted', 'txSubmitted'));
-  const txRejected = numOr0(pick(gen, 'rejected', 'txRejected'));
-  const genStart = toUnixS(pick(gen, 'startedAt', 'startTime', 'start'));
-  const genEnd = toUnixS(pick(gen, 'endedAt', 'endTime', 'end'));
-  const genDur = pick(gen, 'durationS', 'elapsedS');
+  const { submitted: txSubmitted, rejected: txRejected, windowS: genWindowS } = gen;
   let loadWindowS: number | null = null;
-  if (genStart !== undefined && genEnd !== undefined && genEnd > genStart) loadWindowS = genEnd - genStart;
-  else if (typeof genDur === 'number' && genDur > 0) loadWindowS = genDur;
+  if (genWindowS !== undefined) loadWindowS = genWindowS;
   else if (runStart !== undefined && runEnd !== undefined && runEnd > runStart) loadWindowS = runEnd - runStart;
 
   const latencies: number[] = [];

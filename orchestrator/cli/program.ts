@@ -134,12 +134,13 @@ Quick start: leiosnet run quickstart`,
     .description('stop and remove a testnet (idempotent; works after the orchestrator died)')
     .argument('[run-id]', 'run to remove')
     .option('--all', 'remove every run the runtimes know of')
+    .addOption(new Option('--runtime <name>', 'with --all: only runs of this runtime').choices([...RUNTIME_NAMES]))
     .option('--json', 'print what was removed as JSON')
-    .action(async (runId: string | undefined, o: { all?: boolean; json?: boolean }) => {
+    .action(async (runId: string | undefined, o: { all?: boolean; runtime?: string; json?: boolean }) => {
       if (!runId && !o.all) throw new UserError('down: give a run id or --all');
       const removed: { runId: string; runtime: string }[] = [];
       if (o.all) {
-        const { runs } = await listLiveRuns();
+        const { runs } = await listLiveRuns(o.runtime);
         for (const r of runs) {
           await (await getRuntime(r.runtime)).down(r.runId);
           removed.push({ runId: r.runId, runtime: r.runtime });
@@ -161,9 +162,10 @@ Quick start: leiosnet run quickstart`,
     .command('ls')
     .description('list live testnets (and finished runs under ./runs with --finished)')
     .option('--finished', 'also list finished runs under ./runs')
+    .addOption(new Option('--runtime <name>', 'only runs of this runtime').choices([...RUNTIME_NAMES]))
     .option('--json', 'print as JSON')
-    .action(async (o: { finished?: boolean; json?: boolean }) => {
-      const { runs, problems } = await listLiveRuns();
+    .action(async (o: { finished?: boolean; runtime?: string; json?: boolean }) => {
+      const { runs, problems } = await listLiveRuns(o.runtime);
       const finished = o.finished ? listRunDirs(io.cwd) : [];
       if (o.json) {
         json({ live: runs, finished, problems });

@@ -13,10 +13,11 @@ export interface LiveRun extends RunInfo {
 }
 
 /** Every run every loadable runtime knows of; a runtime that cannot answer (no engine) is reported, not fatal. */
-export async function listLiveRuns(): Promise<{ runs: LiveRun[]; problems: string[] }> {
+export async function listLiveRuns(only?: string): Promise<{ runs: LiveRun[]; problems: string[] }> {
   const runs: LiveRun[] = [];
   const problems: string[] = [];
-  for (const rt of await availableRuntimes()) {
+  const runtimes = only ? [await getRuntime(only)] : await availableRuntimes();
+  for (const rt of runtimes) {
     try {
       runs.push(...(await rt.list()));
     } catch (e) {

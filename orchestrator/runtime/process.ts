@@ -474,7 +474,7 @@ export class ProcessRuntime implements Runtime {
         runtime: 'process',
         profile: r.profile,
         runDir: r.runDir,
-        nodes: r.addresses?.length ?? r.pids.length,
+        nodes: r.addresses ? r.addresses.filter((a) => a.name !== 'generator').length : r.pids.filter((p) => p.name !== 'generator').length,
         running: r.pids.filter((p) => p.name !== 'generator' && recordedAlive(p, r.runDir)).length,
       }));
   }

@@ -183,6 +183,13 @@ describe('analysis inputs in other shapes', () => {
     expect(summary.latency.inclusionP50S).toBeNull(); // no ids: no per-tx latency
   });
 
+  it('generator segments (a scenario rate change) add up, windows too', async () => {
+    const dir = copyFixture();
+    writeFileSync(join(dir, 'generator', 'summary-1.json'), JSON.stringify({ submitted: 4, accepted: 4, rejected: 0, durationS: 5 }));
+    const { summary } = await analyseRun(dir);
+    expect(summary.throughput).toMatchObject({ txSubmitted: 14, txRejected: 1, txPending: 8, loadWindowS: 15, tps: 0.333 });
+  });
+
   it('options override the plan: diffusion window and assertions', async () => {
     const { summary } = await analyseRun(FIXTURE, {
       diffusionWithinS: 0.5,
