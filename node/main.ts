@@ -10,6 +10,7 @@ import { Sync } from './sync.ts';
 import { PeerManager } from './network/peers.ts';
 import { TraceWriter } from './obs/trace.ts';
 import { startAdmin } from './admin.ts';
+import { LEIOS_PROTOCOLS } from './leios/diffusion.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
     config.logFile ? pino.destination({ dest: config.logFile, mkdir: true, sync: false }) : pino.destination(1),
   );
   const systemStartMs = Date.parse(genesis.systemStart);
-  const traceWriter = new TraceWriter({ file: config.traceFile, node: config.name, systemStartMs, now: () => Date.now() + node.clock.offsetMs });
+  // Trace times use the true wall clock so traces of nodes with injected clock offsets stay comparable.
+  const traceWriter = new TraceWriter({ file: config.traceFile, node: config.name, systemStartMs });
   const node: LeiosNode = new LeiosNode({
     config,
     configDir: path.dirname(values.config),
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
     listen: config.listen,
     peers: config.peers,
     maxMessageBytes: { blockfetch: 4 << 20 },
+    extraProtocols: LEIOS_PROTOCOLS,
     onBytes: (protocol, dir, n) => (dir === 'sent' ? node.metrics.netBytesSent : node.metrics.netBytesReceived).inc({ protocol }, n),
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
   });

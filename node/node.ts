@@ -21,6 +21,9 @@ import { BlockStore } from './storage/blockstore.ts';
 import { decodeHeader } from './chain/block.ts';
 import { EraSchedule } from './consensus/eras.ts';
 import { AdminError } from './admin/hooks.ts';
+import { LeiosEngine, type EbEntry } from './leios/engine.ts';
+import { certAllowed } from './leios/rules.ts';
+import { advanceToEpoch } from './consensus/nonce.ts';
 
 // The node: owns the clock, the chain state (tree + ledger), the mempool, the chain DB and
 // block production. The network side (node/sync.ts) feeds it headers, bodies and txs.
@@ -65,7 +68,8 @@ export class LeiosNode {
   readonly metrics: NodeMetrics;
   readonly ledger: Ledger;
   readonly mempool: Mempool;
-  readonly chain: ChainState<UndoRecord>;
+  readonly chain: ChainState<UndoRecord[]>;
+  readonly leios: LeiosEngine;
   readonly log: Logger;
   readonly tracer: Tracer;
   private store!: BlockStore;
@@ -97,12 +101,27 @@ export class LeiosNode {
     this.metrics.following.set(1);
     this.ledger = Ledger.fromGenesis(d.genesis);
     this.mempool = new Mempool(this.ledger, { capacityBytes: d.config.mempoolCapacityBytes ?? minMempoolCapacity(d.genesis) });
-    this.chain = new ChainState<UndoRecord>({
+    this.chain = new ChainState<UndoRecord[]>({
       initialNonce: Buffer.from(d.genesis.initialNonce, 'hex'),
       k: d.genesis.securityParam,
       epochLengthSlots: d.genesis.epochLengthSlots,
       ledger: this.ledgerPort(),
+      ready: (n) => !n.data.header.certified || this.certifiedEbOf(n.data) !== undefined,
     });
+    this.leios = new LeiosEngine({
+      name: this.name,
+      poolId: d.keys?.poolId,
+      blsSeed: d.keys?.blsSeed,
+      genesis: d.genesis,
+      dbPath: d.config.dbPath,
+      mempool: this.mempool,
+      metrics: this.metrics,
+      tracer: d.tracer,
+      log: d.log,
+      slotStartMs: (slot) => this.clock.slotStartMs(slot) - this.clock.offsetMs,
+      nowMs: () => Date.now(),
+    });
+    this.leios.onComplete = (e) => this.onEbComplete(e);
     if (d.keys) {
       const pool = this.stake.byId(d.keys.poolId);
       if (!pool) throw new Error(`pool ${d.keys.poolId} is not in genesis`);
@@ -114,17 +133,60 @@ export class LeiosNode {
     }
   }
 
-  private ledgerPort(): LedgerPort<UndoRecord> {
+  /** The complete EB a certified RB's parent announced (undefined: not here yet). */
+  certifiedEbOf(b: BlockInfo): EbEntry | undefined {
+    const parent = b.header.prevHash ? this.chain.get(toHex(b.header.prevHash)) : undefined;
+    const ann = parent?.data.header.ebAnnounce;
+    if (!ann) return undefined;
+    const e = this.leios.get(ann.hash);
+    return e?.complete ? e : undefined;
+  }
+
+  isLeiosEpoch(epoch: number): boolean {
+    return this.eras.at(epoch).era === 'leios';
+  }
+
+  private ledgerPort(): LedgerPort<UndoRecord[]> {
     return {
-      applyBlock: (b, _parent, level) => {
+      applyBlock: (b, parent, level) => {
         const txs = this.txsOf(b);
         if (!txs) return { ok: false, reason: 'malformed' };
         if (bodySize(txs) > this.genesis.protocolParams.maxBlockBodySize) return { ok: false, reason: 'body-too-large' };
+        const h = b.header;
+        const leiosEra = this.isLeiosEpoch(epochOf(h.slot, this.genesis));
+        if (!leiosEra && (h.ebAnnounce || h.certified || b.body.cert)) return { ok: false, reason: 'leios-content-before-leios-era' };
+        if (h.ebAnnounce && (h.ebAnnounce.size > this.genesis.leios.ebMaxRefBytes || h.ebAnnounce.txBytes > this.genesis.leios.ebMaxTxBytes))
+          return { ok: false, reason: 'eb-too-large' };
+        const undo: UndoRecord[] = [];
+        if (h.certified !== (b.body.cert !== null)) return { ok: false, reason: 'certified-flag-mismatch' };
+        if (h.certified) {
+          const ann = parent?.header.ebAnnounce;
+          if (!parent || !ann) return { ok: false, reason: 'certificate-without-eb' };
+          if (!certAllowed(parent.header.slot, h.slot, this.genesis.leios)) return { ok: false, reason: 'certificate-too-early' };
+          if (txs.length > 0) return { ok: false, reason: 'certified-rb-with-txs' };
+          const e = this.leios.get(ann.hash);
+          const ebTxs = e?.complete ? this.leios.decodedTxs(e) : undefined;
+          if (!ebTxs) return { ok: false, reason: 'certified-eb-unavailable' };
+          if (level === 'validate') {
+            const err = this.leios.checkCertificate(b.body.cert!, ann.hash, parent.header.slot, parent.nonce.epochNonce);
+            if (err) return { ok: false, reason: err };
+          }
+          // Certified EB content is applied without re-validation.
+          const r = this.ledger.applyBody(ebTxs, 'trusted');
+          if (!r.ok) return { ok: false, reason: r.reason };
+          undo.push(r.undo);
+        }
         const r = this.ledger.applyBody(txs, level);
-        if (!r.ok) return { ok: false, reason: r.reason };
-        return { ok: true, undo: r.undo };
+        if (!r.ok) {
+          for (const u of undo.reverse()) this.ledger.undo(u);
+          return { ok: false, reason: r.reason };
+        }
+        undo.push(r.undo);
+        return { ok: true, undo };
       },
-      undoBlock: (u) => this.ledger.undo(u),
+      undoBlock: (u) => {
+        for (let i = u.length - 1; i >= 0; i--) this.ledger.undo(u[i]);
+      },
     };
   }
 
@@ -143,6 +205,7 @@ export class LeiosNode {
 
   /** Open the chain DB, rebuild the tree and replay the ledger along the best chain. */
   async open(): Promise<void> {
+    await this.leios.open();
     this.store = await BlockStore.open(path.join(this.config.dbPath, 'blocks'), { logger: { info: (o, m) => this.log.info(o, m), warn: (o, m) => this.log.warn(o, m) } });
     let n = 0;
     for (const m of this.store.all()) {
@@ -165,6 +228,7 @@ export class LeiosNode {
   async close(): Promise<void> {
     this.clock.stop();
     await this.store?.close();
+    await this.leios.close();
   }
 
   onTipChange(l: TipListener): () => void {
@@ -225,6 +289,8 @@ export class LeiosNode {
         },
       );
       const node = this.chain.addHeader(h, headerBytes, v);
+      this.leios.noteHeader(h.issuerVkey, h.slot, node.key);
+      if (h.ebAnnounce && !this.leios.has(h.ebAnnounce.hash)) this.onEbWanted?.(h.ebAnnounce.hash, h.slot, from);
       return this.chain.couldImprove(node) ? node : undefined;
     } catch (e) {
       if (e instanceof HeaderError) throw new PeerFault(`invalid header from ${from}: ${e.message}`);
@@ -250,13 +316,40 @@ export class LeiosNode {
     this.runSelection();
   }
 
+  /** Set by the network side: fetch this EB (announced in an RB header from `from`). */
+  onEbWanted: ((hash: Uint8Array, slot: number, from: string) => void) | undefined;
+
+  private onEbComplete(e: EbEntry): void {
+    // A certified RB may have been waiting for this closure; the tip may now get our vote.
+    this.runSelection();
+    this.tryVote();
+  }
+
+  private tryVote(): void {
+    const tip = this.chain.tip();
+    const ann = tip?.data.header.ebAnnounce;
+    if (!tip || !ann || !this.following) return;
+    this.leios.maybeVote(
+      {
+        key: tip.key,
+        slot: tip.slot,
+        issuer: tip.data.header.issuerVkey,
+        ebHash: ann.hash,
+        headerArrivalMs: tip.data.headerAtMs,
+        isTip: true,
+        epochNonce: tip.data.nonce.epochNonce,
+      },
+      this.ledger,
+    );
+  }
+
   private runSelection(): void {
     const r = this.chain.select();
     for (const x of r.rejected) this.log.warn({ block: toHex(x.info.hash).slice(0, 16), reason: x.reason }, 'invalid block body');
     this.afterSwitch(r, true);
   }
 
-  private afterSwitch(r: ReturnType<ChainState<UndoRecord>['select']>, live: boolean): void {
+  private afterSwitch(r: ReturnType<ChainState<UndoRecord[]>['select']>, live: boolean): void {
     if (r.adopted.length === 0 && r.rolledBack.length === 0) return;
     if (r.rolledBack.length > 0) {
       this.metrics.rollbacks.inc();
@@ -270,21 +363,41 @@ export class LeiosNode {
         slot: newTip ? newTip.header.slot : undefined,
       });
     }
-    for (const b of r.rolledBack) for (const t of this.txsOf(b.block!) ?? []) this.included.delete(t.idHex);
+    for (const b of r.rolledBack) {
+      for (const t of this.txsOf(b.block!) ?? []) this.included.delete(t.idHex);
+      const e = b.header.certified ? this.certifiedEbOf(b) : undefined;
+      for (const t of (e && this.leios.decodedTxs(e)) ?? []) this.included.delete(t.idHex);
+    }
     for (const a of r.adopted) {
       const where = { slot: a.header.slot, blockHash: toHex(a.hash) };
       for (const t of this.txsOf(a.block!) ?? []) this.included.set(t.idHex, where);
+      const certEb = a.header.certified ? this.certifiedEbOf(a) : undefined;
+      const certTxs = (certEb && this.leios.decodedTxs(certEb)) ?? [];
+      const ebHex = certEb ? toHex(certEb.enc.hash) : undefined;
+      for (const t of certTxs) this.included.set(t.idHex, { ...where, eb: ebHex });
       if (!a.stored) {
         a.stored = true;
-        void this.store.append({ hash: a.hash, prevHash: a.header.prevHash, slot: a.header.slot, blockNo: a.header.blockNo, bytes: a.block!.bytes });
+        this.store.append({ hash: a.hash, prevHash: a.header.prevHash, slot: a.header.slot, blockNo: a.header.blockNo, bytes: a.block!.bytes }).catch((e) => this.log.error({ err: String(e) }, "chain DB append failed"));
       }
       if (live) {
         this.metrics.rbAdopted.inc();
         const delay = (Date.now() - this.clock.slotStartMs(a.header.slot) - this.clock.offsetMs) / 1000;
         this.metrics.rbAdoptionDelay.observe(Math.max(0, delay));
         const txs = this.txsOf(a.block!) ?? [];
-        this.metrics.ledgerTxApplied.inc(txs.length);
-        this.metrics.ledgerTxBytesApplied.inc(txs.reduce((s, t) => s + t.size, 0));
+        this.metrics.ledgerTxApplied.inc(txs.length + certTxs.length);
+        this.metrics.ledgerTxBytesApplied.inc([...txs, ...certTxs].reduce((s, t) => s + t.size, 0));
+        const parent = a.header.prevHash ? this.chain.get(toHex(a.header.prevHash)) : undefined;
+        const prevPv = parent ? parent.data.header.protocolVersion : this.eras.at(0).protocolVersion;
+        if (a.header.protocolVersion !== prevPv || (!parent && a.header.protocolVersion !== this.eras.at(0).protocolVersion)) {
+          const epoch = epochOf(a.header.slot, this.genesis);
+          this.tracer.emit('HardFork', { era: this.eras.at(epoch).era, epoch, slot: a.header.slot, protocolVersion: a.header.protocolVersion });
+        }
+        if (certEb) {
+          this.metrics.certsIncluded.inc();
+          this.metrics.ebCertified.inc();
+          this.tracer.emit('CertIncluded', { eb: ebHex!, rb: toHex(a.hash), slot: a.header.slot });
+          if (certTxs.length) this.tracer.emit('TxIncluded', { count: certTxs.length, ids: certTxs.map((t) => t.idHex), rb: toHex(a.hash), eb: ebHex, slot: a.header.slot });
+        }
         const id = toHex(a.hash);
         this.tracer.emit('RBAdopted', { id, slot: a.header.slot, blockNo: a.header.blockNo, parent: a.header.prevHash ? toHex(a.header.prevHash) : null, delayS: delay });
         if (txs.length) this.tracer.emit('TxIncluded', { count: txs.length, ids: txs.map((t) => t.idHex), rb: id, slot: a.header.slot });
@@ -296,6 +409,7 @@ export class LeiosNode {
     this.mempool.syncWithLedger(this.ledger);
     this.updateMempoolMetrics();
     for (const l of this.tipListeners) l();
+    if (live) this.tryVote();
   }
 
   updateMempoolMetrics(): void {
@@ -363,8 +477,30 @@ export class LeiosNode {
     });
     if (!lp) return;
     this.mempool.syncWithLedger(this.ledger);
-    const txs = this.mempool.takeForBlock(this.genesis.protocolParams.maxBlockBodySize);
-    const block = forgeBlock(lp, tip ? { hash: tip.data.hash, blockNo: tip.blockNo } : null, { txs: txs.map((t) => t.bytes), cert: null }, this.forgeKeys, pv);
+    const leiosEra = this.isLeiosEpoch(epoch);
+    // Linear Leios: certify the parent's EB if the timing rule and a quorum allow (then no txs).
+    let cert: Uint8Array | undefined;
+    let certTxIds = new Set<string>();
+    const ann = tip?.data.header.ebAnnounce;
+    if (leiosEra && tip && ann && !this.adversary.has('withhold-certs')) {
+      cert = this.leios.certificateFor({ slot: tip.slot, ebHash: ann.hash, epochNonce: tip.data.nonce.epochNonce }, slot);
+      const e = cert ? this.leios.get(ann.hash) : undefined;
+      certTxIds = new Set((e && this.leios.decodedTxs(e)?.map((t) => t.idHex)) ?? []);
+    }
+    const txs = cert ? [] : this.mempool.takeForBlock(this.genesis.protocolParams.maxBlockBodySize);
+    let eb;
+    if (leiosEra) {
+      const exclude = new Set([...certTxIds, ...txs.map((t) => t.idHex)]);
+      eb = this.leios.makeEb(slot, exclude);
+    }
+    const block = forgeBlock(
+      lp,
+      tip ? { hash: tip.data.hash, blockNo: tip.blockNo } : null,
+      { txs: txs.map((t) => t.bytes), cert: cert ?? null },
+      this.forgeKeys,
+      pv,
+      { ebAnnounce: eb ? { hash: eb.hash, size: eb.bytes.length, txBytes: eb.txBytes } : null, certified: !!cert },
+    );
     const node = this.chain.addHeader(block.header, block.headerBytes, { leaderValue: lp.leaderValue, nonceValue: lp.nonceValue, poolId: this.forgeKeys.poolId });
     this.chain.addBody(block);
     node.data.validated = true; // built from mempool txs validated against this tip
@@ -377,8 +513,10 @@ export class LeiosNode {
       size_bytes: block.bytes.length,
       tx_payload_bytes: block.bodyBytes.length,
       parent: tip ? { id: tip.key } : null,
-      endorsement: null,
+      endorsement: cert && ann ? { eb: { id: toHex(ann.hash) } } : null,
+      eb: eb ? toHex(eb.hash) : null,
     });
+    this.leios.noteHeader(block.header.issuerVkey, slot, toHex(block.hash));
     this.runSelection();
   }
 }

@@ -13,6 +13,7 @@ function txIdOfBytes(b: Uint8Array): Uint8Array {
 }
 import type { BlockInfo } from './chain/chain-state.ts';
 import type { TreeNode } from './consensus/chain-selection.ts';
+import { LeiosFetchClient, LeiosFetchServer, LeiosNotify, LEIOS_NOTIFY, type PriorityFor } from './leios/diffusion.ts';
 
 // Wires every connected peer to the node: ChainSync + BlockFetch both ways (headers first,
 // bodies fetched from whoever announced them), TxSubmission both ways (we pull peers' txs
@@ -25,6 +26,10 @@ export class Sync {
   private readonly announcers = new Map<string, Set<string>>();
   private readonly inflight = new Set<string>();
   private readonly pm: PeerManager;
+  private readonly notifiers = new Map<string, LeiosNotify>();
+  private readonly ebFetchers = new Map<string, LeiosFetchClient>();
+  private readonly ebAnnouncers = new Map<string, { slot: number; peers: Set<string> }>();
+  private readonly ebInflight = new Set<string>();
 
   constructor(node: LeiosNode, pm: PeerManager) {
     this.node = node;
@@ -32,8 +37,76 @@ export class Sync {
     pm.on('peer-up', (p) => this.attach(p));
     pm.on('peer-down', (p) => {
       this.fetchers.delete(p.name);
+      this.notifiers.delete(p.name);
+      this.ebFetchers.delete(p.name);
       this.node.metrics.peersConnected.set(pm.connectedPeers().length);
     });
+    node.onEbWanted = (hash, slot, from) => this.wantEb(hash, slot, from);
+    node.leios.on('eb-complete', (hash, slot, size) => {
+      if (node.adversary.has('eb-withholding')) return;
+      const delay = Number(node.adversary.get('late-eb')?.delayMs ?? 0);
+      const offer = () => {
+        for (const n of this.notifiers.values()) n.offer(hash, slot, size);
+      };
+      if (delay > 0) setTimeout(offer, delay);
+      else offer();
+    });
+    node.leios.on('votes', (votes, slot) => {
+      if (node.adversary.has('withhold-votes')) return;
+      for (const n of this.notifiers.values()) n.sendVotes(votes, slot);
+    });
+  }
+
+  /** Praos > fresh Leios > stale Leios: an EB older than its certification window is stale. */
+  readonly priorityFor: PriorityFor = (slot) => {
+    const p = this.node.genesis.leios;
+    return this.node.clock.currentSlot() - slot <= 3 * p.lHdrSlots + p.lVoteSlots + p.lDiffSlots ? 'leios-fresh' : 'leios-stale';
+  };
+
+  private wantEb(hash: Uint8Array, slot: number, from: string): void {
+    const key = toHex(hash);
+    if (this.node.leios.get(hash)?.complete) return;
+    let a = this.ebAnnouncers.get(key);
+    if (!a) this.ebAnnouncers.set(key, (a = { slot, peers: new Set() }));
+    a.peers.add(from);
+    this.pumpEb(hash, key);
+  }
+
+  /** Fetch an EB, then only the transactions we lack, from one announcer at a time. */
+  private pumpEb(hash: Uint8Array, key: string): void {
+    if (this.ebInflight.has(key)) return;
+    const a = this.ebAnnouncers.get(key);
+    if (!a) return;
+    const who = [...a.peers].find((p) => this.ebFetchers.has(p));
+    if (!who) return;
+    const client = this.ebFetchers.get(who)!;
+    this.ebInflight.add(key);
+    const fail = (why: string, drop: boolean) => {
+      this.ebInflight.delete(key);
+      a.peers.delete(who);
+      if (drop) this.pm.peer(who)?.close(why);
+      this.pumpEb(hash, key);
+    };
+    (async () => {
+      let missing: number[];
+      const have = this.node.leios.get(hash);
+      if (have) missing = have.txs.flatMap((t, i) => (t ? [] : [i]));
+      else {
+        const bytes = await client.fetchEb(hash, a.slot);
+        if (!bytes) return fail('no EB', false);
+        const r = this.node.leios.receiveEb(bytes, hash, a.slot, who);
+        if (!Array.isArray(r)) return fail(r.error, true);
+        missing = r;
+      }
+      if (missing.length) {
+        const txs = await client.fetchTxs(hash, a.slot, missing);
+        if (!txs) return fail('no EB txs', false);
+        const err = this.node.leios.receiveEbTxs(hash, missing, txs);
+        if (err) return fail(err, true);
+      }
+      this.ebInflight.delete(key);
+      this.ebAnnouncers.delete(key);
+    })().catch((e) => fail(String(e), false));
   }
 
   readonly provider: ChainSyncProvider = {
@@ -98,6 +171,34 @@ export class Sync {
       getTxs: (ids) => ids.map((id) => node.mempool.get(id)?.bytes).filter((b): b is Uint8Array => !!b),
     });
     if (peer.name.startsWith('txgen')) return; // clients only submit
+    if (peer.hasProtocol(LEIOS_NOTIFY)) {
+      const leios = node.leios;
+      this.notifiers.set(
+        peer.name,
+        new LeiosNotify(
+          peer,
+          {
+            onOffer: (hash, slot) => this.wantEb(hash, slot, peer.name),
+            onVotes: (votes) => {
+              const err = leios.receiveVotes(votes, peer.name, node.clock.currentSlot());
+              if (err) throw new ProtocolError(err);
+            },
+          },
+          { priorityFor: this.priorityFor },
+        ),
+      );
+      this.ebFetchers.set(peer.name, new LeiosFetchClient(peer, { priorityFor: this.priorityFor }));
+      new LeiosFetchServer(
+        peer,
+        {
+          getEb: (hash) => (node.adversary.has('eb-withholding') ? undefined : leios.get(hash)?.complete ? leios.serveEb(hash) : undefined),
+          getEbTxs: (hash, idx) => leios.serveEbTxs(hash, idx),
+        },
+        { priorityFor: this.priorityFor },
+      );
+      // Offer what we hold that is still fresh (a peer that just connected may need it).
+      for (const e of leios.ebs.values()) if (e.complete && this.priorityFor(e.enc.eb.slot) === 'leios-fresh') this.notifiers.get(peer.name)!.offer(e.enc.hash, e.enc.eb.slot, e.enc.bytes.length);
+    }
     const fetcher = new BlockFetchClient(peer, { maxBlockBytes: 4 << 20 });
     this.fetchers.set(peer.name, fetcher);
     const client = new ChainSyncClient(peer, {

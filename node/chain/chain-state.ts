@@ -20,6 +20,7 @@ export interface BlockInfo {
   validated: boolean; // body passed full validation once
   invalid?: string; // body (or an ancestor's) failed validation
   receivedAtMs?: number;
+  headerAtMs: number;
 }
 
 /** The ledger as chain selection needs it: apply a block atomically, undo it on rollback. */
@@ -44,7 +45,11 @@ export class ChainState<U> {
   private readonly ledger: LedgerPort<U>;
   private readonly epochLengthSlots: number;
 
-  constructor(opts: { initialNonce: Uint8Array; k: number; epochLengthSlots: number; ledger: LedgerPort<U> }) {
+  /** Extra availability condition (Leios: a certified RB needs its EB's transactions). */
+  private readonly ready: (n: TreeNode<BlockInfo>) => boolean;
+
+  constructor(opts: { initialNonce: Uint8Array; k: number; epochLengthSlots: number; ledger: LedgerPort<U>; ready?: (n: TreeNode<BlockInfo>) => boolean }) {
+    this.ready = opts.ready ?? (() => true);
     this.genesisNonce = initialNonceState(opts.initialNonce);
     this.k = opts.k;
     this.ledger = opts.ledger;
@@ -91,7 +96,7 @@ export class ChainState<U> {
       slot: h.slot,
       blockNo: h.blockNo,
       vrf: v.leaderValue,
-      data: { header: h, headerBytes, hash, nonce, leaderValue: v.leaderValue, poolId: v.poolId, stored: false, validated: false },
+      data: { header: h, headerBytes, hash, nonce, leaderValue: v.leaderValue, poolId: v.poolId, stored: false, validated: false, headerAtMs: Date.now() },
     };
     if (parent?.data.invalid) node.data.invalid = 'invalid-ancestor';
     this.tree.add(node);
@@ -118,7 +123,7 @@ export class ChainState<U> {
     return this.tree.rollbackDepth(tip.key, n.key) <= this.k;
   }
 
-  private eligible = (n: TreeNode<BlockInfo>): boolean => !!n.data.block && !n.data.invalid;
+  private eligible = (n: TreeNode<BlockInfo>): boolean => !!n.data.block && !n.data.invalid && this.ready(n);
 
   /** Switch to the best available chain (within k). */
   select(): SwitchResult {

@@ -30,6 +30,9 @@ export interface TestnetOptions {
   peers?: (i: number) => number[];
   eras?: Genesis['eras'];
   releases?: (i: number) => { version: string; maxProtocolVersion: number };
+  leios?: Partial<Genesis['leios']>;
+  /** Nodes beyond the pools that run as relays (no stake, no keys). */
+  relays?: number;
 }
 
 export function buildTestnet(o: TestnetOptions): { genesis: Genesis; configs: string[]; names: string[]; payment: Uint8Array } {
@@ -47,7 +50,7 @@ export function buildTestnet(o: TestnetOptions): { genesis: Genesis; configs: st
     initialNonce: toHex(seed('nonce')),
     protocolParams: { minFeeA: 1, minFeeB: 100, maxTxSize: 16384, maxBlockBodySize: 90112, maxHeaderSize: 1100 },
     eras: o.eras ?? [{ era: 'praos', startEpoch: 0, protocolVersion: 1 }],
-    leios: { lHdrSlots: 1, lVoteSlots: 4, lDiffSlots: 7, ebMaxRefBytes: 512000, ebMaxTxBytes: 12000000, quorum: 0.75, committee: { kind: 'truncation', sigmaC: 0.99 } },
+    leios: { lHdrSlots: 1, lVoteSlots: 4, lDiffSlots: 7, ebMaxRefBytes: 512000, ebMaxTxBytes: 12000000, quorum: 0.75, committee: { kind: 'truncation', sigmaC: 0.99 }, ...o.leios },
     updateThreshold: 0.75,
     pools: names.map((n) => {
       const bls = blsKeygen(seed(`${n}/bls`));
@@ -60,7 +63,7 @@ export function buildTestnet(o: TestnetOptions): { genesis: Genesis; configs: st
         blsPop: toHex(blsPop(bls.sk)),
       };
     }),
-    initialUtxo: Array.from({ length: 20 }, (_, i) => ({ txId: toHex(seed(`genesis-utxo`)), index: i, address: payAddr, amount: 1_000_000_000 })),
+    initialUtxo: Array.from({ length: 40 }, (_, i) => ({ txId: toHex(seed(`genesis-utxo`)), index: i, address: payAddr, amount: 1_000_000_000 })),
   };
   fs.writeFileSync(path.join(o.dir, 'genesis.json'), JSON.stringify(genesis, null, 2));
   const configs = names.map((n, i) => {

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { buildTestnet, getJson, startNode, waitFor } from '../support/testnet.ts';
+import { buildTx, makeSigner, type Tx } from '../../node/ledger/index.ts';
+import { toHex } from '../../node/crypto/hash.ts';
+
+// Six real node processes: five on the Leios-enabled release, one on a Praos-only release.
+// The chain starts in Praos and forks to Leios at epoch 1. Under a load larger than RBs can
+// carry, EBs get certified and their transactions included; the Praos-only node stops
+// following at the fork with a trace, while the others go on.
+
+const BASE_PORT = 4300;
+const TOKEN = 'test-token-123';
+const SLOT_S = 0.2;
+const EPOCH_SLOTS = 75;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leiosnet-leios-'));
+const tn = buildTestnet({
+  dir,
+  pools: 6,
+  basePort: BASE_PORT,
+  slotLengthS: SLOT_S,
+  epochLengthSlots: EPOCH_SLOTS,
+  f: 0.1,
+  k: 30,
+  startInS: 3,
+  eras: [
+    { era: 'praos', startEpoch: 0, protocolVersion: 1 },
+    { era: 'leios', startEpoch: 1, protocolVersion: 2 },
+  ],
+  leios: { lHdrSlots: 1, lVoteSlots: 2, lDiffSlots: 2 },
+  releases: (i) => (i === 5 ? { version: '1.0.0', maxProtocolVersion: 1 } : { version: '2.0.0', maxProtocolVersion: 2 }),
+});
+const procs: ChildProcess[] = [];
+const admin = (i: number) => `http://127.0.0.${10 + i}:${BASE_PORT + 1}`;
+const LEIOS = [0, 1, 2, 3, 4];
+const forkAtMs = Date.parse(tn.genesis.systemStart) + EPOCH_SLOTS * SLOT_S * 1000;
+
+type Ev = { time_s: number; message: Record<string, any> };
+function traceOf(i: number): Ev[] {
+  const f = path.join(dir, tn.names[i], 'trace.jsonl');
+  if (!fs.existsSync(f)) return [];
+  return fs
+    .readFileSync(f, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+/** Chains of 1500-byte txs from each genesis output, so a mempool holds far more than an RB. */
+function makeLoad(perChain: number): Tx[] {
+  const signer = makeSigner(tn.payment);
+  const out: Tx[] = [];
+  for (const u of tn.genesis.initialUtxo) {
+    let input = { txId: Buffer.from(u.txId, 'hex') as Uint8Array, index: u.index, amount: u.amount };
+    for (let j = 0; j < perChain; j++) {
+      const tx = buildTx({
+        inputs: [input],
+        outputs: [{ address: signer.address, amount: 1_000 }],
+        changeAddress: signer.address,
+        signers: [signer],
+        padToBytes: 1500,
+        protocolParams: tn.genesis.protocolParams,
+      });
+      out.push(tx);
+      const change = tx.body.outputs.length - 1;
+      input = { txId: tx.id, index: change, amount: tx.body.outputs[change].amount };
+    }
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  for (const c of tn.configs) procs.push(startNode(c));
+  await waitFor('all nodes healthy', async () => (await Promise.all(tn.names.map((_, i) => getJson(`${admin(i)}/health`)))).every(Boolean), 20_000);
+});
+
+afterAll(() => {
+  for (const p of procs) p.kill('SIGKILL');
+});
+
+describe('Praos → Leios hard fork on 6 node processes', () => {
+  it('forks at epoch 1, certifies EBs and carries more than RBs alone could', async () => {
+    // Load arrives after the fork, spread over the Leios nodes.
+    await new Promise((r) => setTimeout(r, Math.max(0, forkAtMs - Date.now() + 500)));
+    const PER_CHAIN = 40;
+    const load = makeLoad(PER_CHAIN); // 40 chains × 40 txs × 1500 B ≈ 2.4 MB
+    // A chain goes to one node (its txs spend each other); chains are spread over the nodes.
+    const accepted = (
+      await Promise.all(
+        tn.genesis.initialUtxo.map(async (_, c) => {
+          let ok = 0;
+          for (const tx of load.slice(c * PER_CHAIN, (c + 1) * PER_CHAIN)) {
+            const r = await fetch(`${admin(LEIOS[c % 5])}/tx`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${TOKEN}` },
+              body: Buffer.from(tx.bytes),
+            });
+            if (r.status === 202) ok++;
+          }
+          return ok;
+        }),
+      )
+    ).reduce((a, b) => a + b, 0);
+    expect(accepted).toBeGreaterThan(load.length * 0.9);
+    const sent = new Set(load.map((t) => t.idHex));
+
+    const result = await waitFor(
+      'certified EBs carrying most of the load',
+      async () => {
+        const ev = traceOf(0);
+        const certs = ev.filter((e) => e.message.type === 'CertIncluded');
+        const viaEb = ev.filter((e) => e.message.type === 'TxIncluded' && e.message.eb).flatMap((e) => e.message.ids as string[]);
+        const viaRb = ev.filter((e) => e.message.type === 'TxIncluded' && !e.message.eb).flatMap((e) => e.message.ids as string[]);
+        const included = [...viaEb, ...viaRb].filter((id) => sent.has(id)).length;
+        return certs.length >= 2 && included > load.length * 0.8 && { certs, viaEb, viaRb, included };
+      },
+      90_000,
+    );
+    expect(result.viaEb.length).toBeGreaterThan(result.viaRb.length);
+    // RBs alone: at most S_RB per RB adopted since the fork.
+    const rbsSinceFork = traceOf(0).filter((e) => e.message.type === 'RBAdopted' && e.message.slot >= EPOCH_SLOTS).length;
+    const includedBytes = result.included * 1500;
+    expect(includedBytes).toBeGreaterThan(rbsSinceFork * 90_112);
+
+    const fork = traceOf(0).find((e) => e.message.type === 'HardFork' && e.message.protocolVersion === 2);
+    expect(fork?.message.epoch).toBe(1);
+    const all = LEIOS.flatMap((i) => traceOf(i));
+    expect(all.filter((e) => e.message.type === 'EBGenerated').length).toBeGreaterThanOrEqual(2);
+    expect(all.filter((e) => e.message.type === 'EBReceived').length).toBeGreaterThan(0);
+    expect(all.filter((e) => e.message.type === 'VTBundleGenerated').length).toBeGreaterThanOrEqual(4);
+    expect(all.filter((e) => e.message.type === 'CertCreated').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the Leios nodes agree on the chain', async () => {
+    await waitFor(
+      'a common tip',
+      async () => {
+        const t = await Promise.all(LEIOS.map((i) => getJson<{ hash: string; protocolVersion: number }>(`${admin(i)}/tip`)));
+        return t.every((x) => x?.protocolVersion === 2) && new Set(t.map((x) => x!.hash)).size === 1;
+      },
+      30_000,
+    );
+  });
+
+  it('the Praos-only node stops following after the fork, with a trace, and stays up', async () => {
+    const h = await getJson<{ ok: boolean; following: boolean }>(`${admin(5)}/health`);
+    expect(h?.ok).toBe(true);
+    expect(h?.following).toBe(false);
+    const stop = traceOf(5).find((e) => e.message.type === 'StoppedFollowing');
+    expect(stop?.message.protocolVersion).toBe(2);
+    const metrics = await (await fetch(`${admin(5)}/metrics`)).text();
+    expect(metrics).toMatch(/^leios_following\{[^}]*\} 0$/m);
+  });
+});
