@@ -120,6 +120,14 @@ function containerUser(): string | undefined {
   return uid === undefined || gid === undefined ? undefined : `${uid}:${gid}`;
 }
 
+async function inBatches<T>(items: T[], width: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
 function tail(text: string, lines = 20): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
@@ -377,7 +385,11 @@ export function statsFromEngine(s: Dockerode.ContainerStats): NodeStats {
   const cpus = s.cpu_stats.online_cpus || s.cpu_stats.cpu_usage.percpu_usage?.length || 1;
   const cpuPct = sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * cpus * 100 : 0;
   const m = (s.memory_stats?.stats ?? {}) as Record<string, number>;
-  const rss = m.rss ?? m.total_rss ?? m.anon ?? Math.max(0, (s.memory_stats?.usage ?? 0) - (m.cache ?? m.inactive_file ?? 0));
+  // resident = anonymous + mapped file pages (the node binary), as /proc's VmRSS counts them:
+  // cgroup v1 rss + mapped_file, v2 anon + file_mapped; else usage minus page cache
+  const anon = m.rss ?? m.total_rss ?? m.anon;
+  const mapped = m.mapped_file ?? m.total_mapped_file ?? m.file_mapped ?? 0;
+  const rss = anon !== undefined ? anon + mapped : Math.max(0, (s.memory_stats?.usage ?? 0) - (m.cache ?? m.inactive_file ?? 0));
   return { cpuPct, rssMb: rss / 1024 / 1024 };
 }
 
@@ -608,7 +620,7 @@ export class DockerRuntime implements Runtime {
       await dep.ensureNetwork();
       dep.persist();
       const handles = [...dep.handles.values()];
-      for (const h of handles) await h.launch(); // sequential creates: the engine serialises them anyway
+      await inBatches(handles, 4, (h) => h.launch()); // a few at a time: the engine serialises network setup
       await Promise.all(handles.map((h) => h.waitHealthy(this.healthTimeoutMs)));
     } catch (e) {
       await this.down(runId).catch(() => {});

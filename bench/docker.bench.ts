@@ -1,0 +1,123 @@
+// Docker runtime next to the process runtime: 10 pools from the same plan (same seed, so the same
+// leader schedule), time from `up()` until every node answers /health and until every node has
+// adopted the first block, then per-node RSS / CPU (engine stats API vs /proc). Prints figures.
+//
+//   npx node bench/docker.bench.ts [--nodes 10] [--settle 15] [--runtimes process,docker]
+// Needs a Docker engine for the docker half (.ci/docker-setup.sh).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { adminJson, type Tip } from '../orchestrator/collect/admin.ts';
+import { writeRunFiles } from '../orchestrator/genesis/index.ts';
+import { buildImage } from '../orchestrator/image/build.ts';
+import { profileFromObject } from '../orchestrator/profile/load.ts';
+import { resolvePlan } from '../orchestrator/profile/resolve.ts';
+import { engineStatus } from '../orchestrator/runtime/docker/engine.ts';
+import type { NodeStats, Runtime } from '../orchestrator/runtime/runtime.ts';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '10' },
+    settle: { type: 'string', default: '15' },
+    runtimes: { type: 'string', default: 'process,docker' },
+  },
+});
+const N = Number(values.nodes);
+const SETTLE_S = Number(values.settle);
+
+process.env.LEIOSNET_HOME ??= mkdtempSync(join(tmpdir(), 'leiosnet-bench-home-'));
+
+const profile = {
+  name: 'docker-bench',
+  seed: 7,
+  composition: { pools: N, topology: { kind: 'random-regular', degree: 4 } },
+  genesis: { slotLengthS: 0.2, f: 0.1, k: 20, startDelayS: 2, eras: [{ era: 'praos', startEpoch: 0, protocolVersion: 1 }] },
+  node: { release: 'praos-1.0' },
+  generator: { enabled: false },
+};
+
+interface Row {
+  runtime: string;
+  upS: number;
+  firstBlockAllS: number;
+  firstBlockSlot: number | undefined;
+  stats: NodeStats[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function runtimeFor(name: string): Promise<Runtime & { addressPlan(runId: string, runDir: string, names: string[]): Promise<unknown> }> {
+  if (name === 'process') {
+    const { ProcessRuntime } = await import('../orchestrator/runtime/process.ts');
+    return new ProcessRuntime() as never;
+  }
+  const { DockerRuntime } = await import('../orchestrator/runtime/docker.ts');
+  return new DockerRuntime() as never;
+}
+
+async function measure(name: string): Promise<Row> {
+  const rt = await runtimeFor(name);
+  const plan = resolvePlan(profileFromObject(profile));
+  const runDir = mkdtempSync(join(tmpdir(), `leiosnet-bench-${name}-`));
+  const runId = `bench-${name}-${Date.now().toString(36)}`;
+  try {
+    const addressOf = (await rt.addressPlan(runId, runDir, plan.nodes.map((n) => n.name))) as Parameters<typeof writeRunFiles>[2]['addressOf'];
+    const specs = writeRunFiles(plan, runDir, { now: new Date(), addressOf });
+    const t0 = performance.now();
+    const dep = await rt.up(runId, runDir, specs);
+    const upS = (performance.now() - t0) / 1000;
+    let firstBlockAllS = NaN;
+    let firstBlockSlot: number | undefined;
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const tips = await Promise.all(dep.nodes().map((h) => adminJson<Tip>(h.endpoints(), '/tip').catch(() => undefined)));
+      if (tips.every((t) => Number(t?.blockNo ?? 0) >= 1)) {
+        firstBlockAllS = (performance.now() - t0) / 1000;
+        firstBlockSlot = Math.min(...tips.map((t) => Number(t!.slot)));
+        break;
+      }
+      await sleep(100);
+    }
+    await sleep(SETTLE_S * 1000);
+    const stats = (await Promise.all(dep.nodes().map((h) => h.stats()))).filter((s): s is NodeStats => s !== undefined);
+    await dep.down();
+    return { runtime: name, upS, firstBlockAllS, firstBlockSlot, stats };
+  } finally {
+    await rt.down(runId).catch(() => {});
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+const rows: Row[] = [];
+for (const name of String(values.runtimes).split(',')) {
+  if (name === 'docker') {
+    const eng = await engineStatus();
+    if (!eng.ok) {
+      console.log(`docker: skipped (${eng.detail})`);
+      continue;
+    }
+    const t = performance.now();
+    const img = await buildImage({ release: 'praos-1.0' });
+    console.log(`image leiosnet/node:praos-1.0: ${img.cached ? 'cached' : 'built'} on the ${img.base} base in ${fmt((performance.now() - t) / 1000, 2)} s (engine ${eng.detail})`);
+  }
+  console.log(`${name}: up ${N} nodes ...`);
+  rows.push(await measure(name));
+}
+
+console.log(`\n${N} pools, slot 0.2 s, f 0.1, genesis start 2 s after planning; stats after ${SETTLE_S} s of running`);
+console.log('runtime   up→healthy s  up→block#1 on all s  block#1 slot  RSS MB mean/max   CPU % mean/max (of one core)');
+for (const r of rows) {
+  const rss = r.stats.map((s) => s.rssMb);
+  const cpu = r.stats.map((s) => s.cpuPct);
+  console.log(
+    `${r.runtime.padEnd(9)} ${fmt(r.upS, 2).padStart(12)}  ${fmt(r.firstBlockAllS, 2).padStart(19)}  ${String(r.firstBlockSlot ?? 'n/a').padStart(12)}  ${`${fmt(mean(rss))}/${fmt(Math.max(...rss))}`.padStart(15)}   ${`${fmt(mean(cpu))}/${fmt(Math.max(...cpu))}`.padStart(13)}`,
+  );
+}
+for (const r of rows) {
+  console.log(`${r.runtime} per node RSS MB: ${r.stats.map((s) => fmt(s.rssMb, 0)).join(' ')}; CPU %: ${r.stats.map((s) => fmt(s.cpuPct, 0)).join(' ')}`);
+}
