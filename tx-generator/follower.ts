@@ -1,0 +1,203 @@
+import { decodeBlock } from '../node/chain/block.ts';
+import { decodeHeader } from '../node/chain/block.ts';
+import { hash256, toHex } from '../node/crypto/hash.ts';
+import { tryDecodeTx, type Tx } from '../node/ledger/index.ts';
+import { BlockFetchClient, ChainSyncClient, pointEqual, type Peer, type Point, type Tip } from '../node/network/index.ts';
+
+// Follows one node's adopted chain over ChainSync (headers) + BlockFetch (bodies) on the
+// generator's own connection, and reports every block in chain order with its decoded txs,
+// and every rollback (newest block first). Survives reconnects: `attach(peer)` again with a
+// new connection and it re-intersects with the blocks it already has.
+
+export interface FollowedBlock {
+  key: string;
+  hash: Uint8Array;
+  slot: number;
+  blockNo: number;
+  /** when it was processed (ms since epoch) */
+  timeMs: number;
+  txs: Tx[];
+  /** txs in the body that did not decode (never ours) */
+  undecodable: number;
+  /** header announces an EB / carries a certificate (Leios; EB contents are not followed yet) */
+  certified: boolean;
+}
+
+export interface FollowerHandlers {
+  onBlock(b: FollowedBlock): void;
+  onRollback(b: FollowedBlock): void;
+}
+
+export interface FollowerOptions {
+  /** blocks kept for rollbacks and re-intersection (default 4096) */
+  keep?: number;
+  now?: () => number;
+  log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export class ChainFollower {
+  private readonly handlers: FollowerHandlers;
+  private readonly keep: number;
+  private readonly now: () => number;
+  private readonly log: NonNullable<FollowerOptions['log']>;
+  /** our copy of the followed chain's recent blocks, oldest first */
+  private readonly chain: FollowedBlock[] = [];
+  /** blockNo of chain[0] minus 1 when blocks were trimmed (0 = we have the chain from origin) */
+  private client: ChainSyncClient | undefined;
+  private fetcher: BlockFetchClient | undefined;
+  private peerTip: Tip | undefined;
+  private syncWaiters: (() => void)[] = [];
+  private changeWaiters: (() => void)[] = [];
+  private caughtUp = false;
+  blocksSeen = 0;
+  rollbacks = 0;
+
+  constructor(handlers: FollowerHandlers, opts: FollowerOptions = {}) {
+    this.handlers = handlers;
+    this.keep = opts.keep ?? 4096;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** Our tip (the latest processed block). */
+  get tip(): FollowedBlock | undefined {
+    return this.chain[this.chain.length - 1];
+  }
+
+  get tipBlockNo(): number {
+    return this.tip?.blockNo ?? 0;
+  }
+
+  /** Whether we have caught up with the peer's tip at least once since the last attach. */
+  get synced(): boolean {
+    return this.caughtUp;
+  }
+
+  /** Blocks on top of and including `blockNo` (1 = it is the tip). */
+  depth(blockNo: number): number {
+    return this.tipBlockNo - blockNo + 1;
+  }
+
+  /** The block at `blockNo` on our copy of the chain, if kept. */
+  atBlockNo(blockNo: number): FollowedBlock | undefined {
+    const first = this.chain[0];
+    if (!first) return undefined;
+    return this.chain[blockNo - first.blockNo];
+  }
+
+  /** Start following over a (new) connection. */
+  attach(peer: Peer): Promise<void> {
+    this.caughtUp = false;
+    this.fetcher = new BlockFetchClient(peer, { maxBlockBytes: 8 << 20, requestTimeoutMs: 30_000 });
+    const fetcher = this.fetcher;
+    const client = new ChainSyncClient(
+      peer,
+      {
+        rollForward: (header, tip, point) => this.rollForward(fetcher, header, tip, point),
+        rollBackward: (point, tip) => this.rollBackward(point, tip),
+        awaitReply: () => this.checkSynced(),
+      },
+      { pipeline: 8, requestTimeoutMs: 24 * 3600_000 },
+    );
+    this.client = client;
+    // newest first, sparse further back, then origin
+    const pts: Point[] = [];
+    for (let i = this.chain.length - 1, step = 1; i >= 0 && pts.length < 60; i -= step, step = pts.length > 10 ? step * 2 : 1) {
+      const b = this.chain[i];
+      pts.push({ slot: b.slot, hash: b.hash });
+    }
+    pts.push(null);
+    return client.start(pts).then(({ tip }) => {
+      this.peerTip = tip;
+    });
+  }
+
+  /** Resolves once we have caught up with the peer's tip (after attach). */
+  waitSynced(): Promise<void> {
+    if (this.caughtUp) return Promise.resolve();
+    return new Promise((r) => this.syncWaiters.push(r));
+  }
+
+  /** Resolves at the next block or rollback. */
+  waitChange(): Promise<void> {
+    return new Promise((r) => this.changeWaiters.push(r));
+  }
+
+  stop(): void {
+    this.client?.stop();
+    this.wake();
+    for (const w of this.syncWaiters.splice(0)) w();
+  }
+
+  private wake(): void {
+    for (const w of this.changeWaiters.splice(0)) w();
+  }
+
+  private checkSynced(): void {
+    if (this.caughtUp) return;
+    const t = this.peerTip ?? this.client?.tip;
+    const ours = this.tip;
+    const atTip = !t || t.point === null ? true : !!ours && pointEqual(t.point, { slot: ours.slot, hash: ours.hash });
+    if (!atTip) return;
+    this.caughtUp = true;
+    for (const w of this.syncWaiters.splice(0)) w();
+  }
+
+  private async rollForward(fetcher: BlockFetchClient, headerBytes: Uint8Array, tip: Tip, point: Point): Promise<void> {
+    this.peerTip = tip;
+    const hash = hash256(headerBytes);
+    const h = decodeHeader(headerBytes);
+    const p = { slot: h.slot, hash };
+    if (point && !pointEqual(point, p)) throw new Error('chainsync: RollForward point does not match its header');
+    let bytes: Uint8Array | undefined;
+    for (let attempt = 0; attempt < 5 && !bytes; attempt++) {
+      const got = await fetcher.fetch([p]);
+      bytes = got[0];
+      if (!bytes) await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+    }
+    const key = toHex(hash);
+    let txs: Tx[] = [];
+    let undecodable = 0;
+    let certified = h.certified;
+    if (bytes) {
+      const b = decodeBlock(bytes);
+      if (toHex(b.hash) !== key) throw new Error('blockfetch: block does not match the header');
+      certified = b.header.certified;
+      for (const t of b.body.txs) {
+        const r = tryDecodeTx(t);
+        if (r.ok) txs.push(r.tx);
+        else undecodable++;
+      }
+    } else {
+      this.log('warn', 'block body not available from the followed node; counted without txs', { block: key.slice(0, 16), slot: h.slot });
+    }
+    const tipNow = this.tip;
+    if (tipNow && h.blockNo !== tipNow.blockNo + 1) this.log('warn', 'followed chain skipped a block number', { have: tipNow.blockNo, got: h.blockNo });
+    const fb: FollowedBlock = { key, hash, slot: h.slot, blockNo: h.blockNo, timeMs: this.now(), txs, undecodable, certified };
+    this.chain.push(fb);
+    if (this.chain.length > this.keep) this.chain.shift();
+    this.blocksSeen++;
+    this.handlers.onBlock(fb);
+    this.wake();
+    if (point && tip.point && pointEqual(point, tip.point)) this.checkSynced();
+  }
+
+  private rollBackward(point: Point, tip: Tip): void {
+    this.peerTip = tip;
+    let popped = 0;
+    for (;;) {
+      const top = this.tip;
+      if (!top) break;
+      if (point && top.slot === point.slot && toHex(point.hash) === top.key) break;
+      this.chain.pop();
+      popped++;
+      this.handlers.onRollback(top);
+    }
+    if (popped > 0) {
+      this.rollbacks++;
+      this.log('info', 'rollback', { blocks: popped, to: point ? point.slot : 'origin' });
+      this.wake();
+    }
+    if (tip.point === null || (point && tip.point && pointEqual(point, tip.point))) this.checkSynced();
+  }
+}
