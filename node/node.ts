@@ -50,7 +50,8 @@ export interface NodeDeps {
 }
 
 /** Thrown to tell the network side to drop the peer that sent this. */
-export const ADVERSARY_BEHAVIOURS = ['eb-withholding', 'late-eb', 'withhold-votes', 'invalid-eb', 'header-equivocation'];
+// Threat-model behaviours a node can be switched into at run time (admin API / scenario steps).
+export const ADVERSARY_BEHAVIOURS = ['eb-withholding', 'late-eb', 'withhold-votes', 'withhold-certs'];
 
 export class PeerFault extends Error {
   override name = 'PeerFault';
