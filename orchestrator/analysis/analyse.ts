@@ -5,6 +5,7 @@
 //   profile.resolved.json      the Plan: analysis.assertions, analysis.diffusionWithinS
 //   metrics/*                  collector output (samples, resources, final tips)
 //   generator/summary*.json    submitted/accepted/rejected and the load window (one per segment)
+//   generator/txs*.jsonl       each tx's submission time and size
 //   events.jsonl               scenario assertion results
 //
 // Times: a trace `time_s` above 1e8 is Unix time; smaller values are seconds since systemStart.
@@ -321,14 +322,19 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   }
 
   // generator: per-tx submission times (optional) and its summary
-  await readJsonl<Record<string, unknown>>(join(runDir, 'generator', 'submissions.jsonl'), (s) => {
-    const id = typeof s.id === 'string' ? s.id : undefined;
-    const t = toUnixS(s.time_s ?? s.t);
-    if (id && t !== undefined) {
-      const prev = seen.get(id);
-      if (prev === undefined || t < prev) seen.set(id, t);
-    }
-  });
+  // generator/txs*.jsonl (one per generator segment): submission time and size of every tx
+  const sizeOf = new Map<string, number>();
+  const genDir = join(runDir, 'generator');
+  for (const f of existsSync(genDir) ? readdirSync(genDir).filter((f) => /^txs(-\d+)?\.jsonl$/.test(f)) : []) {
+    await readJsonl<{ id?: unknown; submitTime?: unknown; size?: unknown }>(join(genDir, f), (tx) => {
+      if (typeof tx.id !== 'string') return;
+      if (typeof tx.size === 'number') sizeOf.set(tx.id, tx.size);
+      const t = toUnixS(tx.submitTime);
+      if (t === undefined) return;
+      const prev = seen.get(tx.id);
+      if (prev === undefined || t < prev) seen.set(tx.id, t);
+    });
+  }
   const gen = generatorSummary(runDir);
 
   const runStart = toUnixS(pick(meta, 'startedAt', 'start')) ?? (Number.isFinite(firstT) ? firstT : undefined);
@@ -377,14 +383,20 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   let txIncluded = includedIds.size;
   for (const b of includedBlocks.values()) txIncluded += b.count;
   let includedBytes: number | undefined;
+  if (includedIds.size > 0 && includedBlocks.size === 0 && [...includedIds.keys()].every((id) => sizeOf.has(id))) {
+    includedBytes = 0;
+    for (const id of includedIds.keys()) includedBytes += sizeOf.get(id)!;
+  }
   if (samples.length) {
     let appliedMax: number | undefined;
+    let bytesApplied: number | undefined;
     for (const s of lastSample.values()) {
       const a = sumMetric(s.values, 'leios_ledger_tx_applied_total');
       if (a !== undefined) appliedMax = Math.max(appliedMax ?? 0, a);
       const b = sumMetric(s.values, 'leios_ledger_tx_bytes_applied_total');
-      if (b !== undefined) includedBytes = Math.max(includedBytes ?? 0, b);
+      if (b !== undefined) bytesApplied = Math.max(bytesApplied ?? 0, b);
     }
+    includedBytes ??= bytesApplied;
     if (txIncluded === 0 && appliedMax !== undefined) txIncluded = appliedMax;
   }
   const txSize = getPath(plan, 'generator.txSizeBytes');

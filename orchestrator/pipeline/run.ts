@@ -116,6 +116,15 @@ function generatorControl(dep: Deployment, spec: GeneratorSpec, events: EventLog
   const ctl: GeneratorControl = {
     async start() {
       if (running) return;
+      // a restart writes summary.json and txs.jsonl anew: keep the earlier segment's as *-<n>
+      const earlier = join(spec.dir, 'summary.json');
+      if (existsSync(earlier)) {
+        segments++;
+        for (const [f, ext] of [['summary', 'json'], ['txs', 'jsonl']]) {
+          const file = join(spec.dir, `${f}.${ext}`);
+          if (existsSync(file)) renameSync(file, join(spec.dir, `${f}-${segments}.${ext}`));
+        }
+      }
       const c = config();
       if (c.enabled !== true) writeConfig({ ...c, enabled: true });
       await dep.startGenerator(spec);
@@ -126,9 +135,6 @@ function generatorControl(dep: Deployment, spec: GeneratorSpec, events: EventLog
       if (!running) return;
       await dep.stopGenerator();
       running = false;
-      // keep this segment's summary: a restart writes summary.json anew
-      const s = join(spec.dir, 'summary.json');
-      if (existsSync(s)) renameSync(s, join(spec.dir, `summary-${++segments}.json`));
       events.emit('generator', { phase: 'stopped' });
     },
     async setTps(tps: number) {

@@ -168,11 +168,26 @@ class ProcessDeployment implements Deployment {
     const configFile = resolve(spec.configFile);
     const args = [resolve(REPO_ROOT, this.rt.generatorEntry), '--config', configFile];
     this.generator = { spec: { ...spec, configFile }, proc: undefined };
-    this.generator.proc = this.spawnRecorded(spec.name, args, join(spec.dir, 'generator.log'));
+    const proc = this.spawnRecorded(spec.name, args, join(spec.dir, 'generator.log'));
+    this.generator.proc = proc;
     this.persist();
-    await new Promise((r) => setTimeout(r, 200));
-    if (!isAlive(this.generator.proc.pid)) {
-      throw new InfraError(`generator exited at start:\n${tail(join(spec.dir, 'generator.log'))}`);
+    // up = its /metrics answers (when it serves them), else still alive after a moment
+    let metricsUrl: string | undefined;
+    try {
+      const m = (JSON.parse(readFileSync(configFile, 'utf8')) as { metrics?: { host: string; port: number } }).metrics;
+      if (m) metricsUrl = `http://${m.host}:${m.port}/metrics`;
+    } catch {
+      /* the generator reports a bad config itself */
+    }
+    const deadline = Date.now() + (metricsUrl ? this.rt.healthTimeoutMs : 1_500);
+    for (;;) {
+      if (!isAlive(proc.pid)) throw new InfraError(`generator exited at start; ${join(spec.dir, 'generator.log')}:\n${tail(join(spec.dir, 'generator.log'))}`);
+      if (metricsUrl && (await fetch(metricsUrl, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false))) return;
+      if (Date.now() >= deadline) {
+        if (!metricsUrl) return;
+        throw new InfraError(`generator did not serve ${metricsUrl} within ${this.rt.healthTimeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 

@@ -94,7 +94,7 @@ describe('analysis of the recorded four-node trace set', async () => {
       tps: 0.5,
       loadWindowS: 10,
     });
-    expect(summary.latency).toEqual({ inclusionP50S: 8, inclusionP95S: 10.9 });
+    expect(summary.latency).toEqual({ inclusionP50S: 8, inclusionP95S: 11.3 });
   });
 
   it('resources: per-node means, then the mean over nodes', () => {
@@ -181,6 +181,14 @@ describe('analysis inputs in other shapes', () => {
     const { summary } = await analyseRun(dir);
     expect(summary.throughput.txIncluded).toBe(5);
     expect(summary.latency.inclusionP50S).toBeNull(); // no ids: no per-tx latency
+  });
+
+  it('included bytes from the generator tx sizes, without the ledger byte counter', async () => {
+    const dir = copyFixture();
+    const f = join(dir, 'metrics', 'samples.jsonl');
+    writeFileSync(f, readFileSync(f, 'utf8').replace(/, "leios_ledger_tx_bytes_applied_total": 2000/g, ''));
+    const { summary } = await analyseRun(dir);
+    expect(summary.throughput.txkbPerS).toBe(0.2);
   });
 
   it('generator segments (a scenario rate change) add up, windows too', async () => {
