@@ -435,6 +435,7 @@ export class ProcessRuntime implements Runtime {
 
   async up(runId: string, runDir: string, nodes: NodeSpec[]): Promise<Deployment> {
     runDir = resolve(runDir);
+    mkdirSync(runDir, { recursive: true });
     const dep = this.live.get(runId) ?? new ProcessDeployment(this, runId, runDir, readRunRecord(runId)?.profile);
     this.live.set(runId, dep);
     for (const s of nodes) {
