@@ -393,6 +393,11 @@ export function statsFromEngine(s: Dockerode.ContainerStats): NodeStats {
   return { cpuPct, rssMb: rss / 1024 / 1024 };
 }
 
+function generatorMetricsPort(cfg: unknown): number | undefined {
+  const m = (cfg as { metrics?: { port?: unknown } } | undefined)?.metrics;
+  return typeof m?.port === 'number' && m.port > 0 ? m.port : undefined;
+}
+
 class DockerDeployment implements Deployment {
   readonly runId: string;
   readonly runDir: string;
@@ -486,6 +491,8 @@ class DockerDeployment implements Deployment {
     writeFileSync(cfgFile, JSON.stringify(cfg, null, 2) + '\n');
     const release = [...this.handles.values()][0]?.release;
     if (!release) throw new InfraError(`run ${this.runId}: no node to take the generator image from`);
+    const metricsPort = generatorMetricsPort(cfg);
+    const published = this.rt.access === 'published' && metricsPort !== undefined;
     const mounts: Dockerode.MountSettings[] = [{ Type: 'bind', Source: this.runDir, Target: this.runDir, ReadOnly: true }];
     if (dir !== this.runDir) mounts.push({ Type: 'bind', Source: dir, Target: dir, ReadOnly: false });
     await docker.createContainer({
@@ -501,12 +508,15 @@ class DockerDeployment implements Deployment {
         [LABEL.nodeDir]: dir,
         [LABEL.configFile]: configFile,
         [LABEL.release]: release,
+        [LABEL.metricsPort]: metricsPort !== undefined ? String(metricsPort) : undefined,
       }),
       Healthcheck: { Test: ['NONE'] },
+      ExposedPorts: metricsPort !== undefined ? { [`${metricsPort}/tcp`]: {} } : undefined,
       HostConfig: {
         NetworkMode: this.network,
         Init: true,
         Mounts: mounts,
+        PortBindings: published ? { [`${metricsPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] } : undefined,
         RestartPolicy: { Name: 'no' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': '20m', 'max-file': '2' } },
       },
@@ -514,13 +524,30 @@ class DockerDeployment implements Deployment {
     await docker.getContainer(name).start();
     this.generator = { ...spec, dir, configFile };
     this.persist();
-    await sleep(300);
-    const info = await docker.getContainer(name).inspect();
-    if (!info.State.Running && info.State.ExitCode !== 0) {
+    // a bad config makes it exit within a second or two (Node start-up included)
+    for (let i = 0; i < 10; i++) {
+      await sleep(300);
+      const info = await docker.getContainer(name).inspect();
+      if (info.State.Running) continue;
+      if (info.State.ExitCode === 0) break;
       const buf = (await docker.getContainer(name).logs({ stdout: true, stderr: true })) as unknown as Buffer;
       const { stdout, stderr } = demuxLogs(buf);
       throw new InfraError(`generator exited at start (code ${info.State.ExitCode}):\n${tail(stdout + stderr)}`);
     }
+  }
+
+  /** Base URL of the generator's /metrics as reachable from here (if its config serves one). */
+  async generatorUrl(): Promise<string | undefined> {
+    if (!this.generator) return undefined;
+    const info = await idempotent(this.rt.docker.getContainer(containerName(this.runId, this.generator.name)).inspect());
+    const port = Number(info?.Config.Labels?.[LABEL.metricsPort] ?? 0);
+    if (!info || !port) return undefined;
+    if (this.rt.access === 'published') {
+      const hp = info.NetworkSettings.Ports?.[`${port}/tcp`]?.[0]?.HostPort;
+      return hp ? `http://127.0.0.1:${hp}` : undefined;
+    }
+    const ip = info.NetworkSettings.Networks?.[this.network]?.IPAddress;
+    return ip ? `http://${ip}:${port}` : undefined;
   }
 
   async stopGenerator(): Promise<void> {

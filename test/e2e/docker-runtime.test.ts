@@ -4,7 +4,7 @@
 // was SIGKILLed. Skips with one line when no engine answers (fails with LEIOSNET_E2E_DOCKER=1).
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -186,6 +186,48 @@ describe.skipIf(gate.skip)('docker runtime (real engine, real node)', () => {
     const target = Math.max(await blockNo(dep.node('pool-1')), await blockNo(dep.node('pool-3')));
     await waitFor('pool-2 on leios-2.0 rejoins', 60_000, () => blockNo(h), (b) => b >= target);
   }, 180_000);
+
+  it('runs the tx-generator as a container on the run network; the nodes accept its transactions', async () => {
+    const dir = join(dep.runDir, 'generator');
+    mkdirSync(dir, { recursive: true });
+    const configFile = join(dir, 'config.json');
+    // the tx-generator's own config schema (tx-generator/config.ts); targets as the node configs say
+    const targets = dep.nodes().map((h) => {
+      const c = JSON.parse(readFileSync(join(dep.runDir, 'nodes', h.name, 'config.json'), 'utf8')) as NodeConfig;
+      return { name: h.name, host: c.listen.host, port: c.listen.port };
+    });
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        name: 'txgen-1',
+        genesisFile: '../genesis/genesis.json',
+        paymentSkeyFile: '../genesis/keys/generator.skey',
+        targets,
+        tps: 5,
+        outDir: '.',
+        metrics: { host: '127.0.0.1', port: 12799 },
+        utxoCount: 40,
+        fanoutOutputs: 20,
+        drainS: 2,
+      }),
+    );
+    await dep.startGenerator({ name: 'generator', dir, configFile });
+    const accepted = async () => {
+      let sum = 0;
+      for (const h of dep.nodes()) {
+        const text = await fetch(`${h.endpoints().adminUrl}/metrics`).then((r) => r.text());
+        for (const m of text.matchAll(/^leios_tx_accepted_total(?:\{[^}]*\})? (\d+)/gm)) sum += Number(m[1]);
+      }
+      return sum;
+    };
+    await waitFor('nodes accept generator txs', 90_000, accepted, (n) => n > 0);
+    const url = await (dep as unknown as { generatorUrl(): Promise<string | undefined> }).generatorUrl();
+    expect(url).toBeDefined();
+    expect(await fetch(`${url}/metrics`).then((r) => r.text())).toMatch(/leios_txgen_submitted_total/);
+    await dep.stopGenerator();
+    expect(existsSync(join(dir, 'summary.json'))).toBe(true);
+    expect(readFileSync(join(dir, 'generator.log'), 'utf8')).toMatch(/summary written/);
+  }, 150_000);
 
   it('down after the orchestrator was SIGKILLed leaves no labelled container, network or volume', async () => {
     const id = `${runId}-orphan`;

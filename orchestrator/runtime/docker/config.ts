@@ -97,5 +97,9 @@ export function containerGeneratorConfig(value: unknown, addrs: AddressMap): unk
     }
     return v;
   };
-  return walk(value);
+  const out = walk(value) as Record<string, unknown>;
+  // its own /metrics must listen on the container's interface to be reachable
+  const m = out?.metrics as { host?: unknown } | undefined;
+  if (m && typeof m === 'object' && typeof m.host === 'string') m.host = '0.0.0.0';
+  return out;
 }

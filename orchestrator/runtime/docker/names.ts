@@ -18,6 +18,7 @@ export const LABEL = {
   nodeDir: 'io.leiosnet.node-dir',
   release: 'io.leiosnet.release',
   configFile: 'io.leiosnet.config-file', // generator: its config file (host path)
+  metricsPort: 'io.leiosnet.metrics-port', // generator: its /metrics port in the container
 } as const;
 
 function clean(s: string): string {
