@@ -6,6 +6,7 @@ import { NodeConfigSchema, type NodeConfig } from './schema.ts';
 import { GenesisSchema, type Genesis } from '../genesis/schema.ts';
 import type { NodeKeys } from '../node.ts';
 import { fromHex } from '../crypto/hash.ts';
+import { validatePoolPops } from '../leios/certificate.ts';
 
 // Reads and checks everything a node starts from: config, genesis, keys. Relative paths in
 // the config are relative to the config file.
@@ -51,7 +52,11 @@ export function readKeyFile(file: string, type: string): Uint8Array {
 export function loadGenesis(file: string): Genesis {
   const g = readJson(file, 'genesis');
   if (!validateGenesis(g)) throw new ConfigError(describe(file, validateGenesis.errors));
-  return g as Genesis;
+  const genesis = g as Genesis;
+  // A BLS key without a valid proof of possession would allow rogue-key aggregation.
+  const rogue = validatePoolPops(genesis.pools);
+  if (rogue.length) throw new ConfigError(`${file}: field pools: BLS proof of possession does not verify for ${rogue.join(', ')}`);
+  return genesis;
 }
 
 export function loadNodeFiles(configFile: string): { config: NodeConfig; genesis: Genesis; keys?: NodeKeys } {

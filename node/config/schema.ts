@@ -6,7 +6,7 @@ export const LinkShapeSchema = Type.Object(
   {
     latencyMs: Type.Number({ minimum: 0, default: 0, description: 'one-way delay added to every frame sent' }),
     bandwidthBps: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'bytes per second; absent = unlimited' })),
-    loss: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'probability a mini-protocol message is lost (the connection is then reset, as TCP would stall)' }),
+    loss: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'probability a segment is lost; TCP-like, it is then delivered one retransmission timeout late (max(200 ms, 3 × latency))' }),
     down: Type.Boolean({ default: false, description: 'link cut: nothing is sent or accepted' }),
   },
   { additionalProperties: false },
