@@ -80,7 +80,13 @@ export class Collector {
     const t = Date.now() / 1000;
     const nodes = this.dep.nodes();
     const targets: [string, Pick<Endpoints, 'adminUrl' | 'adminToken'>, NodeHandle | undefined][] = [
-      ...nodes.map((h) => [h.name, h.endpoints(), h] as [string, Endpoints, NodeHandle]),
+      ...nodes.flatMap((h) => {
+        try {
+          return [[h.name, h.endpoints(), h] as [string, Endpoints, NodeHandle]];
+        } catch {
+          return []; // its config is gone (run dir removed under us)
+        }
+      }),
       ...Object.entries(this.extra).map(([name, url]) => [name, { adminUrl: url, adminToken: '' }, undefined] as [string, Pick<Endpoints, 'adminUrl' | 'adminToken'>, undefined]),
     ];
     const results = await Promise.all(

@@ -233,13 +233,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     events.emit('up', { nodes: specs.length });
     if (abort.signal.aborted) throw new AbortedError();
 
-    collector = new Collector(dep, runDir, {
-      intervalMs: opts.scrapeIntervalMs,
-      extra: genSpec ? { generator: `http://${genAddr.host}:${genAddr.adminPort}` } : {},
-    });
-    collector.start();
+    if (!opts.keepUp) {
+      collector = new Collector(dep, runDir, {
+        intervalMs: opts.scrapeIntervalMs,
+        extra: genSpec ? { generator: `http://${genAddr.host}:${genAddr.adminPort}` } : {},
+      });
+      collector.start();
+    }
     const statusTimer = setInterval(() => {
-      const c = collector!;
+      const c = collector;
+      if (!c) return;
       const txRate = c.latest.get('generator')?.values.leios_txgen_rate_tps;
       progress.update({ slot: c.max('leios_slot'), slots, blocks: c.max('leios_block_height'), txRate });
     }, 1_000);

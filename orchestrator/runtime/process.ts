@@ -453,8 +453,10 @@ export class ProcessRuntime implements Runtime {
     }
     for (const h of toStart) h.spawn();
     dep.persist();
+    // many nodes starting at once on few cores take longer: allow 1.5 s more per node
+    const timeoutMs = Math.max(this.healthTimeoutMs, 30_000 + 1_500 * toStart.length);
     try {
-      await Promise.all(dep.nodes().map((h) => (h as ProcessNode).waitHealthy(this.healthTimeoutMs)));
+      await Promise.all(dep.nodes().map((h) => (h as ProcessNode).waitHealthy(timeoutMs)));
     } catch (e) {
       await dep.down().catch(() => {});
       this.live.delete(runId);
