@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Docker } from '../runtime/docker/engine.ts';
 import { connectDocker, followStream, requireEngine, statusOf } from '../runtime/docker/engine.ts';
 import { buildOfflineBase, OFFLINE_BASE } from './base.ts';
-import { contentHash, contextEntries, DOCKERFILE, packageVersion, repoRoot, stageContext } from './context.ts';
+import { addPrebuiltDeps, contentHash, contextEntries, DOCKERFILE, packageVersion, repoRoot, stageSources } from './context.ts';
+import { withBuildLock } from './lock.ts';
 
 export const OFFICIAL_BASE = 'node:22-bookworm-slim';
 export const IMAGE_REPO = 'leiosnet/node';
@@ -146,60 +147,82 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
   const tag = opts.tag ?? imageTag(opts.release);
   if (!RELEASE_RE.test(opts.release)) imageTag(opts.release); // throws with the reason
   await requireEngine(docker);
+  return withBuildLock(() => buildLocked(docker, tag, opts, t0, say), {
+    onWait: (pid) => say(`waiting for another image build (pid ${pid || '?'}) to finish`),
+  });
+}
 
+async function buildLocked(
+  docker: Docker,
+  tag: string,
+  opts: BuildImageOptions,
+  t0: number,
+  say: (line: string) => void,
+): Promise<BuildImageResult> {
   const base = await chooseBase(docker, opts);
   const baseInfo = await inspectImage(docker, base.image);
   if (!baseInfo) throw new Error(`base image ${base.image} vanished`);
   const root = opts.root ?? repoRoot;
-  const code = contentHash(root, [`base=${baseInfo.Id}`]);
-  const hash = contentHash(root, [`base=${baseInfo.Id}`, `release=${opts.release}`]);
   const seconds = () => Math.round((performance.now() - t0) / 10) / 100;
 
-  const existing = await inspectImage(docker, tag);
-  if (!opts.force && existing?.Config?.Labels?.['io.leiosnet.content-hash'] === hash) {
-    say(`${tag} is up to date (content ${hash.slice(0, 12)}, ${base.kind} base); not rebuilding`);
-    return { tag, base: base.kind, baseImage: base.image, seconds: seconds(), cached: true, contentHash: hash, imageId: existing.Id };
-  }
-
-  const buildargs = {
-    BASE: base.image,
-    BASE_KIND: base.kind,
-    RELEASE: opts.release,
-    VERSION: packageVersion(root),
-    REVISION: gitRevision(root),
-    CREATED: new Date().toISOString(),
-    CONTENT_HASH: hash,
-    CODE_HASH: code,
-  };
-  // Same code already built for another release: only the release metadata differs, so derive
-  // the new tag from that image instead of sending the whole context again.
-  const sibling = opts.force ? undefined : await findByCodeHash(docker, code);
-  const ctx = sibling ? relabelContext(root, sibling) : stageContext({ root, prebuiltDeps: true });
-  say(sibling ? `building ${tag} from ${sibling.slice(7, 19)} (same code, other release)` : `building ${tag} on the ${base.kind} base ${base.image}`);
+  // Hash the snapshot that would be built, not the live tree (it may change meanwhile).
+  const ctx = stageSources(root);
   try {
-    const stream = await docker.buildImage(
-      { context: ctx.dir, src: contextEntries(ctx.dir) },
-      {
-        t: tag,
-        dockerfile: sibling ? 'Dockerfile' : DOCKERFILE,
-        rm: true,
-        forcerm: true,
-        // the relabel Dockerfile starts FROM the sibling image: BASE is not an argument there
-        buildargs: sibling ? Object.fromEntries(Object.entries(buildargs).filter(([k]) => k !== 'BASE')) : buildargs,
-      },
-    );
-    await followStream(docker, stream, (ev) => {
-      const line = (ev.stream ?? ev.status ?? '').trimEnd();
-      if (line) say(line);
-    });
+    const code = contentHash(ctx.dir, [`base=${baseInfo.Id}`]);
+    const hash = contentHash(ctx.dir, [`base=${baseInfo.Id}`, `release=${opts.release}`]);
+    const existing = await inspectImage(docker, tag);
+    if (!opts.force && existing?.Config?.Labels?.['io.leiosnet.content-hash'] === hash) {
+      say(`${tag} is up to date (content ${hash.slice(0, 12)}, ${base.kind} base); not rebuilding`);
+      return { tag, base: base.kind, baseImage: base.image, seconds: seconds(), cached: true, contentHash: hash, imageId: existing.Id };
+    }
+
+    const buildargs: Record<string, string> = {
+      BASE: base.image,
+      BASE_KIND: base.kind,
+      RELEASE: opts.release,
+      VERSION: packageVersion(root),
+      REVISION: gitRevision(root),
+      CREATED: new Date().toISOString(),
+      CONTENT_HASH: hash,
+      CODE_HASH: code,
+    };
+    // Same code already built for another release: only the release metadata differs, so derive
+    // the new tag from that image instead of sending the whole context again.
+    const sibling = opts.force ? undefined : await findByCodeHash(docker, code);
+    let buildCtx: { dir: string; cleanup(): void } = ctx;
+    if (sibling) {
+      buildCtx = relabelContext(ctx.dir, sibling);
+      delete buildargs.BASE; // the relabel Dockerfile starts FROM the sibling image
+    } else {
+      addPrebuiltDeps(ctx, root);
+    }
+    say(sibling ? `building ${tag} from ${sibling.slice(7, 19)} (same code, other release)` : `building ${tag} on the ${base.kind} base ${base.image}`);
+    let builtId: string | undefined;
+    try {
+      const stream = await docker.buildImage(
+        { context: buildCtx.dir, src: contextEntries(buildCtx.dir) },
+        { t: tag, dockerfile: sibling ? 'Dockerfile' : DOCKERFILE, rm: true, forcerm: true, buildargs },
+      );
+      await followStream(docker, stream, (ev) => {
+        if (ev.aux?.ID) builtId = ev.aux.ID;
+        const line = (ev.stream ?? ev.status ?? '').trimEnd();
+        const m = /^Successfully built ([0-9a-f]+)/.exec(line);
+        if (m) builtId ??= m[1];
+        if (line) say(line);
+      });
+    } finally {
+      if (buildCtx !== ctx) buildCtx.cleanup();
+    }
+    const built = await inspectImage(docker, builtId ?? tag);
+    if (!built || built.Config?.Labels?.['io.leiosnet.content-hash'] !== hash) {
+      throw new Error(`build of ${tag} finished but the image ${builtId ?? ''} is missing or has another content hash`);
+    }
+    await pruneSuperseded(docker, say);
+    say(`built ${tag} (${base.kind} base) in ${seconds()} s`);
+    return { tag, base: base.kind, baseImage: base.image, seconds: seconds(), cached: false, contentHash: hash, imageId: built.Id };
   } finally {
     ctx.cleanup();
   }
-  const built = await inspectImage(docker, tag);
-  if (!built || built.Config?.Labels?.['io.leiosnet.content-hash'] !== hash) throw new Error(`build of ${tag} finished but the image is missing or stale`);
-  await pruneSuperseded(docker, say);
-  say(`built ${tag} (${base.kind} base) in ${seconds()} s`);
-  return { tag, base: base.kind, baseImage: base.image, seconds: seconds(), cached: false, contentHash: hash, imageId: built.Id };
 }
 
 /** Build (or reuse) one image per release; used by the docker runtime before `up`. */

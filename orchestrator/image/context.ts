@@ -96,12 +96,8 @@ export interface StagedContext {
   cleanup(): void;
 }
 
-/**
- * Copy the image sources into a fresh temp dir with the repo's layout, plus (unless
- * `prebuiltDeps` is false) production node_modules under .prebuilt/node_modules.
- */
-export function stageContext(opts: { root?: string; prebuiltDeps?: boolean } = {}): StagedContext {
-  const root = opts.root ?? repoRoot;
+/** Copy the image sources into a fresh temp dir with the repo's layout (a snapshot to hash and build). */
+export function stageSources(root = repoRoot): StagedContext {
   const dir = mkdtempSync(join(tmpdir(), 'leiosnet-image-'));
   const files = imageFiles(root);
   for (const rel of files) {
@@ -110,20 +106,28 @@ export function stageContext(opts: { root?: string; prebuiltDeps?: boolean } = {
   }
   // The Dockerfile COPYs these directories: they must exist even while still empty.
   for (const d of ['node', 'tx-generator']) mkdirSync(join(dir, d), { recursive: true });
-  let count = files.length; // node/Dockerfile is among them (node/ is walked)
-  if (opts.prebuiltDeps !== false) {
-    for (const key of productionPackages(root)) {
-      const src = join(root, key);
-      const nested = join(src, 'node_modules');
-      cpSync(src, join(dir, '.prebuilt', key), {
-        recursive: true,
-        // nested node_modules are separate lock entries (copied on their own if production)
-        filter: (p) => p !== nested,
-      });
-      count++;
-    }
+  return { dir, files: files.length, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Add production node_modules (per `root`'s lockfile and node_modules) under .prebuilt/. */
+export function addPrebuiltDeps(ctx: StagedContext, root = repoRoot): void {
+  for (const key of productionPackages(root)) {
+    const src = join(root, key);
+    const nested = join(src, 'node_modules');
+    cpSync(src, join(ctx.dir, '.prebuilt', key), {
+      recursive: true,
+      // nested node_modules are separate lock entries (copied on their own if production)
+      filter: (p) => p !== nested,
+    });
+    ctx.files++;
   }
-  return { dir, files: count, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Sources plus (unless `prebuiltDeps` is false) production node_modules under .prebuilt/. */
+export function stageContext(opts: { root?: string; prebuiltDeps?: boolean } = {}): StagedContext {
+  const ctx = stageSources(opts.root);
+  if (opts.prebuiltDeps !== false) addPrebuiltDeps(ctx, opts.root);
+  return ctx;
 }
 
 /** Top-level entries of a staged context, for dockerode's `{context, src}` build input. */

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { NodeConfig } from '../../node/config/schema.ts';
+import { withBuildLock } from '../../orchestrator/image/lock.ts';
 import { tarStream } from '../../orchestrator/image/tar.ts';
 import { statsFromEngine } from '../../orchestrator/runtime/docker.ts';
 import { addressMap, containerGeneratorConfig, containerNodeConfig } from '../../orchestrator/runtime/docker/config.ts';
@@ -150,5 +151,29 @@ describe('offline base: ustar writer', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('image build lock', () => {
+  it('serialises builds and takes over a lock whose owner died', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'leiosnet-lock-')), 'build.lock');
+    const order: string[] = [];
+    const job = (name: string) =>
+      withBuildLock(
+        async () => {
+          order.push(`${name}+`);
+          await new Promise((r) => setTimeout(r, 50));
+          order.push(`${name}-`);
+        },
+        { dir },
+      );
+    await Promise.all([job('a'), job('b')]);
+    expect([order.slice(0, 2), order.slice(2)].every(([x, y]) => x![0] === y![0] && x!.endsWith('+') && y!.endsWith('-'))).toBe(true);
+    // a lock left by a process that no longer exists
+    const dead = execFileSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).trim();
+    execFileSync('mkdir', [dir]);
+    writeFileSync(join(dir, 'owner'), dead);
+    expect(await withBuildLock(async () => 'took over', { dir, timeoutMs: 5_000 })).toBe('took over');
+    rmSync(join(dir, '..'), { recursive: true, force: true });
   });
 });
