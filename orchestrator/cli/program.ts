@@ -20,7 +20,7 @@ import { compare, renderCompareMarkdown, writeCompare, writeReports } from '../r
 import { RUNTIME_NAMES, getRuntime } from '../runtime/registry.ts';
 import { applyFault, describeFault } from '../scenario/faults.ts';
 import { sleep } from '../scenario/engine.ts';
-import { attachRun, findRunDir, listLiveRuns, listRunDirs, runtimeOf } from './runs.ts';
+import { attachRun, downRun, findRunDir, listLiveRuns, listRunDirs, runtimeOf } from './runs.ts';
 
 export interface CliIO {
   out: (s: string) => void;
@@ -142,13 +142,13 @@ Quick start: leiosnet run quickstart`,
       if (o.all) {
         const { runs } = await listLiveRuns(o.runtime);
         for (const r of runs) {
-          await (await getRuntime(r.runtime)).down(r.runId);
+          await downRun(await getRuntime(r.runtime), r.runId);
           removed.push({ runId: r.runId, runtime: r.runtime });
         }
       } else {
         const rt = await runtimeOf(runId!);
         if (rt) {
-          await rt.down(runId!);
+          await downRun(rt, runId!);
           removed.push({ runId: runId!, runtime: rt.name });
         }
       }

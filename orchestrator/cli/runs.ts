@@ -1,7 +1,7 @@
 // Finding runs for the CLI: live ones through the runtimes (state dir, labels), finished ones
 // through their run dirs (runs/<run-id>/ under cwd, or a path).
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
 import { availableRuntimes, getRuntime } from '../runtime/registry.ts';
@@ -98,4 +98,18 @@ export function listRunDirs(cwd = process.cwd()): FinishedRun[] {
     }
   }
   return out.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));
+}
+
+/** Remove a live run; a testnet started by `up` gets status "stopped" and endedAt in its meta.json. */
+export async function downRun(rt: Runtime, runId: string): Promise<void> {
+  const runDir = readRunRecord(runId)?.runDir;
+  await rt.down(runId);
+  if (!runDir) return;
+  const file = join(runDir, 'meta.json');
+  try {
+    const meta = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    if (meta.status === 'up') writeFileSync(file, JSON.stringify({ ...meta, status: 'stopped', endedAt: new Date().toISOString() }, null, 2) + '\n');
+  } catch {
+    /* no meta.json: not started by the pipeline */
+  }
 }
