@@ -2,7 +2,7 @@
 // failed; 2 bad input (profile, flag, file), with a message naming the field; 3 infrastructure.
 // `--json` prints one JSON document on stdout; progress and messages go to stderr.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
@@ -235,11 +235,20 @@ Quick start: leiosnet run quickstart`,
     .action(async (runId: string, node: string, o: { lines?: number; follow?: boolean }) => {
       const runDir = findRunDir(runId, io.cwd);
       const file = join(runDir, 'nodes', node, 'node.log');
-      if (!existsSync(file)) {
-        const nodes = existsSync(join(runDir, 'nodes')) ? (await import('node:fs')).readdirSync(join(runDir, 'nodes')) : [];
-        throw new UserError(`node: no log for ${JSON.stringify(node)} in ${runDir} (nodes: ${nodes.join(', ') || 'none'})`);
+      let text: string;
+      if (existsSync(file)) text = readFileSync(file, 'utf8');
+      else {
+        // a runtime that keeps logs elsewhere (container engine): ask the live node
+        const rt = await runtimeOf(runId);
+        const dep = rt ? await rt.attach(runId) : undefined;
+        const h = dep?.nodes().find((n) => n.name === node);
+        if (!h) {
+          const nodes = existsSync(join(runDir, 'nodes')) ? readdirSync(join(runDir, 'nodes')) : [];
+          throw new UserError(`node: no log for ${JSON.stringify(node)} in ${runDir} (nodes: ${nodes.join(', ') || 'none'})`);
+        }
+        text = await h.logs();
+        o.follow = false;
       }
-      let text = readFileSync(file, 'utf8');
       if (o.lines !== undefined) text = text.split('\n').slice(-o.lines - 1).join('\n');
       io.out(text);
       if (o.follow) {
