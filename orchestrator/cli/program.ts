@@ -3,7 +3,7 @@
 // `--json` prints one JSON document on stdout; progress and messages go to stderr.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { analyseRun, writeSummary } from '../analysis/analyse.ts';
@@ -337,7 +337,7 @@ Quick start: leiosnet run quickstart`,
     .option('--fail-on-regression', 'exit 1 if any metric regressed')
     .option('--json', 'print compare.json')
     .action((base: string, cand: string, o: { threshold: number; out?: string; failOnRegression?: boolean; json?: boolean }) => {
-      const resolveRef = (r: string) => (existsSync(join(io.cwd, r)) || existsSync(r) ? join(r.startsWith('/') ? '' : io.cwd, r) : findRunDir(r, io.cwd));
+      const resolveRef = (r: string) => (existsSync(resolve(io.cwd, r)) ? resolve(io.cwd, r) : findRunDir(r, io.cwd));
       const b = resolveRef(base);
       const c = resolveRef(cand);
       const r = compare(b, c, o.threshold);

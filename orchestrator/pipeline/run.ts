@@ -294,9 +294,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       phase('collect');
       if (generator) await generator.stop().catch((e: Error) => events.emit('error', { phase: 'generator stop', message: e.message }));
       if (collector && dep && interrupts < 2) {
-        await collector.scrapeOnce().catch(() => {});
-        await collector.finalTips(abort.signal.aborted ? 0 : Math.max(3_000, plan.genesis.slotLengthS * 3_000)).catch(() => {});
         await collector.stop();
+        await collector.scrapeOnce().catch(() => {}); // the last figures, after the scenario
+        await collector.finalTips(abort.signal.aborted ? 0 : Math.max(3_000, plan.genesis.slotLengthS * 3_000)).catch(() => {});
         await collector.gatherLogs().catch(() => {});
       }
       phase('down');
@@ -310,11 +310,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
           exitCode = 3;
         }
       }
-      if (handleSignals) {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
-    } else if (handleSignals) {
+    }
+    if (handleSignals) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
