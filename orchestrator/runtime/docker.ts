@@ -583,6 +583,8 @@ export class DockerRuntime implements Runtime {
   readonly onProgress: (line: string) => void;
   private readonly live = new Map<string, DockerDeployment>();
   private readonly ready = new Map<string, Promise<unknown>>();
+  /** Profile names handed over by addressPlan (the pipeline passes it there). */
+  private readonly profiles = new Map<string, string>();
 
   constructor(opts: DockerRuntimeOptions = {}) {
     this.docker = opts.docker ?? connectDocker();
@@ -599,8 +601,9 @@ export class DockerRuntime implements Runtime {
    * Container-form addresses for genesis (optional: configs written for any other addressing
    * are rewritten anyway). Peers find each other by container name on the run network.
    */
-  async addressPlan(runId: string, _runDir: string, names: string[]): Promise<(name: string) => NodeAddress> {
+  async addressPlan(runId: string, _runDir: string, names: string[], profile?: string): Promise<(name: string) => NodeAddress> {
     const known = new Set(names);
+    if (profile) this.profiles.set(runId, profile);
     return (name: string) => {
       if (!known.has(name)) throw new Error(`no address planned for node ${JSON.stringify(name)}`);
       return { host: containerName(runId, name), port: N2N_PORT, adminHost: '0.0.0.0', adminPort: ADMIN_PORT };
@@ -633,7 +636,7 @@ export class DockerRuntime implements Runtime {
       throw new InfraError(`docker runtime: ${(e as Error).message}`);
     }
     for (const r of new Set(nodes.map((n) => n.release))) await this.ensureImage(r);
-    const dep = this.live.get(runId) ?? new DockerDeployment(this, runId, runDir, profileOf(runDir));
+    const dep = this.live.get(runId) ?? new DockerDeployment(this, runId, runDir, this.profiles.get(runId) ?? profileOf(runDir));
     this.live.set(runId, dep);
     for (const s of nodes) {
       const dir = resolve(s.dir);
@@ -705,23 +708,38 @@ export class DockerRuntime implements Runtime {
     return [...runs.values()].sort((a, b) => a.runId.localeCompare(b.runId));
   }
 
-  /** Remove every container, network and volume labelled with the run id. Idempotent. */
+  /**
+   * Remove every container, network and volume labelled with the run id. Idempotent. Sweeps until
+   * one finds nothing: requests of a just-killed orchestrator may still be completing in the engine.
+   */
   async down(runId: string): Promise<void> {
     this.live.delete(runId);
+    for (let round = 0; round < 6; round++) {
+      if ((await this.sweep(runId)) === 0) return;
+      await sleep(300);
+    }
+    const left = await this.sweep(runId);
+    if (left) throw new InfraError(`docker runtime: ${left} resources of run ${runId} keep reappearing`);
+  }
+
+  private async sweep(runId: string): Promise<number> {
     const filters = runFilter(runId);
+    let n = 0;
     const cs = await this.docker.listContainers({ all: true, filters });
     await Promise.all(cs.map((c) => idempotent(this.docker.getContainer(c.Id).remove({ force: true, v: true }), [404, 409])));
+    n += cs.length;
     const nets = await this.docker.listNetworks({ filters });
-    for (const n of nets) {
+    for (const net of nets) {
       // a container attached by hand would block removal: detach whatever is left
-      const info = await idempotent(this.docker.getNetwork(n.Id).inspect());
+      const info = await idempotent(this.docker.getNetwork(net.Id).inspect());
       for (const id of Object.keys((info as { Containers?: Record<string, unknown> } | undefined)?.Containers ?? {})) {
-        await idempotent(this.docker.getNetwork(n.Id).disconnect({ Container: id, Force: true }));
+        await idempotent(this.docker.getNetwork(net.Id).disconnect({ Container: id, Force: true }));
       }
-      await idempotent(this.docker.getNetwork(n.Id).remove());
+      await idempotent(this.docker.getNetwork(net.Id).remove());
     }
-    const vols = await this.docker.listVolumes({ filters });
-    for (const v of vols.Volumes ?? []) {
+    n += nets.length;
+    const vols = (await this.docker.listVolumes({ filters })).Volumes ?? [];
+    for (const v of vols) {
       // a container being removed can hold its volume a moment longer
       for (let i = 0; ; i++) {
         try {
@@ -733,6 +751,7 @@ export class DockerRuntime implements Runtime {
         }
       }
     }
+    return n + vols.length;
   }
 }
 

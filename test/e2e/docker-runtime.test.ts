@@ -276,4 +276,44 @@ describe.skipIf(gate.skip)('docker runtime (real engine, real node)', () => {
     await fresh.down(id); // idempotent
     expect((await fresh.list()).find((r) => r.runId === id)).toBeUndefined();
   }, 180_000);
+
+  it('leiosnet up SIGKILLed midway: ls finds the run by label and `leiosnet down <id>` leaves nothing', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'leiosnet-docker-cli-'));
+    dirs.push(work);
+    const profileFile = join(work, 'orphan.yaml');
+    writeFileSync(profileFile, JSON.stringify({ ...PROFILE, name: 'docker-orphan' })); // JSON is YAML
+    const out = join(work, 'run');
+    const env = { ...process.env, LEIOSNET_HOME: join(work, 'home') };
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
+        const c = spawn(NODE22, [join(REPO, 'bin/leiosnet.js'), ...args], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        c.on('exit', (code) => res({ code, stdout, stderr }));
+      });
+    const child = spawn(NODE22, [join(REPO, 'bin/leiosnet.js'), 'up', profileFile, '--runtime', 'docker', '--out', out], {
+      cwd: work,
+      env,
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    // kill the orchestrator as soon as its first container exists: no chance to clean up
+    const docker = connectDocker();
+    await waitFor('a container of the CLI run', 120_000, () => docker.listContainers({ all: true, filters: { label: [`${LABEL.runDir}=${out}`] } }), (cs) => cs.length > 0);
+    child.kill('SIGKILL');
+    await exited;
+
+    const ls = await cli('ls', '--runtime', 'docker', '--json');
+    expect(ls.code).toBe(0);
+    const run = (JSON.parse(ls.stdout) as { live: { runId: string; runDir?: string; runtime: string }[] }).live.find((r) => r.runDir === out);
+    expect(run?.runtime).toBe('docker');
+    const id = run!.runId;
+    expect((await labelled(id)).containers).toBeGreaterThan(0);
+    const down = await cli('down', id);
+    expect(down.code, down.stderr).toBe(0);
+    expect(await labelled(id)).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    expect((await cli('down', id)).code).toBe(0); // idempotent
+  }, 180_000);
 });
