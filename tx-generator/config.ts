@@ -80,7 +80,11 @@ export const GeneratorConfigSchema = Type.Object(
     recycle: Type.Boolean({ default: true, description: 'reuse confirmed outputs of included txs when the prepared UTxOs run out' }),
     seed: Type.Integer({ minimum: 0, default: 1, description: 'seed for the poisson arrivals' }),
     tickMs: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'emission timer period (the rate comes from the clock, not the ticks)' }),
-    versions: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, default: [1], description: 'node-to-node versions offered in the handshake' }),
+    versions: Type.Array(Type.Integer({ minimum: 1 }), {
+      minItems: 1,
+      default: [1, 2],
+      description: 'node-to-node versions offered in the handshake (2 carries LeiosFetch: certified EB txs are followed)',
+    }),
     progressIntervalS: Type.Number({ exclusiveMinimum: 0, default: 1 }),
   },
   { additionalProperties: false },

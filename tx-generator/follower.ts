@@ -2,12 +2,19 @@ import { decodeBlock } from '../node/chain/block.ts';
 import { decodeHeader } from '../node/chain/block.ts';
 import { hash256, toHex } from '../node/crypto/hash.ts';
 import { tryDecodeTx, type Tx } from '../node/ledger/index.ts';
+import { decodeEb } from '../node/leios/eb.ts';
+import { LEIOS_FETCH, LeiosFetchClient, MAX_TXS_PER_REQUEST } from '../node/leios/diffusion.ts';
 import { BlockFetchClient, ChainSyncClient, pointEqual, type Peer, type Point, type Tip } from '../node/network/index.ts';
 
 // Follows one node's adopted chain over ChainSync (headers) + BlockFetch (bodies) on the
 // generator's own connection, and reports every block in chain order with its decoded txs,
 // and every rollback (newest block first). Survives reconnects: `attach(peer)` again with a
 // new connection and it re-intersects with the blocks it already has.
+//
+// Leios: a certified RB puts the txs of the EB its parent announced on the chain. On a
+// node-to-node version 2 connection the follower fetches that EB and its txs over LeiosFetch
+// and reports them as the certified block's txs. If the node does not serve them, the block is
+// reported without them (`ebUnresolved`) and counted.
 
 export interface FollowedBlock {
   key: string;
@@ -19,8 +26,12 @@ export interface FollowedBlock {
   txs: Tx[];
   /** txs in the body that did not decode (never ours) */
   undecodable: number;
-  /** header announces an EB / carries a certificate (Leios; EB contents are not followed yet) */
+  /** the EB this RB announces (Leios) */
+  ebAnnounce: { hash: Uint8Array; slot: number } | null;
+  /** carries a certificate: `txs` are the txs of the EB the parent announced */
   certified: boolean;
+  /** certified, but the EB's txs could not be fetched: `txs` is incomplete */
+  ebUnresolved: boolean;
 }
 
 export interface FollowerHandlers {
@@ -31,6 +42,8 @@ export interface FollowerHandlers {
 export interface FollowerOptions {
   /** blocks kept for rollbacks and re-intersection (default 4096) */
   keep?: number;
+  /** LeiosFetch request timeout (default 10 s); after one timeout the connection is not asked again */
+  ebTimeoutMs?: number;
   now?: () => number;
   log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -45,6 +58,12 @@ export class ChainFollower {
   /** blockNo of chain[0] minus 1 when blocks were trimmed (0 = we have the chain from origin) */
   private client: ChainSyncClient | undefined;
   private fetcher: BlockFetchClient | undefined;
+  private ebFetcher: LeiosFetchClient | undefined;
+  private readonly ebTimeoutMs: number;
+  /** EB txs already resolved, by EB hash (an EB may be certified on two forks) */
+  private readonly ebCache = new Map<string, Tx[]>();
+  unresolvedEbs = 0;
+  resolvedEbs = 0;
   private peerTip: Tip | undefined;
   private syncWaiters: (() => void)[] = [];
   private changeWaiters: (() => void)[] = [];
@@ -55,6 +74,7 @@ export class ChainFollower {
   constructor(handlers: FollowerHandlers, opts: FollowerOptions = {}) {
     this.handlers = handlers;
     this.keep = opts.keep ?? 4096;
+    this.ebTimeoutMs = opts.ebTimeoutMs ?? 10_000;
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
   }
@@ -90,6 +110,8 @@ export class ChainFollower {
     this.caughtUp = false;
     this.fetcher = new BlockFetchClient(peer, { maxBlockBytes: 8 << 20, requestTimeoutMs: 30_000 });
     const fetcher = this.fetcher;
+    this.ebFetcher = undefined;
+    if (peer.hasProtocol(LEIOS_FETCH)) void this.probeLeiosFetch(peer);
     const client = new ChainSyncClient(
       peer,
       {
@@ -158,11 +180,9 @@ export class ChainFollower {
     const key = toHex(hash);
     let txs: Tx[] = [];
     let undecodable = 0;
-    let certified = h.certified;
     if (bytes) {
       const b = decodeBlock(bytes);
       if (toHex(b.hash) !== key) throw new Error('blockfetch: block does not match the header');
-      certified = b.header.certified;
       for (const t of b.body.txs) {
         const r = tryDecodeTx(t);
         if (r.ok) txs.push(r.tx);
@@ -173,13 +193,80 @@ export class ChainFollower {
     }
     const tipNow = this.tip;
     if (tipNow && h.blockNo !== tipNow.blockNo + 1) this.log('warn', 'followed chain skipped a block number', { have: tipNow.blockNo, got: h.blockNo });
-    const fb: FollowedBlock = { key, hash, slot: h.slot, blockNo: h.blockNo, timeMs: this.now(), txs, undecodable, certified };
+    let ebUnresolved = false;
+    if (h.certified) {
+      const ann = tipNow && h.prevHash && toHex(h.prevHash) === tipNow.key ? tipNow.ebAnnounce : null;
+      const ebTxs = ann ? await this.resolveEb(ann.hash, ann.slot) : undefined;
+      if (ebTxs) txs = [...ebTxs, ...txs];
+      else {
+        ebUnresolved = true;
+        this.unresolvedEbs++;
+      }
+    }
+    const ebAnnounce = h.ebAnnounce ? { hash: h.ebAnnounce.hash, slot: h.slot } : null;
+    const fb: FollowedBlock = { key, hash, slot: h.slot, blockNo: h.blockNo, timeMs: this.now(), txs, undecodable, ebAnnounce, certified: h.certified, ebUnresolved };
     this.chain.push(fb);
     if (this.chain.length > this.keep) this.chain.shift();
     this.blocksSeen++;
     this.handlers.onBlock(fb);
     this.wake();
     if (point && tip.point && pointEqual(point, tip.point)) this.checkSynced();
+  }
+
+  /**
+   * Does the node answer LeiosFetch on this connection? Ask for an EB nobody has: a serving
+   * node says NoEb at once; one that does not serve tx generators never answers.
+   */
+  private async probeLeiosFetch(peer: Peer): Promise<void> {
+    const client = new LeiosFetchClient(peer, { requestTimeoutMs: this.ebTimeoutMs, maxInFlight: 4 });
+    let timer: NodeJS.Timeout | undefined;
+    const answered = client.fetchEb(new Uint8Array(32), 0).then(
+      () => true,
+      () => false,
+    );
+    const quick = await Promise.race([answered, new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 3000)))]);
+    clearTimeout(timer);
+    if (quick === 'late') this.log('warn', 'the followed node does not answer LeiosFetch (it may not serve tx generators): txs of certified EBs will not be seen');
+    if ((quick === true || (quick === 'late' && (await answered))) && !peer.closed) this.ebFetcher = client;
+  }
+
+  /** The txs of an EB, in EB order, over LeiosFetch; undefined when not available. */
+  private async resolveEb(hash: Uint8Array, slot: number): Promise<Tx[] | undefined> {
+    const key = toHex(hash);
+    const cached = this.ebCache.get(key);
+    if (cached) return cached;
+    const f = this.ebFetcher;
+    if (!f) {
+      if (this.unresolvedEbs === 0) this.log('warn', 'certified EB on the followed chain but the node does not serve LeiosFetch on this connection: its txs are not seen');
+      return undefined;
+    }
+    try {
+      const ebBytes = await f.fetchEb(hash, slot);
+      if (!ebBytes) return undefined;
+      const eb = decodeEb(ebBytes);
+      if (toHex(eb.hash) !== key) throw new Error('EB does not match its hash');
+      const out: Tx[] = [];
+      for (let i = 0; i < eb.eb.txs.length; i += MAX_TXS_PER_REQUEST) {
+        const idx = Array.from({ length: Math.min(MAX_TXS_PER_REQUEST, eb.eb.txs.length - i) }, (_, k) => i + k);
+        const got = await f.fetchTxs(hash, slot, idx);
+        if (!got) return undefined;
+        for (let k = 0; k < got.length; k++) {
+          const r = tryDecodeTx(got[k]);
+          if (!r.ok || toHex(r.tx.id) !== toHex(eb.eb.txs[i + k].id)) throw new Error(`EB tx ${i + k} does not match its reference`);
+          out.push(r.tx);
+        }
+      }
+      this.ebCache.set(key, out);
+      if (this.ebCache.size > 64) this.ebCache.delete(this.ebCache.keys().next().value!);
+      this.resolvedEbs++;
+      return out;
+    } catch (e) {
+      const msg = (e as Error).message;
+      this.log('warn', 'could not fetch a certified EB from the followed node; its txs are not seen', { eb: key.slice(0, 16), error: msg });
+      // a node that does not serve LeiosFetch to us would time out every time
+      if (/no reply/.test(msg)) this.ebFetcher = undefined;
+      return undefined;
+    }
   }
 
   private rollBackward(point: Point, tip: Tip): void {

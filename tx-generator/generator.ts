@@ -4,6 +4,7 @@ import { loadGenesis, readKeyFile, ConfigError } from '../node/config/load.ts';
 import type { Genesis } from '../node/genesis/schema.ts';
 import { buildTx, inputKey, makeSigner, minFee, TxBuildError, type BuildTxInput, type Tx, type TxOut, type TxSigner } from '../node/ledger/index.ts';
 import { connectPeer, PROTOCOL, TxSubmissionClient, type Peer } from '../node/network/index.ts';
+import { LEIOS_PROTOCOLS } from '../node/leios/diffusion.ts';
 import { Accounting, type ChainBlock } from './accounting.ts';
 import { resolveGeneratorConfig, targetTps, GeneratorConfigError, type GeneratorConfig, type GeneratorTarget } from './config.ts';
 import { ChainFollower, type FollowedBlock } from './follower.ts';
@@ -113,6 +114,7 @@ class Link {
             name: this.gen.cfg.name,
             networkMagic: this.gen.networkMagic,
             versions: this.gen.cfg.versions,
+            extraProtocols: LEIOS_PROTOCOLS,
             maxMessageBytes: { blockfetch: 8 << 20 },
             handshakeTimeoutMs: 5000,
           },
@@ -407,30 +409,48 @@ class Generator {
       this.fanout.rounds++;
       this.fanout.txs += round.length;
       this.log('info', 'fan-out round', { round: this.fanout.rounds, txs: round.length, have, need });
-      const now = Date.now();
-      for (const tx of round) {
-        this.fanoutAcct.register({ idHex: tx.idHex, size: tx.size, submitTimeMs: now, targets: [this.followLink.target.name], inputs: tx.body.inputs.map(inputKey), kind: 'fanout' });
-        this.followLink.outbox.push(tx.id, tx.bytes, tx.idHex);
-      }
-      // wait until every tx of the round is confirmed
-      for (;;) {
-        if (this.opts.signal?.aborted) return;
-        let done = true;
-        for (const tx of round) {
-          const rec = this.fanoutAcct.get(tx.idHex)!;
-          const st = this.fanoutAcct.state(rec);
-          if (st === 'rejected') throw new GeneratorError(`fan-out tx ${tx.idHex.slice(0, 16)} refused: ${this.fanoutAcct.rejectReason(rec)}`);
-          if (st !== 'included' || this.follower.depth(rec.included!.blockNo) < this.cfg.confirmations) done = false;
-        }
-        if (done) break;
-        if (Date.now() > deadline) throw new GeneratorError(`fan-out not on chain within ${this.cfg.fanoutTimeoutS} s`);
-        await Promise.race([this.follower.waitChange(), sleep(500, this.opts.signal)]);
-      }
+      await this.submitFanout(round, deadline);
+      if (this.opts.signal?.aborted) return;
     }
     let added = 0;
     for (const u of this.wallet.all()) if (this.confirmed(u) && this.usable(u) && this.pool.add(u)) added++;
     this.fanout.utxos = added;
     this.log('info', 'UTxOs ready', { utxos: added, perUtxo: this.perUtxo, rounds: this.fanout.rounds });
+  }
+
+  /**
+   * Submit a round of fan-out txs, keeping at most half a ranking block of them unconfirmed
+   * (so they go into RBs rather than EBs), and wait until all are confirmed.
+   */
+  private async submitFanout(round: Tx[], deadline: number): Promise<void> {
+    const budget = Math.max(1, Math.floor(this.genesis.protocolParams.maxBlockBodySize / 2));
+    const target = this.followLink.target.name;
+    let next = 0;
+    for (;;) {
+      if (this.opts.signal?.aborted) return;
+      let inflight = 0;
+      let done = next === round.length;
+      for (let k = 0; k < next; k++) {
+        const rec = this.fanoutAcct.get(round[k].idHex)!;
+        const st = this.fanoutAcct.state(rec);
+        if (st === 'rejected') throw new GeneratorError(`fan-out tx ${rec.idHex.slice(0, 16)} refused by ${target}: ${this.fanoutAcct.rejectReason(rec)}`);
+        if (st !== 'included') inflight += rec.size;
+        if (st !== 'included' || this.follower.depth(rec.included!.blockNo) < this.cfg.confirmations) done = false;
+      }
+      if (done) return;
+      const now = Date.now();
+      while (next < round.length && (inflight === 0 || inflight + round[next].size <= budget)) {
+        const tx = round[next++];
+        this.fanoutAcct.register({ idHex: tx.idHex, size: tx.size, submitTimeMs: now, targets: [target], inputs: tx.body.inputs.map(inputKey), kind: 'fanout' });
+        this.followLink.outbox.push(tx.id, tx.bytes, tx.idHex);
+        inflight += tx.size;
+      }
+      if (now > deadline) {
+        const hint = this.follower.unresolvedEbs > 0 ? ` (${this.follower.unresolvedEbs} certified EBs could not be fetched from ${target}: their txs are invisible to the generator)` : '';
+        throw new GeneratorError(`fan-out not on chain within ${this.cfg.fanoutTimeoutS} s${hint}`);
+      }
+      await Promise.race([this.follower.waitChange(), sleep(500, this.opts.signal)]);
+    }
   }
 
   // ---------------------------------------------------------------- benchmark
@@ -639,7 +659,15 @@ class Generator {
       },
       fanout: { ...this.fanout },
       phases: { ...this.phaseS },
-      chain: { blocksSeen: this.follower.blocksSeen, rollbacks: this.follower.rollbacks, tipBlockNo: this.follower.tipBlockNo, tipSlot: tip?.slot ?? null, certifiedBlocks: this.certifiedBlocks },
+      chain: {
+        blocksSeen: this.follower.blocksSeen,
+        rollbacks: this.follower.rollbacks,
+        tipBlockNo: this.follower.tipBlockNo,
+        tipSlot: tip?.slot ?? null,
+        certifiedBlocks: this.certifiedBlocks,
+        ebsResolved: this.follower.resolvedEbs,
+        ebsUnresolved: this.follower.unresolvedEbs,
+      },
     };
     if (error) s.error = error;
     return s;

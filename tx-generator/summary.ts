@@ -59,7 +59,8 @@ export interface GeneratorSummary {
   throughput: { txSubmitted: number; txIncluded: number; txRejected: number; txPending: number; txkbPerS: number | null; tps: number | null };
   fanout: { txs: number; utxos: number; rounds: number; perUtxo: number; durationS: number };
   phases: { connectS: number; importS: number; fanoutS: number; benchmarkS: number; drainS: number };
-  chain: { blocksSeen: number; rollbacks: number; tipBlockNo: number; tipSlot: number | null; certifiedBlocks: number };
+  /** the followed chain; ebsUnresolved > 0 means certified EB txs were not seen (inclusion undercounted) */
+  chain: { blocksSeen: number; rollbacks: number; tipBlockNo: number; tipSlot: number | null; certifiedBlocks: number; ebsResolved: number; ebsUnresolved: number };
 }
 
 /** Percentile by linear interpolation on sorted values (q in [0, 1]). */
