@@ -17,9 +17,11 @@ export function fmt(v: unknown, digits = 3): string {
   return String(v);
 }
 
+/** A Markdown table; columns whose cells are all numbers (or empty) are right-aligned. */
 export function table(header: string[], rows: unknown[][]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const lines = [`| ${header.map(esc).join(' | ')} |`, `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`];
+  const numeric = header.map((_, i) => i > 0 && rows.every((r) => r[i] === null || r[i] === undefined || typeof r[i] === 'number' || /^[+-]?[\d,.]+( %)?$|^–$|^∞$/.test(String(r[i]))));
+  const lines = [`| ${header.map(esc).join(' | ')} |`, `| ${numeric.map((n) => (n ? '---:' : '---')).join(' | ')} |`];
   for (const r of rows) lines.push(`| ${r.map((c) => esc(typeof c === 'string' ? c : fmt(c))).join(' | ')} |`);
   return lines.join('\n');
 }
@@ -55,7 +57,7 @@ export function renderMarkdown(summary: Summary, series?: Series): string {
       ['blocks', s.chain.blocks],
       ['final slot', s.chain.finalSlot],
       ['tip agreement', s.chain.tipAgreement],
-      ['nodes on the majority tip', s.chain.tipAgreementShare],
+      ['nodes on the majority tip', s.chain.tipAgreementShare === null ? null : `${fmt(s.chain.tipAgreementShare * 100)} %`],
       ['max fork depth', s.chain.maxForkDepth],
       ['rollbacks', s.chain.rollbacks],
       ['density (blocks/slot)', s.chain.density],
