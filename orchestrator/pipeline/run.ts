@@ -126,7 +126,7 @@ function generatorControl(dep: Deployment, spec: GeneratorSpec, events: EventLog
         }
       }
       const c = config();
-      if (c.enabled !== true) writeConfig({ ...c, enabled: true });
+      if (c.enabled === false) writeConfig({ ...c, enabled: true });
       await dep.startGenerator(spec);
       running = true;
       events.emit('generator', { phase: 'started' });
