@@ -40,6 +40,8 @@ export interface Series {
   rbDelaysMs: number[];
   ebDelaysMs: number[];
   inclusionLatencyS: number[];
+  /** Faults, recoveries, upgrades, marks, assertion results…: t in seconds from the run start */
+  events: { t: number; type: string; text: string }[];
   /** One point per scrape round; t in seconds from the run start. */
   timeline: {
     t: number[];
@@ -134,6 +136,39 @@ function generatorSummary(runDir: string): { submitted: number; rejected: number
     if (w !== undefined) windowS = (windowS ?? 0) + w;
   }
   return { submitted, rejected, windowS };
+}
+
+/** One line for the report's timeline, for the events worth showing. */
+function describeEvent(e: Record<string, unknown>): string | undefined {
+  const s = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  switch (e.type) {
+    case 'fault':
+      return `fault ${s(e.description)}`;
+    case 'fault-undone':
+      return `undone: ${s(e.fault)}`;
+    case 'fault-undo-failed':
+      return `undo failed: ${s(e.fault)}: ${s(e.error)}`;
+    case 'recovered':
+      return e.recoveryS === null ? `not recovered within 120 s after ${s(e.fault)}` : `recovered in ${s(e.recoveryS)} s after ${s(e.fault)}`;
+    case 'upgrade':
+      return `upgrade ${s(e.node)} → ${s(e.release)} ${s(e.phase)}`;
+    case 'adversary':
+      return `adversary ${s(e.behaviour)} ${e.enabled === false ? 'off' : 'on'} at ${s(e.node)}`;
+    case 'generator':
+      return `generator ${Object.entries(e).filter(([k]) => !['t', 'type', 'index'].includes(k)).map(([k, v]) => `${k}=${s(v)}`).join(' ')}`;
+    case 'mark':
+      return `mark: ${s(e.label)}`;
+    case 'assertion':
+      return `${e.passed ? 'PASS' : 'FAIL'} ${s(e.name)}: ${s(e.detail)}`;
+    case 'error':
+      return `error${e.phase ? ` (${s(e.phase)})` : ''}: ${s(e.message)}`;
+    case 'signal':
+      return `signal ${s(e.signal)}`;
+    case 'phase':
+      return `phase ${s(e.phase)}`;
+    default:
+      return undefined;
+  }
 }
 
 function diffusion(
@@ -451,16 +486,18 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     if (a !== null) prev = { t, applied: a };
   }
 
-  // assertions: scenario results, then end-of-run checks over the summary
-  let scenarioAssertions = opts.scenarioAssertions;
-  if (!scenarioAssertions) {
-    scenarioAssertions = [];
-    await readJsonl<Record<string, unknown>>(join(runDir, 'events.jsonl'), (e) => {
-      if (e.type === 'assertion' && typeof e.name === 'string') {
-        scenarioAssertions!.push({ name: e.name, passed: e.passed === true, detail: String(e.detail ?? '') });
-      }
-    });
-  }
+  // the orchestrator's timeline: scenario assertion results and what happened when
+  const fromEvents: AssertionResult[] = [];
+  const happenings: Series['events'] = [];
+  await readJsonl<Record<string, unknown>>(join(runDir, 'events.jsonl'), (e) => {
+    if (e.type === 'assertion' && typeof e.name === 'string') {
+      fromEvents.push({ name: e.name, passed: e.passed === true, detail: String(e.detail ?? '') });
+    }
+    const text = describeEvent(e);
+    const t = toUnixS(e.t);
+    if (text !== undefined && t !== undefined) happenings.push({ t: round(t - (runStart ?? t), 1)!, type: String(e.type), text });
+  });
+  const scenarioAssertions = opts.scenarioAssertions ?? fromEvents;
 
   const ebsAnnounced = [...ebs.values()].filter((b) => b.genT !== undefined).length;
   const summary: Summary = {
@@ -520,6 +557,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     rbDelaysMs: rb.delays,
     ebDelaysMs: eb.delays,
     inclusionLatencyS: latencies,
+    events: happenings,
     timeline,
     resources: Object.fromEntries(
       [...perNodeRes].map(([n, r]) => [n, { t: r.t.map((t) => round(t - t0, 2)!), cpuPct: r.cpu, rssMb: r.rss }]),

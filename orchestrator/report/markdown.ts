@@ -111,6 +111,11 @@ export function renderMarkdown(summary: Summary, series?: Series): string {
   out.push(`Mean per node: CPU ${fmt(s.resources.cpuPctPerNode)} %, RSS ${fmt(s.resources.rssMbPerNode)} MB`, '');
   const per = Object.entries(s.resources.perNode);
   if (per.length) out.push(table(['node', 'CPU %', 'RSS MB'], per.map(([n, r]) => [n, r.cpuPct, r.rssMb])));
+  const happenings = series?.events.filter((e) => e.type !== 'phase' && e.type !== 'assertion') ?? [];
+  if (happenings.length) {
+    out.push('', '## Timeline', '');
+    out.push(table(['t (s)', 'event'], happenings.map((e) => [e.t, e.text])));
+  }
   out.push('', 'Plots: report.html (diffusion CDFs, throughput and mempool over time, CPU and RSS per node).', '');
   return out.join('\n');
 }

@@ -91,6 +91,8 @@ export class ScenarioEngine {
   private readonly pollMs: number;
   private readonly pending = new Map<number, { timer: NodeJS.Timeout; undo: Undo; label: string }>();
   private undoSeq = 0;
+  /** set when the timeline is over: background work (recovery timing) stops */
+  private finished = false;
   readonly results: AssertionResult[] = [];
 
   constructor(env: ScenarioEnv) {
@@ -137,11 +139,32 @@ export class ScenarioEngine {
     const timer = setTimeout(() => {
       this.pending.delete(id);
       void undo().then(
-        () => this.env.events.emit('fault-undone', { fault: label }),
+        () => {
+          this.env.events.emit('fault-undone', { fault: label });
+          void this.measureRecovery(label);
+        },
         (e: Error) => this.env.events.emit('fault-undo-failed', { fault: label, error: e.message }),
       );
     }, forS * 1000);
     this.pending.set(id, { timer, undo, label });
+  }
+
+  /**
+   * After a fault is undone: time until every running node is back within one block of the best
+   * tip (attacknet's per-fault recovery time), as a `recovered` event; gives up after two minutes.
+   */
+  private async measureRecovery(label: string): Promise<void> {
+    const start = Date.now();
+    while (Date.now() - start < 120_000 && !this.finished) {
+      const states = Object.values(await nodeStates(this.dep).catch(() => ({}))).filter((s) => s.running);
+      const nos = states.map((s) => s.blockNo ?? 0);
+      if (states.length > 0 && states.every((s) => s.blockNo !== undefined) && Math.max(...nos) - Math.min(...nos) <= 1) {
+        this.env.events.emit('recovered', { fault: label, recoveryS: Math.round((Date.now() - start) / 100) / 10 });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, this.pollMs));
+    }
+    if (!this.finished) this.env.events.emit('recovered', { fault: label, recoveryS: null, detail: 'not within 120 s' });
   }
 
   /** Undo every fault whose `forS` has not run out yet (end of the scenario). */
@@ -253,6 +276,7 @@ export class ScenarioEngine {
     } finally {
       if (!this.signal?.aborted) await this.undoPending();
       else for (const p of this.pending.values()) clearTimeout(p.timer);
+      this.finished = true;
     }
     return this.results;
   }

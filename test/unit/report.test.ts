@@ -26,6 +26,10 @@ describe('run reports from the recorded trace set', async () => {
     expect(md).toContain('| tx/s | 0.5 |');
     expect(md).toContain('| n4 | 50 | 210 |');
     expect(md).toContain('RB CDF (ms): p10 ');
+    // the orchestrator's timeline, from events.jsonl
+    expect(md).toContain('| 6 | fault stop node=n3 forS=3 |');
+    expect(md).toContain('| 9 | undone: stop node=n3 forS=3 |');
+    expect(md).toContain('| 11.5 | recovered in 2.5 s after stop node=n3 forS=3 |');
   });
 
   it('report.html is self-contained: uPlot inlined, no external resources', () => {
@@ -61,6 +65,7 @@ describe('run reports from the recorded trace set', async () => {
       rbDelaysMs: [],
       ebDelaysMs: [],
       inclusionLatencyS: [],
+      events: [],
       timeline: { t: [], height: [], txApplied: [], txRate: [], mempoolTxs: [] },
       resources: {},
     });
