@@ -408,6 +408,8 @@ export class LeiosNode {
     this.metrics.blockHeight.set(this.chain.blockNo());
     if (tip) this.metrics.protocolVersion.set(tip.data.header.protocolVersion);
     this.mempool.syncWithLedger(this.ledger);
+    // Transactions of rolled-back blocks go back to the mempool if they are still valid.
+    for (const rb of r.rolledBack) for (const t of this.txsOf(rb.block!) ?? []) if (!this.included.has(t.idHex)) this.mempool.addTx(t);
     this.updateMempoolMetrics();
     for (const l of this.tipListeners) l();
     if (live) this.tryVote();
