@@ -62,7 +62,7 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
 
 const generatorSets = HAVE_GENERATOR ? [] : ['--set', 'generator.enabled=false'];
 
-describe.skipIf(!existsSync(join(ROOT, 'node/main.ts')))('process runtime, end to end', () => {
+describe('process runtime, end to end', () => {
   it('leiosnet run ci-praos produces every run-dir file and passes', { timeout: 240_000 }, async () => {
     const out = join(tmp, 'ci-praos');
     // a scenario on top of the profile: a node stopped and brought back, a mark, a polled assertion

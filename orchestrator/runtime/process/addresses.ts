@@ -69,6 +69,8 @@ export async function allocateAddresses(
   runDir: string,
   names: string[],
   profile?: string,
+  /** index of the first node's IP (0 = 127.0.0.2) */
+  firstIndex = 0,
 ): Promise<AddressRecord[]> {
   return withStateLock(async () => {
     const existing = readRunRecord(runId);
@@ -83,7 +85,7 @@ export async function allocateAddresses(
         out.push(prev);
         continue;
       }
-      const host = loopbackHost(i);
+      const host = loopbackHost(firstIndex + i);
       const n2nPort = await pickPort(host, N2N_PORT, reserved);
       const adminPort = await pickPort(host, ADMIN_PORT, reserved);
       out.push({ name, host, n2nPort, adminPort });
