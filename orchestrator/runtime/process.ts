@@ -30,7 +30,7 @@ import {
   rssBytes,
   signalRecorded,
   terminate,
-  waitUntil,
+  waitGone,
 } from './process/procfs.ts';
 import { releaseInfo } from './process/release.ts';
 import type {
@@ -295,8 +295,8 @@ class ProcessNode implements NodeHandle {
   async kill(): Promise<void> {
     const p = this.proc;
     if (!p) return;
-    signalRecorded(p, 'SIGKILL', this.dep.runDir);
-    await waitUntil(() => !recordedAlive(p, this.dep.runDir), 5_000);
+    if (!signalRecorded(p, 'SIGKILL', this.dep.runDir)) return;
+    await waitGone(p, 5_000);
   }
 
   /** Spawn without waiting for health. */

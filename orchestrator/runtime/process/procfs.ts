@@ -138,10 +138,44 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number, stepMs =
   }
 }
 
+/**
+ * Still the same process (pid alive with the recorded start time)? Ownership is proven once with
+ * `isOurs`; afterwards identity is enough — a dying process loses its argv before it is gone.
+ */
+export function sameProcess(rec: Pick<ProcRecord, 'pid' | 'startTicks'>): boolean {
+  const st = readProcStat(rec.pid);
+  return st !== undefined && st.state !== 'Z' && st.state !== 'X' && (!rec.startTicks || st.startTicks === rec.startTicks);
+}
+
+/** Wait until the recorded process is gone (or `timeoutMs` passes). */
+export function waitGone(rec: Pick<ProcRecord, 'pid' | 'startTicks'>, timeoutMs: number): Promise<boolean> {
+  return waitUntil(() => !sameProcess(rec), timeoutMs);
+}
+
 /** SIGTERM the group, wait up to graceMs, then SIGKILL and wait for the exit. */
 export async function terminate(rec: ProcRecord, graceMs: number, marker?: string): Promise<void> {
+  if (isOurs(rec, marker)) {
+    const group = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-rec.pgid, sig);
+      } catch {
+        try {
+          process.kill(rec.pid, sig);
+        } catch {
+          /* gone */
+        }
+      }
+    };
+    group('SIGCONT'); // a paused process cannot act on SIGTERM
+    group('SIGTERM');
+    if (await waitGone(rec, graceMs)) return;
+    if (sameProcess(rec)) group('SIGKILL');
+    await waitGone(rec, 5_000);
+    return;
+  }
+  // the leader is gone or not ours: members of its group that still name our run dir
   if (!recordedAlive(rec, marker)) return;
-  signalRecorded(rec, 'SIGCONT', marker); // a paused process cannot act on SIGTERM
+  signalRecorded(rec, 'SIGCONT', marker);
   signalRecorded(rec, 'SIGTERM', marker);
   if (await waitUntil(() => !recordedAlive(rec, marker), graceMs)) return;
   signalRecorded(rec, 'SIGKILL', marker);
