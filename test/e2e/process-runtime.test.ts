@@ -115,7 +115,8 @@ describe('process runtime, end to end', () => {
 
   it('an orchestrator killed with SIGKILL leaves nodes that down --all removes', { timeout: 120_000 }, async () => {
     const out = join(tmp, 'killed');
-    const orch = spawn(process.execPath, [BIN, 'run', 'ci-praos', '--out', out, ...generatorSets], { cwd: tmp, env, stdio: 'ignore' });
+    // nodes only: what is left behind here is what `down` must find
+    const orch = spawn(process.execPath, [BIN, 'run', 'ci-praos', '--out', out, '--set', 'generator.enabled=false'], { cwd: tmp, env, stdio: 'ignore' });
     children.push(orch);
     const upEvent = () => existsSync(join(out, 'events.jsonl')) && readFileSync(join(out, 'events.jsonl'), 'utf8').includes('"type":"up"');
     expect(await until(upEvent, 60_000)).toBe(true);
