@@ -381,6 +381,20 @@ Quick start: leiosnet run quickstart`,
       exit(0);
     });
 
+  const image = program.command('image').description('node images for the docker and kubernetes runtimes');
+  image
+    .command('build')
+    .description('build node/Dockerfile into leiosnet/node:<release> (offline base when no registry answers)')
+    .option('--release <name>', 'release to build (repeatable; default: every release)', collect, [])
+    .addOption(new Option('--base <kind>', 'base image').choices(['auto', 'official', 'offline']).default('auto'))
+    .option('--force', 'rebuild even if the content is unchanged')
+    .option('--verbose', "show the engine's build output")
+    .option('--json', 'print the results as JSON')
+    .action(async (o: { release: string[]; base: string; force?: boolean; verbose?: boolean; json?: boolean }) => {
+      const { imageBuildCommand } = await import('../image/command.ts');
+      exit(await imageBuildCommand({ ...o, log: (l) => io.err(`${l}\n`), print: (l) => io.out(`${l}\n`) }));
+    });
+
   program
     .command('serve')
     .description('REST + WebSocket API and the web page (not yet implemented: exits 2)')

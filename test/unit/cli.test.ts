@@ -96,7 +96,7 @@ describe('leiosnet CLI', () => {
   it('--help everywhere, exit 0', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
-    for (const c of ['run', 'up', 'down', 'status', 'ls', 'logs', 'fault', 'report', 'compare', 'profiles', 'serve']) {
+    for (const c of ['run', 'up', 'down', 'status', 'ls', 'logs', 'fault', 'report', 'compare', 'profiles', 'image', 'serve']) {
       expect(top.out).toContain(c);
       const r = await cli([c, '--help']);
       expect(r.code).toBe(0);
