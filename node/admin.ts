@@ -3,6 +3,7 @@ import type { PeerManager } from './network/peers.ts';
 import { startAdminServer } from './admin/server.ts';
 import { AdminError, type AdminHooks } from './admin/hooks.ts';
 import { epochOf } from './consensus/nonce.ts';
+
 import { toHex } from './crypto/hash.ts';
 
 // The node side of the admin API: what each endpoint reads or changes.
@@ -12,7 +13,7 @@ export function adminHooks(node: LeiosNode, pm: PeerManager): AdminHooks {
     getHealth: () => ({ ok: true, name: node.name, slot: node.clock.currentSlot(), following: node.following, stoppedReason: node.stoppedReason ?? null }),
     getTip: () => {
       const t = node.tip();
-      const era = node.eras.at(epochOf(Math.max(0, t?.slot ?? 0), node.genesis));
+      const era = node.eraAt(epochOf(Math.max(0, node.clock.currentSlot()), node.genesis));
       return {
         slot: t?.slot ?? 0,
         hash: t?.key ?? null,
@@ -54,5 +55,28 @@ export function adminHooks(node: LeiosNode, pm: PeerManager): AdminHooks {
 
 export async function startAdmin(node: LeiosNode, pm: PeerManager): Promise<{ url: string; close(): Promise<void> }> {
   const c = node.config.admin;
-  return startAdminServer({ host: c.host, port: c.port, token: c.token, hooks: adminHooks(node, pm), registry: node.metrics.registry });
+  return startAdminServer({
+    host: c.host,
+    port: c.port,
+    token: c.token,
+    hooks: adminHooks(node, pm),
+    registry: node.metrics.registry,
+    extraRoutes: (app) => {
+      // Pool operator actions: propose or endorse a hard-fork update, signed with this pool's cold key.
+      app.post<{ Body: { kind?: string; era?: string; protocolVersion?: number; epoch?: number; proposalId?: string } }>('/update', async (req, reply) => {
+        if (req.headers.authorization !== `Bearer ${c.token}`) return reply.status(401).send({ statusCode: 401, error: 'Unauthorized', message: 'bearer token required' });
+        const b = req.body ?? {};
+        const bad = (field: string, message: string) => reply.status(400).send({ statusCode: 400, error: 'Bad Request', message, field });
+        if (b.kind !== 'propose' && b.kind !== 'endorse') return bad('body.kind', 'body.kind must be "propose" or "endorse"');
+        if (b.kind === 'propose') {
+          if (b.era !== 'praos' && b.era !== 'leios') return bad('body.era', 'body.era must be "praos" or "leios"');
+          if (!Number.isInteger(b.protocolVersion) || b.protocolVersion! < 1) return bad('body.protocolVersion', 'body.protocolVersion must be an integer ≥ 1');
+          if (!Number.isInteger(b.epoch) || b.epoch! < 0) return bad('body.epoch', 'body.epoch must be an integer ≥ 0');
+        } else if (typeof b.proposalId !== 'string' || !/^[0-9a-f]{64}$/.test(b.proposalId)) return bad('body.proposalId', 'body.proposalId must be 64 hex characters');
+        const r = node.governanceTx(b as Parameters<LeiosNode['governanceTx']>[0]);
+        if ('error' in r) return reply.status(422).send({ accepted: false, reason: r.error });
+        return reply.status(202).send({ accepted: true, tx: r.tx, proposalId: r.proposalId });
+      });
+    },
+  });
 }

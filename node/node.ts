@@ -8,18 +8,19 @@ import { HeaderError, validateHeader } from './consensus/header-validation.ts';
 import { epochOf } from './consensus/nonce.ts';
 import { stakeFromGenesis, type StakeView } from './consensus/stake.ts';
 import type { TreeNode } from './consensus/chain-selection.ts';
-import { ed25519PublicKey, ed25519Signer } from './crypto/ed25519.ts';
+import { ed25519PublicKey, ed25519Sign, ed25519Signer } from './crypto/ed25519.ts';
 import { hash256, toHex } from './crypto/hash.ts';
 import { vrfLeaderValue, vrfNonceValue } from './crypto/leader.ts';
 import { vrfKeygen, vrfProofToHash } from './crypto/vrf.ts';
 import type { Genesis } from './genesis/schema.ts';
-import { Ledger, tryDecodeTx, bodySize, type Tx, type UndoRecord } from './ledger/index.ts';
+import { Ledger, tryDecodeTx, bodySize, signTx, updateSigningBytes, proposalId, type Tx, type TxUpdate, type UndoRecord } from './ledger/index.ts';
 import { Mempool, minMempoolCapacity } from './mempool/index.ts';
 import { createNodeMetrics, type NodeMetrics } from './obs/metrics.ts';
 import type { Logger } from 'pino';
 import { BlockStore } from './storage/blockstore.ts';
 import { decodeHeader } from './chain/block.ts';
 import { EraSchedule } from './consensus/eras.ts';
+import { applyGovernance, checkUpdate, EMPTY_GOV, type GovState } from './consensus/governance.ts';
 import { AdminError } from './admin/hooks.ts';
 import { LeiosEngine, type EbEntry } from './leios/engine.ts';
 import { certAllowed } from './leios/rules.ts';
@@ -75,6 +76,7 @@ export class LeiosNode {
   readonly tracer: Tracer;
   private store!: BlockStore;
   private readonly forgeKeys?: ForgeKeys;
+  private readonly coldSeed?: Uint8Array;
   private readonly tipListeners = new Set<TipListener>();
   private readonly decodedTxs = new WeakMap<Block, Tx[]>();
   following = true;
@@ -130,6 +132,7 @@ export class LeiosNode {
       const vrf = vrfKeygen(d.keys.vrfSeed);
       if (toHex(coldVkey) !== toHex(pool.coldVkey)) throw new Error(`cold key does not match genesis pool ${pool.id}`);
       if (toHex(vrf.pk) !== toHex(pool.vrfVkey)) throw new Error(`VRF key does not match genesis pool ${pool.id}`);
+      this.coldSeed = d.keys.coldSeed;
       this.forgeKeys = { poolId: pool.id, coldVkey, sign: ed25519Signer(d.keys.coldSeed), vrfSk: vrf.sk, vrfVkey: vrf.pk, stake: pool.stake };
     }
   }
@@ -143,18 +146,31 @@ export class LeiosNode {
     return e?.complete ? e : undefined;
   }
 
-  isLeiosEpoch(epoch: number): boolean {
-    return this.eras.at(epoch).era === 'leios';
+  /** Governance state of the selected chain's tip. */
+  tipGov(): GovState {
+    return this.chain.tip()?.data.gov ?? EMPTY_GOV;
+  }
+
+  eraAt(epoch: number, gov: GovState = this.tipGov()) {
+    return this.eras.at(epoch, gov.updates);
+  }
+
+  isLeiosEpoch(epoch: number, gov?: GovState): boolean {
+    return this.eraAt(epoch, gov).era === 'leios';
   }
 
   private ledgerPort(): LedgerPort<UndoRecord[]> {
     return {
-      applyBlock: (b, parent, level) => {
+      applyBlock: (info, parent, level) => {
+        const b = info.block!;
         const txs = this.txsOf(b);
         if (!txs) return { ok: false, reason: 'malformed' };
         if (bodySize(txs) > this.genesis.protocolParams.maxBlockBodySize) return { ok: false, reason: 'body-too-large' };
         const h = b.header;
-        const leiosEra = this.isLeiosEpoch(epochOf(h.slot, this.genesis));
+        const parentGov = parent ? (parent.gov ?? EMPTY_GOV) : EMPTY_GOV;
+        const epoch = epochOf(h.slot, this.genesis);
+        if (h.protocolVersion !== this.eraAt(epoch, parentGov).protocolVersion) return { ok: false, reason: 'bad-protocol-version' };
+        const leiosEra = this.isLeiosEpoch(epoch, parentGov);
         if (!leiosEra && (h.ebAnnounce || h.certified || b.body.cert)) return { ok: false, reason: 'leios-content-before-leios-era' };
         if (h.ebAnnounce && (h.ebAnnounce.size > this.genesis.leios.ebMaxRefBytes || h.ebAnnounce.txBytes > this.genesis.leios.ebMaxTxBytes))
           return { ok: false, reason: 'eb-too-large' };
@@ -183,6 +199,21 @@ export class LeiosNode {
           return { ok: false, reason: r.reason };
         }
         undo.push(r.undo);
+        if (level === 'validate') {
+          for (const t of txs) {
+            const err = t.body.update ? checkUpdate(t.body.update, this.stake) : null;
+            if (err) {
+              for (const u of undo.reverse()) this.ledger.undo(u);
+              return { ok: false, reason: err };
+            }
+          }
+        }
+        const gov = applyGovernance(parentGov, txs, h.slot, { stake: this.stake, threshold: this.genesis.updateThreshold, epochLengthSlots: this.genesis.epochLengthSlots });
+        if ('error' in gov) {
+          for (const u of undo.reverse()) this.ledger.undo(u);
+          return { ok: false, reason: gov.error };
+        }
+        info.gov = gov;
         return { ok: true, undo };
       },
       undoBlock: (u) => {
@@ -241,8 +272,8 @@ export class LeiosNode {
     return this.chain.tip();
   }
 
-  protocolVersionAt(epoch: number): number {
-    return this.eras.at(epoch).protocolVersion;
+  protocolVersionAt(epoch: number, gov: GovState = this.tipGov()): number {
+    return this.eraAt(epoch, gov).protocolVersion;
   }
 
   /** Leave the chain: the chain moved past what this release can follow. */
@@ -286,7 +317,7 @@ export class LeiosNode {
           maxHeaderSize: this.genesis.protocolParams.maxHeaderSize,
           currentSlot: this.clock.currentSlot(),
           futureToleranceSlots: Math.max(2, Math.ceil(2 / this.genesis.slotLengthS)),
-          protocolVersionAt: (e) => this.protocolVersionAt(e),
+          protocolVersionAt: (e) => this.protocolVersionAt(e, parent?.data.gov ?? this.tipGov()),
         },
       );
       const node = this.chain.addHeader(h, headerBytes, v);
@@ -389,10 +420,11 @@ export class LeiosNode {
         this.metrics.ledgerTxBytesApplied.inc([...txs, ...certTxs].reduce((s, t) => s + t.size, 0));
         const parent = a.header.prevHash ? this.chain.get(toHex(a.header.prevHash)) : undefined;
         const prevPv = parent ? parent.data.header.protocolVersion : this.eras.at(0).protocolVersion;
-        if (a.header.protocolVersion !== prevPv || (!parent && a.header.protocolVersion !== this.eras.at(0).protocolVersion)) {
+        if (a.header.protocolVersion !== prevPv) {
           const epoch = epochOf(a.header.slot, this.genesis);
-          this.tracer.emit('HardFork', { era: this.eras.at(epoch).era, epoch, slot: a.header.slot, protocolVersion: a.header.protocolVersion });
+          this.tracer.emit('HardFork', { era: this.eraAt(epoch, a.gov).era, epoch, slot: a.header.slot, protocolVersion: a.header.protocolVersion });
         }
+        for (const t of txs) if (t.body.update) this.tracer.emit('GovernanceAction', { kind: t.body.update.kind, poolId: t.body.update.poolId, tx: t.idHex, slot: a.header.slot, adopted: a.gov?.updates.length ?? 0 });
         if (certEb) {
           this.metrics.certsIncluded.inc();
           this.metrics.ebCertified.inc();
@@ -424,6 +456,13 @@ export class LeiosNode {
   submitTxs(txs: Uint8Array[]): (string | null)[] {
     const out: (string | null)[] = [];
     for (const bytes of txs) {
+      const d = tryDecodeTx(bytes);
+      const gErr = d.ok && d.tx.body.update ? checkUpdate(d.tx.body.update, this.stake) : null;
+      if (gErr) {
+        this.metrics.txRejected.inc({ reason: gErr });
+        out.push(gErr);
+        continue;
+      }
       const r = this.mempool.add(bytes);
       if (r.ok) {
         this.metrics.txAccepted.inc();
@@ -435,6 +474,23 @@ export class LeiosNode {
     }
     this.updateMempoolMetrics();
     return out;
+  }
+
+  /** Build, sign (with this pool's cold key) and submit a governance action. */
+  governanceTx(a: { kind: 'propose'; era: 'praos' | 'leios'; protocolVersion: number; epoch: number } | { kind: 'endorse'; proposalId: string }): { tx: string; proposalId: string } | { error: string } {
+    if (!this.coldSeed || !this.forgeKeys) return { error: 'this node runs no pool' };
+    const poolId = this.forgeKeys.poolId;
+    const unsigned: TxUpdate =
+      a.kind === 'propose'
+        ? { kind: 'propose', protocolVersion: a.protocolVersion, era: a.era, epoch: a.epoch, poolId, sig: new Uint8Array(0) }
+        : { kind: 'endorse', proposalId: Buffer.from(a.proposalId, 'hex'), poolId, sig: new Uint8Array(0) };
+    const update = { ...unsigned, sig: ed25519Sign(this.coldSeed, updateSigningBytes(unsigned)) } as TxUpdate;
+    const tx = signTx({ inputs: [], outputs: [], fee: 0, update }, []);
+    const [reason] = this.submitTxs([tx.bytes]);
+    if (reason) return { error: reason };
+    const pid = update.kind === 'propose' ? toHex(proposalId(update)) : toHex(update.proposalId);
+    this.log.info({ kind: a.kind, proposalId: pid, tx: tx.idHex }, 'governance action submitted');
+    return { tx: tx.idHex, proposalId: pid };
   }
 
   txIdHex(bytes: Uint8Array): string | undefined {

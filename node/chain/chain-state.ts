@@ -2,6 +2,7 @@ import { BlockTree, type TreeNode } from '../consensus/chain-selection.ts';
 import { applyBlockNonce, initialNonceState, type NonceState } from '../consensus/nonce.ts';
 import { hash256, toHex, bytesEqual } from '../crypto/hash.ts';
 import type { Block, Header } from './block.ts';
+import type { GovState } from '../consensus/governance.ts';
 
 // The node's view of the block tree and its selected chain. Pure bookkeeping plus the ledger
 // port: headers are added after validation, bodies when fetched, and `select()` switches to
@@ -21,11 +22,13 @@ export interface BlockInfo {
   invalid?: string; // body (or an ancestor's) failed validation
   receivedAtMs?: number;
   headerAtMs: number;
+  /** Governance state after this block (set when its body is applied). */
+  gov?: GovState;
 }
 
 /** The ledger as chain selection needs it: apply a block atomically, undo it on rollback. */
 export interface LedgerPort<U> {
-  applyBlock(b: Block, parent: BlockInfo | null, level: 'validate' | 'reapply'): { ok: true; undo: U } | { ok: false; reason: string };
+  applyBlock(info: BlockInfo, parent: BlockInfo | null, level: 'validate' | 'reapply'): { ok: true; undo: U } | { ok: false; reason: string };
   undoBlock(u: U): void;
 }
 
@@ -157,7 +160,7 @@ export class ChainState<U> {
     const adopted: TreeNode<BlockInfo>[] = [];
     for (const n of path) {
       const parent = n.prev ? this.tree.get(n.prev)!.data : null;
-      const r = this.ledger.applyBlock(n.data.block!, parent, n.data.validated ? 'reapply' : 'validate');
+      const r = this.ledger.applyBlock(n.data, parent, n.data.validated ? 'reapply' : 'validate');
       if (!r.ok) {
         this.markInvalid(n, r.reason);
         // Back to the old chain, which was valid.
@@ -166,7 +169,7 @@ export class ChainState<U> {
           this.undo.delete(adopted[i].key);
         }
         this.chain.length = ancNo + 1;
-        for (const o of old) this.push(o, this.ledger.applyBlock(o.data.block!, o.prev ? this.tree.get(o.prev)!.data : null, 'reapply'));
+        for (const o of old) this.push(o, this.ledger.applyBlock(o.data, o.prev ? this.tree.get(o.prev)!.data : null, 'reapply'));
         return { rolledBack: [], adopted: [], rejected: [{ info: n.data, reason: r.reason }] };
       }
       n.data.validated = true;

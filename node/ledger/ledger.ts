@@ -55,6 +55,10 @@ export function inputKeys(tx: Tx): string[] {
 export function checkTxStatic(tx: Tx, params: Pick<ProtocolParams, 'minFeeA' | 'minFeeB' | 'maxTxSize'>, keys?: string[]): Verdict {
   if (tx.size > params.maxTxSize) return 'too-large';
   const b = tx.body;
+  // A governance action (update proposal/endorsement) may stand alone: no inputs, no outputs,
+  // no fee. It moves no value; the consensus core checks the pool's signature on it.
+  const governance = b.update !== undefined && b.inputs.length === 0 && b.outputs.length === 0 && b.fee === 0;
+  if (governance) return null;
   if (b.inputs.length === 0) return 'malformed';
   for (const o of b.outputs) if (o.amount <= 0) return 'malformed';
   const ks = keys ?? inputKeys(tx);

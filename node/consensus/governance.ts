@@ -1,0 +1,75 @@
+import { ed25519Verify } from '../crypto/ed25519.ts';
+import { toHex } from '../crypto/hash.ts';
+import type { Era } from '../genesis/schema.ts';
+import { proposalId, updateSigningBytes, type Tx, type TxUpdate } from '../ledger/index.ts';
+import { epochOf } from './nonce.ts';
+import type { StakeView } from './stake.ts';
+
+// On-chain hard-fork governance, the alternative to the genesis era schedule: a pool proposes
+// (era, protocol version, earliest epoch) in a transaction; pools endorse it; once endorsing
+// stake reaches the genesis `updateThreshold` the update is adopted and takes effect at the
+// next epoch boundary (or the proposed epoch, if later). The state is carried per block, so
+// a rollback undoes it for free.
+
+export interface Proposal {
+  era: Era['era'];
+  protocolVersion: number;
+  epoch: number;
+  endorsers: string[];
+  adopted?: boolean;
+}
+
+export interface GovState {
+  /** Adopted updates, layered over the genesis schedule (EraSchedule.at(epoch, updates)). */
+  updates: Era[];
+  proposals: Record<string, Proposal>;
+}
+
+export const EMPTY_GOV: GovState = Object.freeze({ updates: [], proposals: {} }) as GovState;
+
+/** The pool's cold-key signature on a governance action; null if valid. */
+export function checkUpdate(u: TxUpdate, stake: StakeView): string | null {
+  const pool = stake.byId(u.poolId);
+  if (!pool) return 'update-unknown-pool';
+  if (u.kind === 'propose' && u.era !== 'praos' && u.era !== 'leios') return 'update-unknown-era';
+  return ed25519Verify(pool.coldVkey, updateSigningBytes(u), u.sig) ? null : 'update-bad-signature';
+}
+
+/**
+ * Governance state after the update transactions of a block at `slot`. Returns `gov` itself
+ * when the block has none (the common case), or an error for an endorsement of an unknown
+ * proposal.
+ */
+export function applyGovernance(
+  gov: GovState,
+  txs: readonly Tx[],
+  slot: number,
+  p: { stake: StakeView; threshold: number; epochLengthSlots: number },
+): GovState | { error: string } {
+  let next: GovState | undefined;
+  for (const tx of txs) {
+    const u = tx.body.update;
+    if (!u) continue;
+    next ??= { updates: [...gov.updates], proposals: { ...gov.proposals } };
+    let id: string;
+    if (u.kind === 'propose') {
+      id = toHex(proposalId(u));
+      if (!next.proposals[id]) next.proposals[id] = { era: u.era as Era['era'], protocolVersion: u.protocolVersion, epoch: u.epoch, endorsers: [u.poolId] };
+    } else {
+      id = toHex(u.proposalId);
+      const prop = next.proposals[id];
+      if (!prop) return { error: 'update-unknown-proposal' };
+      if (!prop.endorsers.includes(u.poolId)) next.proposals[id] = { ...prop, endorsers: [...prop.endorsers, u.poolId] };
+    }
+    const prop = next.proposals[id];
+    if (prop.adopted) continue;
+    const endorsed = prop.endorsers.reduce((s, pid) => s + (p.stake.byId(pid)?.stake ?? 0n), 0n);
+    // endorsed / total ≥ threshold, in integers (threshold as parts per million).
+    if (endorsed * 1_000_000n >= p.stake.total * BigInt(Math.round(p.threshold * 1_000_000))) {
+      const startEpoch = Math.max(prop.epoch, epochOf(slot, p) + 1);
+      next.updates.push({ era: prop.era, protocolVersion: prop.protocolVersion, startEpoch });
+      next.proposals[id] = { ...prop, adopted: true };
+    }
+  }
+  return next ?? gov;
+}
