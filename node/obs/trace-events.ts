@@ -134,7 +134,20 @@ export const TraceDroppedSchema = event(
   'The trace writer dropped events because the disk fell behind (buffer full).',
 );
 
+export const GovernanceActionSchema = event(
+  'GovernanceAction',
+  {
+    kind: Type.Union([Type.Literal('propose'), Type.Literal('endorse')]),
+    poolId: Type.String(),
+    tx: Id,
+    slot: Slot,
+    adopted: Count,
+  },
+  'An adopted block carries a hard-fork proposal or endorsement; `adopted` = updates adopted on this chain so far.',
+);
+
 export const OwnTraceEventSchema = Type.Union([
+  GovernanceActionSchema,
   RBAdoptedSchema,
   RollbackSchema,
   TxAcceptedSchema,
@@ -164,6 +177,7 @@ export type HardFork = Static<typeof HardForkSchema>;
 export type StoppedFollowing = Static<typeof StoppedFollowingSchema>;
 export type SlotMissed = Static<typeof SlotMissedSchema>;
 export type TraceDropped = Static<typeof TraceDroppedSchema>;
+export type GovernanceAction = Static<typeof GovernanceActionSchema>;
 export type OwnTraceEvent = Static<typeof OwnTraceEventSchema>;
 export type OwnTraceLine = Static<typeof OwnTraceLineSchema>;
 
@@ -180,4 +194,5 @@ export const OWN_EVENT_TYPES = [
   'StoppedFollowing',
   'SlotMissed',
   'TraceDropped',
+  'GovernanceAction',
 ] as const satisfies readonly OwnTraceEvent['type'][];
