@@ -226,7 +226,7 @@ export class ChainFollower {
     );
     const quick = await Promise.race([answered, new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 3000)))]);
     clearTimeout(timer);
-    if (quick === 'late') this.log('warn', 'the followed node does not answer LeiosFetch (it may not serve tx generators): txs of certified EBs will not be seen');
+    if (quick === 'late') this.log('info', 'the followed node does not answer LeiosFetch (it may not serve tx generators): txs of certified EBs would not be seen');
     if ((quick === true || (quick === 'late' && (await answered))) && !peer.closed) this.ebFetcher = client;
   }
 

@@ -24,7 +24,7 @@ import { makeWorkload, type Workload } from './workloads/index.ts';
 //   drain     wait (bounded) for pending txs to be included or rejected
 // then generator/summary.json + txs.jsonl (submissions.jsonl is streamed during the run).
 
-export type GeneratorPhase = 'connect' | 'import' | 'fanout' | 'benchmark' | 'drain' | 'done';
+export type GeneratorPhase = 'connect' | 'import' | 'fanout' | 'idle' | 'benchmark' | 'drain' | 'done';
 export type GeneratorLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
 export interface GeneratorProgress {
@@ -60,6 +60,8 @@ export class GeneratorError extends Error {
 }
 
 const FEE_SLACK_BYTES = 64;
+/** in outDir: inputs of txs a run left pending, so a restarted generator does not spend them */
+export const PENDING_INPUTS_FILE = 'pending-inputs.json';
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -111,7 +113,7 @@ class Link {
         const peer = await connectPeer(
           { host: this.target.host, port: this.target.port },
           {
-            name: this.gen.cfg.name,
+            name: this.gen.cfg.handshakeName,
             networkMagic: this.gen.networkMagic,
             versions: this.gen.cfg.versions,
             extraProtocols: LEIOS_PROTOCOLS,
@@ -353,7 +355,10 @@ class Generator {
     this.txFee = minFee(pp, tpl.size + FEE_SLACK_BYTES) + 2; // +1: a conflict twin pays one more
     this.minUsable = Math.ceil((this.txFee + this.cfg.outputs * 3) / this.cfg.inputs);
     let need = this.plannedUtxos();
-    const total = this.wallet.all().filter((u) => this.confirmed(u)).reduce((s, u) => s + u.amount, 0);
+    const total = this.wallet
+      .all()
+      .filter((u) => this.confirmed(u) && !this.pool.isKnown(u.key))
+      .reduce((s, u) => s + u.amount, 0);
     const affordable = Math.floor((total * 0.9) / this.minUsable);
     if (affordable < 1) throw new GeneratorError(`the payment key owns ${total} on chain: not enough for one tx (${this.minUsable} per input)`);
     if (affordable < need) {
@@ -373,7 +378,7 @@ class Generator {
       if (have >= need) break;
       const big = this.wallet
         .all()
-        .filter((u) => this.confirmed(u) && u.amount > this.maxUsable)
+        .filter((u) => this.confirmed(u) && u.amount > this.maxUsable && !this.pool.isKnown(u.key))
         .sort((a, b) => b.amount - a.amount);
       if (big.length === 0) {
         this.log('warn', 'no more outputs to split; running with fewer UTxOs', { have, need });
@@ -525,7 +530,7 @@ class Generator {
   async benchmark(): Promise<void> {
     const cfg = this.cfg;
     fs.mkdirSync(cfg.outDir, { recursive: true });
-    this.submissions = fs.createWriteStream(path.join(cfg.outDir, 'submissions.jsonl'));
+    this.submissions = fs.createWriteStream(path.join(cfg.outDir, 'submissions.jsonl'), { flags: 'a' }); // a restarted generator appends
     this.feeding = true;
     const arrivals = this.workload.arrivals;
     const start = Date.now();
@@ -674,8 +679,30 @@ class Generator {
   }
 
   writeSummary(s: GeneratorSummary): void {
-    fs.mkdirSync(this.cfg.outDir, { recursive: true });
-    writeJsonAtomic(path.join(this.cfg.outDir, 'summary.json'), s);
+    fs.mkdirSync(path.dirname(this.cfg.summaryFile), { recursive: true });
+    writeJsonAtomic(this.cfg.summaryFile, s);
+  }
+
+  /** Inputs of our txs still pending: a restarted generator must not spend them again. */
+  writePendingInputs(): void {
+    const keys: string[] = [];
+    for (const acct of [this.acct, this.fanoutAcct]) for (const r of acct.records()) if (acct.state(r) === 'pending') keys.push(...r.inputs);
+    for (const k of this.excluded) if (this.wallet.get(k)) keys.push(k);
+    writeJsonAtomic(path.join(this.cfg.outDir, PENDING_INPUTS_FILE), { written: new Date().toISOString(), inputs: [...new Set(keys)] });
+  }
+
+  /** Keys a previous run left pending (see writePendingInputs). */
+  readonly excluded = new Set<string>();
+
+  readPendingInputs(): void {
+    try {
+      const j = JSON.parse(fs.readFileSync(path.join(this.cfg.outDir, PENDING_INPUTS_FILE), 'utf8')) as { inputs?: unknown };
+      if (Array.isArray(j.inputs)) for (const k of j.inputs) if (typeof k === 'string') this.excluded.add(k);
+    } catch {
+      return;
+    }
+    for (const k of this.excluded) this.pool.exclude(k);
+    if (this.excluded.size) this.log('info', 'inputs a previous run left pending are not reused', { count: this.excluded.size });
   }
 
   writeTxs(): void {
@@ -748,6 +775,7 @@ export async function runGenerator(config: unknown, opts: RunGeneratorOptions = 
         }
       }
     }, cfg.progressIntervalS * 1000);
+    gen.readPendingInputs();
     gen.setPhase('connect');
     await gen.connectAll();
     if (!opts.signal?.aborted) {
@@ -760,13 +788,17 @@ export async function runGenerator(config: unknown, opts: RunGeneratorOptions = 
       await gen.fanOut();
       gen.fanout.durationS = round((Date.now() - f0) / 1000, 3)!;
     }
-    if (!opts.signal?.aborted) {
+    if (!opts.signal?.aborted && !cfg.enabled) {
+      // prepared; submitting nothing until stopped
+      gen.setPhase('idle');
+      await new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true }));
+    } else if (!opts.signal?.aborted) {
       gen.setPhase('benchmark');
       await gen.benchmark();
-    }
-    if (!opts.signal?.aborted) {
-      gen.setPhase('drain');
-      await gen.drain();
+      if (!opts.signal?.aborted) {
+        gen.setPhase('drain');
+        await gen.drain();
+      }
     }
     gen.aborted = !!opts.signal?.aborted;
     gen.setPhase('done');
@@ -775,6 +807,7 @@ export async function runGenerator(config: unknown, opts: RunGeneratorOptions = 
     opts.onProgress?.(p);
     const s = gen.summary(true);
     gen.writeTxs();
+    gen.writePendingInputs();
     gen.writeSummary(s);
     gen.log('info', 'done', { submitted: s.submitted, included: s.included, rejected: s.rejected, pending: s.pending, effectiveTps: s.effectiveTps, rateErrorPct: s.rateErrorPct });
     return s;
@@ -783,6 +816,7 @@ export async function runGenerator(config: unknown, opts: RunGeneratorOptions = 
     gen.log('error', 'generator failed', { error: msg });
     try {
       gen.writeTxs();
+      gen.writePendingInputs();
       gen.writeSummary(gen.summary(true, msg));
     } catch {
       /* keep the original error */

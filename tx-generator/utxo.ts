@@ -131,6 +131,11 @@ export class UtxoPool {
     return this.state.get(key);
   }
 
+  /** Never hand this output out (e.g. an earlier run's pending tx spends it). */
+  exclude(key: string): void {
+    this.known.add(key);
+  }
+
   /** Make an output spendable; ignored if it was ever added before. Returns whether added. */
   add(u: Utxo): boolean {
     if (this.known.has(u.key)) return false;

@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestnet, getJson, startNode, waitFor } from '../support/testnet.ts';
+import { buildTestnet, getJson, NODE22, startNode, waitFor } from '../support/testnet.ts';
 import { toHex } from '../../node/crypto/hash.ts';
 import { runGenerator, type GeneratorSummary, type TxLine } from '../../tx-generator/index.ts';
 
@@ -29,7 +29,8 @@ describe('tx-generator on a 3-node testnet', () => {
   afterAll(async () => {
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => (p.exitCode !== null ? undefined : new Promise((r) => p.once('exit', r)))));
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!process.env.TXGEN_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+    else console.log(dir);
   });
 
   it('submits ~20 TPS for 15 s; every tx is included, rejected or pending; no double spends', async () => {
@@ -79,5 +80,60 @@ describe('tx-generator on a 3-node testnet', () => {
     // the analysis reads submissions.jsonl
     expect(fs.readFileSync(path.join(outDir, 'submissions.jsonl'), 'utf8').trim().split('\n').length).toBe(summary.submitted);
     expect(JSON.parse(fs.readFileSync(path.join(outDir, 'summary.json'), 'utf8')).submitted).toBe(summary.submitted);
+  });
+
+  it('main.ts runs from the config the orchestrator writes, and writes the summary on SIGTERM', async () => {
+    const gdir = path.join(dir, 'run', 'generator');
+    fs.mkdirSync(gdir, { recursive: true });
+    fs.copyFileSync(paymentFile, path.join(dir, 'run', 'generator.skey'));
+    const cfgFile = path.join(gdir, 'config.json');
+    // the shape of orchestrator/genesis/generator-config.ts (paths relative to the file)
+    fs.writeFileSync(
+      cfgFile,
+      JSON.stringify({
+        name: 'generator',
+        genesisFile: '../../genesis.json',
+        paymentSkeyFile: '../generator.skey',
+        networkMagic: 42,
+        targets: names.map((n, i) => ({ name: n, host: `127.0.0.${10 + i}`, port: BASE_PORT })),
+        enabled: true,
+        tps: 20,
+        txSizeBytes: 300,
+        inputs: 1,
+        outputs: 2,
+        workload: 'value',
+        durationS: 60, // stopped long before: by SIGTERM
+        seed: 5,
+        metrics: { host: '127.0.0.10', port: BASE_PORT + 3 },
+        logFile: 'generator.log',
+        summaryFile: 'summary.json',
+      }),
+    );
+    const out = fs.openSync(path.join(gdir, 'generator.log'), 'a');
+    const gen = spawn(NODE22, ['tx-generator/main.ts', '--config', cfgFile], { stdio: ['ignore', out, out] });
+    const exited = new Promise<number | null>((r) => gen.once('exit', (code) => r(code)));
+    const submitted = async () => {
+      const text = await fetch(`http://127.0.0.10:${BASE_PORT + 3}/metrics`).then((r) => r.text(), () => '');
+      const m = [...text.matchAll(/^leios_txgen_submitted_total\{[^}]*\} (\d+)/gm)].reduce((s, x) => s + Number(x[1]), 0);
+      return m >= 40 ? m : undefined;
+    };
+    await waitFor('40 txs submitted', submitted, 30_000);
+    gen.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const s = JSON.parse(fs.readFileSync(path.join(gdir, 'summary.json'), 'utf8')) as GeneratorSummary;
+    expect(s).toMatchObject({ final: true, aborted: true, name: 'generator', workload: 'value' });
+    expect(s.submitted).toBeGreaterThanOrEqual(40);
+    expect(s.submitted).toBe(s.included + s.rejected + s.pending);
+    expect(fs.readFileSync(path.join(gdir, 'txs.jsonl'), 'utf8').trim().split('\n').length).toBe(s.submitted);
+    expect(JSON.parse(fs.readFileSync(path.join(gdir, 'pending-inputs.json'), 'utf8')).inputs.length).toBeGreaterThanOrEqual(s.pending);
+    expect(fs.readFileSync(path.join(gdir, 'generator.log'), 'utf8')).toMatch(/"msg":"summary written"/);
+
+    // a bad config is exit code 2, naming the field
+    fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfgFile, 'utf8')), tps: -5 }));
+    const bad = spawn(NODE22, ['tx-generator/main.ts', '--config', cfgFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    bad.stderr.on('data', (d) => (err += d));
+    expect(await new Promise((r) => bad.once('exit', r))).toBe(2);
+    expect(err).toMatch(/field tps/);
   });
 });

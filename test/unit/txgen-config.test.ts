@@ -18,6 +18,8 @@ describe('generator config', () => {
     const c = resolveGeneratorConfig(minimal, '/runs/r1');
     expect(c).toMatchObject({
       name: 'txgen-1',
+      handshakeName: 'txgen-1',
+      enabled: true,
       txSizeBytes: 300,
       inputs: 1,
       outputs: 2,
@@ -29,8 +31,10 @@ describe('generator config', () => {
       versions: [1, 2],
       genesisFile: path.resolve('/runs/r1/genesis/genesis.json'),
       outDir: path.resolve('/runs/r1/generator'),
+      summaryFile: path.resolve('/runs/r1/generator/summary.json'),
     });
     expect(minimal).not.toHaveProperty('name'); // input untouched
+    expect(resolveGeneratorConfig(c)).toBe(c); // resolved once
   });
 
   it('names the field that is wrong', () => {
@@ -45,10 +49,53 @@ describe('generator config', () => {
     bad({ workload: { kind: 'zipf' } }, /field workload\.kind/);
     bad({ workload: { kind: 'conflict', conflictFraction: 0.9 } }, /field workload\.conflictFraction/);
     bad({ workload: { kind: 'value', conflictFraction: 0.1 } }, /only for kind conflict/);
-    bad({ name: 'gen-1' }, /field name/);
+    bad({ name: '' }, /field name/);
+    bad({ workload: 'conflict', conflictFraction: 0.1, outDir: 'x', burst: { onS: 0, offS: 1 } }, /field burst\.onS/);
+    bad({ workload: { kind: 'conflict', conflictFraction: 0.1 }, conflictFraction: 0.2 }, /given twice/);
     bad({ followTarget: 'pool-9' }, /field followTarget/);
     bad({ extra: 1 }, /'extra'/);
     bad({ targets: [minimal.targets[0], minimal.targets[0]] }, /duplicate target name/);
+  });
+
+  it('accepts the config the orchestrator writes (orchestrator/genesis/generator-config.ts)', () => {
+    // as generatorConfig(plan) writes it into runs/<id>/generator/config.json
+    const written = {
+      name: 'generator',
+      genesisFile: '../genesis/genesis.json',
+      paymentSkeyFile: '../genesis/keys/generator.skey',
+      networkMagic: 42,
+      targets: [
+        { name: 'pool-1', host: '127.0.0.10', port: 3001 },
+        { name: 'pool-2', host: '127.0.0.11', port: 3001 },
+      ],
+      enabled: true,
+      tps: 20,
+      txSizeBytes: 400,
+      inputs: 1,
+      outputs: 2,
+      workload: 'conflict',
+      conflictFraction: 0.8,
+      burst: { onS: 2, offS: 3 },
+      rampUpS: 5,
+      durationS: 60,
+      seed: 123,
+      metrics: { host: '127.0.0.20', port: 12798 },
+      logFile: 'generator.log',
+      summaryFile: 'summary.json',
+    };
+    const c = resolveGeneratorConfig(written, '/runs/r1/generator', 'config.json');
+    expect(c).toMatchObject({
+      handshakeName: 'txgen-generator',
+      networkMagic: 42,
+      workload: { kind: 'conflict', conflictFraction: 0.5 }, // capped: every fresh tx has a twin
+      outDir: path.resolve('/runs/r1/generator'),
+      summaryFile: path.resolve('/runs/r1/generator/summary.json'),
+      paymentSkeyFile: path.resolve('/runs/r1/genesis/keys/generator.skey'),
+      seed: 123,
+    });
+    expect(c).not.toHaveProperty('conflictFraction');
+    const burst = resolveGeneratorConfig({ ...written, workload: 'burst', conflictFraction: undefined }, '/runs/r1/generator');
+    expect(burst.workload).toEqual({ kind: 'burst', onS: 2, offS: 3 });
   });
 
   it('txkbPerS sets the rate from the tx size', () => {
