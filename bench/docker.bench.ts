@@ -6,7 +6,7 @@
 // Needs a Docker engine for the docker half (.ci/docker-setup.sh).
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { adminJson, type Tip } from '../orchestrator/collect/admin.ts';
@@ -110,6 +110,7 @@ for (const name of String(values.runtimes).split(',')) {
 }
 
 console.log(`\n${N} pools, slot 0.2 s, f 0.1, genesis start 2 s after planning; stats after ${SETTLE_S} s of running`);
+console.log(`machine: ${cpus().length} cores, load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared machine: figures vary with it)`);
 console.log('runtime   up→healthy s  up→block#1 on all s  block#1 slot  RSS MB mean/max   CPU % mean/max (of one core)');
 for (const r of rows) {
   const rss = r.stats.map((s) => s.rssMb);

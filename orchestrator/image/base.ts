@@ -109,6 +109,16 @@ async function imageLabels(docker: Docker, tag: string): Promise<Record<string, 
   }
 }
 
+/** Is the offline base present and made from this machine's current Node 22 binary? */
+export async function offlineBaseCurrent(docker: Docker, tag = OFFLINE_BASE): Promise<boolean> {
+  try {
+    const labels = await imageLabels(docker, tag);
+    return labels?.['io.leiosnet.base-hash'] === baseHash(findNode22());
+  } catch {
+    return false;
+  }
+}
+
 export interface BaseResult {
   tag: string;
   nodeVersion: string;

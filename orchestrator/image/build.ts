@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Docker } from '../runtime/docker/engine.ts';
 import { connectDocker, followStream, requireEngine, statusOf } from '../runtime/docker/engine.ts';
-import { buildOfflineBase, OFFLINE_BASE } from './base.ts';
+import { buildOfflineBase, offlineBaseCurrent, OFFLINE_BASE } from './base.ts';
 import { addPrebuiltDeps, contentHash, contextEntries, DOCKERFILE, packageVersion, repoRoot, stageSources } from './context.ts';
 import { withBuildLock } from './lock.ts';
 
@@ -159,21 +159,36 @@ async function buildLocked(
   t0: number,
   say: (line: string) => void,
 ): Promise<BuildImageResult> {
-  const base = await chooseBase(docker, opts);
-  const baseInfo = await inspectImage(docker, base.image);
-  if (!baseInfo) throw new Error(`base image ${base.image} vanished`);
   const root = opts.root ?? repoRoot;
   const seconds = () => Math.round((performance.now() - t0) / 10) / 100;
+  const wanted = opts.base ?? ((process.env.LEIOSNET_IMAGE_BASE as BaseKind | undefined) || 'auto');
 
   // Hash the snapshot that would be built, not the live tree (it may change meanwhile).
   const ctx = stageSources(root);
   try {
+    // Up to date on the base it was built on (and that base still here)? Then no registry is
+    // asked at all: an `up` with current images never tries to pull.
+    const existing = await inspectImage(docker, tag);
+    const prev = existing?.Config?.Labels ?? {};
+    const prevKind = prev['io.leiosnet.base'] as BaseKind | undefined;
+    if (!opts.force && existing && prevKind && prev['io.leiosnet.base-id'] && (wanted === 'auto' || wanted === prevKind)) {
+      const prevBase = await inspectImage(docker, prev['io.leiosnet.base-id']);
+      const prevRef = prevKind === 'offline' ? OFFLINE_BASE : (opts.officialBase ?? OFFICIAL_BASE);
+      const stillCurrent = prevKind !== 'offline' || (await offlineBaseCurrent(docker));
+      if (prevBase && stillCurrent && contentHash(ctx.dir, [`base=${prevBase.Id}`, `release=${opts.release}`]) === prev['io.leiosnet.content-hash']) {
+        say(`${tag} is up to date (content ${prev['io.leiosnet.content-hash']!.slice(0, 12)}, ${prevKind} base); not rebuilding`);
+        return { tag, base: prevKind, baseImage: prevRef, seconds: seconds(), cached: true, contentHash: prev['io.leiosnet.content-hash']!, imageId: existing.Id };
+      }
+    }
+
+    const base = await chooseBase(docker, opts);
+    const baseInfo = await inspectImage(docker, base.image);
+    if (!baseInfo) throw new Error(`base image ${base.image} vanished`);
     const code = contentHash(ctx.dir, [`base=${baseInfo.Id}`]);
     const hash = contentHash(ctx.dir, [`base=${baseInfo.Id}`, `release=${opts.release}`]);
-    const existing = await inspectImage(docker, tag);
-    if (!opts.force && existing?.Config?.Labels?.['io.leiosnet.content-hash'] === hash) {
+    if (!opts.force && prev['io.leiosnet.content-hash'] === hash) {
       say(`${tag} is up to date (content ${hash.slice(0, 12)}, ${base.kind} base); not rebuilding`);
-      return { tag, base: base.kind, baseImage: base.image, seconds: seconds(), cached: true, contentHash: hash, imageId: existing.Id };
+      return { tag, base: base.kind, baseImage: base.image, seconds: seconds(), cached: true, contentHash: hash, imageId: existing!.Id };
     }
 
     const buildargs: Record<string, string> = {
@@ -185,6 +200,7 @@ async function buildLocked(
       CREATED: new Date().toISOString(),
       CONTENT_HASH: hash,
       CODE_HASH: code,
+      BASE_ID: baseInfo.Id,
     };
     // Same code already built for another release: only the release metadata differs, so derive
     // the new tag from that image instead of sending the whole context again.

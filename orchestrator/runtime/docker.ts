@@ -182,8 +182,8 @@ class DockerNode implements PartitionableNode {
   }
 
   /** Re-read the container's address (it may change on start or reconnect). */
-  async refresh(): Promise<Endpoints | undefined> {
-    const info = await this.inspect();
+  async refresh(known?: Dockerode.ContainerInspectInfo): Promise<Endpoints | undefined> {
+    const info = known ?? (await this.inspect());
     if (!info) return (this.ep = undefined);
     const token = this.config().admin.token;
     if (this.dep.rt.access === 'published') {
@@ -261,18 +261,26 @@ class DockerNode implements PartitionableNode {
   async launch(): Promise<void> {
     if (!(await this.inspect())) await this.create();
     await idempotent(this.container().start());
+    this.ep = undefined; // a new start may mean a new address
     await this.refresh();
   }
 
   async waitHealthy(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    let inspected = 0;
     for (;;) {
-      const info = await this.inspect();
-      if (!info || !info.State.Running) {
-        const why = info ? `exited with code ${info.State.ExitCode}` : 'vanished';
-        throw new InfraError(`node ${this.name} (${this.containerName}) ${why} before answering /health:\n${tail(await this.logs())}`);
+      // the engine is asked about the container once a second (10 nodes polled every 200 ms would
+      // keep dockerd busy while the nodes need the CPU to boot); /health is cheap
+      if (!this.ep || Date.now() - inspected > 1_000) {
+        const info = await this.inspect();
+        inspected = Date.now();
+        if (!info || !info.State.Running) {
+          const why = info ? `exited with code ${info.State.ExitCode}` : 'vanished';
+          throw new InfraError(`node ${this.name} (${this.containerName}) ${why} before answering /health:\n${tail(await this.logs())}`);
+        }
+        await this.refresh(info);
       }
-      const ep = (await this.refresh()) ?? this.ep;
+      const ep = this.ep;
       if (ep && (await healthy(ep, 1_000))) return;
       if (Date.now() > deadline) {
         throw new InfraError(
@@ -281,7 +289,7 @@ class DockerNode implements PartitionableNode {
             `:\n${tail(await this.logs())}`,
         );
       }
-      await sleep(150);
+      await sleep(200);
     }
   }
 
