@@ -56,7 +56,7 @@ describe('tx-generator on a Leios testnet (conflict workload)', () => {
       workload: { kind: 'conflict', conflictFraction: 0.2 },
       fanoutOutputs: 40,
       confirmations: 1,
-      drainS: 12,
+      drainS: 10,
       outDir,
     });
     const { submitted, included, rejected, pending, rejectedByReason, chain, latency } = s;
