@@ -4,13 +4,26 @@
 // and no registry); a plain `docker build` has no .prebuilt/ and installs them with npm.
 'use strict';
 const fs = require('node:fs');
+const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
 if (fs.existsSync('.prebuilt/node_modules')) {
   console.log('install-deps: using staged production node_modules');
 } else {
-  console.log('install-deps: npm ci --omit=dev');
-  execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  // npm next to this node (the official images' layout), run by this node: no shebang, no shell
+  const cli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+  const [cmd, pre] = fs.existsSync(cli) ? [process.execPath, [cli]] : ['npm', []];
+  console.log(`install-deps: npm ci --omit=dev (${cmd === 'npm' ? 'npm from PATH' : cli})`);
+  try {
+    execFileSync(cmd, [...pre, 'ci', '--omit=dev', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  } catch (e) {
+    console.error(
+      e.code === 'ENOENT'
+        ? 'install-deps: this base image has no npm; build with `leiosnet image build` (stages node_modules) or use the official node:22 base'
+        : `install-deps: npm ci failed (${e.message})`,
+    );
+    process.exit(1);
+  }
   fs.mkdirSync('.prebuilt', { recursive: true });
   fs.renameSync('node_modules', '.prebuilt/node_modules'); // same (upper) layer: no EXDEV
 }
