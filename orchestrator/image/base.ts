@@ -92,10 +92,10 @@ export function rootfsEntries(rt: NodeRuntime): TarEntry[] {
 export function baseHash(rt: NodeRuntime): string {
   const h = createHash('sha256');
   h.update(`${rt.version}\0${PASSWD}\0${GROUP}\0${NSSWITCH}`);
-  for (const f of [rt.binary, ...rt.libs]) {
-    const st = statSync(realpathSync(f));
-    h.update(`\0${f}\0${st.size}\0${st.mtimeMs}`);
-  }
+  // the binary by version and size (not path or mtime: another clone of the repo has the same
+  // node@22 package), the libraries by path and size
+  h.update(`\0node\0${statSync(realpathSync(rt.binary)).size}`);
+  for (const f of rt.libs) h.update(`\0${f}\0${statSync(realpathSync(f)).size}`);
   return h.digest('hex').slice(0, 32);
 }
 
