@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Docker } from '../runtime/docker/engine.ts';
-import { followStream, statusOf } from '../runtime/docker/engine.ts';
+import { followStream, idempotent } from '../runtime/docker/engine.ts';
 import { repoRoot } from './context.ts';
 import { tarStream, type TarEntry } from './tar.ts';
 
@@ -100,13 +100,8 @@ export function baseHash(rt: NodeRuntime): string {
 }
 
 async function imageLabels(docker: Docker, tag: string): Promise<Record<string, string> | undefined> {
-  try {
-    const info = await docker.getImage(tag).inspect();
-    return info.Config?.Labels ?? {};
-  } catch (e) {
-    if (statusOf(e) === 404) return undefined;
-    throw e;
-  }
+  const info = await idempotent(docker.getImage(tag).inspect(), [404]);
+  return info && (info.Config?.Labels ?? {});
 }
 
 /** Is the offline base present and made from this machine's current Node 22 binary? */

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Docker } from '../runtime/docker/engine.ts';
-import { connectDocker, followStream, requireEngine, statusOf } from '../runtime/docker/engine.ts';
+import { connectDocker, followStream, idempotent, requireEngine } from '../runtime/docker/engine.ts';
 import { buildOfflineBase, offlineBaseCurrent, OFFLINE_BASE } from './base.ts';
 import { addPrebuiltDeps, contentHash, contextEntries, DOCKERFILE, packageVersion, repoRoot, stageSources } from './context.ts';
 import { withBuildLock } from './lock.ts';
@@ -60,13 +60,8 @@ export function imageTag(release: string): string {
   return `${IMAGE_REPO}:${release}`;
 }
 
-async function inspectImage(docker: Docker, ref: string) {
-  try {
-    return await docker.getImage(ref).inspect();
-  } catch (e) {
-    if (statusOf(e) === 404) return undefined;
-    throw e;
-  }
+function inspectImage(docker: Docker, ref: string) {
+  return idempotent(docker.getImage(ref).inspect(), [404]);
 }
 
 async function tryPull(docker: Docker, ref: string, timeoutMs: number, say: (l: string) => void): Promise<boolean> {

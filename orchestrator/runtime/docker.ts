@@ -21,7 +21,7 @@ import { healthy } from '../collect/admin.ts';
 import { InfraError } from '../errors.ts';
 import { ensureImages, imageTag } from '../image/build.ts';
 import { addressMap, CONTAINER_CONFIG_FILE, containerGeneratorConfig, containerNodeConfig } from './docker/config.ts';
-import { connectDocker, demuxLogs, idempotent, requireEngine, statusOf, type Docker } from './docker/engine.ts';
+import { connectDocker, containerOutput, idempotent, requireEngine, statusOf, type Docker } from './docker/engine.ts';
 import {
   ADMIN_PORT,
   CONFIG_PATH,
@@ -172,13 +172,8 @@ class DockerNode implements PartitionableNode {
     return readJson<NodeConfig>(join(this.dir, 'config.json'));
   }
 
-  async inspect(): Promise<Dockerode.ContainerInspectInfo | undefined> {
-    try {
-      return await this.container().inspect();
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      throw e;
-    }
+  inspect(): Promise<Dockerode.ContainerInspectInfo | undefined> {
+    return idempotent(this.container().inspect(), [404]);
   }
 
   /** Re-read the container's address (it may change on start or reconnect). */
@@ -295,15 +290,9 @@ class DockerNode implements PartitionableNode {
 
   async stats(): Promise<NodeStats | undefined> {
     if (!(await this.running())) return undefined;
-    let s: Dockerode.ContainerStats;
-    try {
-      // stream=false: the engine samples twice (~1 s apart), so precpu_stats is meaningful
-      s = (await this.container().stats({ stream: false })) as Dockerode.ContainerStats;
-    } catch (e) {
-      if (statusOf(e) === 404 || statusOf(e) === 409) return undefined;
-      throw e;
-    }
-    return statsFromEngine(s);
+    // stream=false: the engine samples twice (~1 s apart), so precpu_stats is meaningful
+    const s = await idempotent(this.container().stats({ stream: false }) as Promise<Dockerode.ContainerStats>, [404, 409]);
+    return s && statsFromEngine(s);
   }
 
   async logs(): Promise<string> {
@@ -316,14 +305,9 @@ class DockerNode implements PartitionableNode {
       /* no config */
     }
     if (logFile && existsSync(logFile)) parts.push(readFileSync(logFile, 'utf8'));
-    try {
-      const buf = (await this.container().logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
-      const { stdout, stderr } = demuxLogs(buf);
-      const text = stdout + stderr;
-      if (text.trim()) parts.push(logFile ? `--- container output (${this.containerName}) ---\n${text}` : text);
-    } catch (e) {
-      if (statusOf(e) !== 404) throw e;
-    }
+    const out = await containerOutput(this.container());
+    const text = out ? out.stdout + out.stderr : '';
+    if (text.trim()) parts.push(logFile ? `--- container output (${this.containerName}) ---\n${text}` : text);
     return parts.join(parts.length > 1 && !parts[0]!.endsWith('\n') ? '\n' : '');
   }
 
@@ -444,12 +428,7 @@ class DockerDeployment implements Deployment {
 
   async ensureNetwork(): Promise<void> {
     const docker = this.rt.docker;
-    try {
-      await docker.getNetwork(this.network).inspect();
-      return;
-    } catch (e) {
-      if (statusOf(e) !== 404) throw e;
-    }
+    if (await idempotent(docker.getNetwork(this.network).inspect(), [404])) return;
     await idempotent(
       docker.createNetwork({
         Name: this.network,
@@ -538,9 +517,8 @@ class DockerDeployment implements Deployment {
       const info = await docker.getContainer(name).inspect();
       if (info.State.Running) continue;
       if (info.State.ExitCode === 0) break;
-      const buf = (await docker.getContainer(name).logs({ stdout: true, stderr: true })) as unknown as Buffer;
-      const { stdout, stderr } = demuxLogs(buf);
-      throw new InfraError(`generator exited at start (code ${info.State.ExitCode}):\n${tail(stdout + stderr)}`);
+      const out = await containerOutput(docker.getContainer(name));
+      throw new InfraError(`generator exited at start (code ${info.State.ExitCode}):\n${tail((out?.stdout ?? '') + (out?.stderr ?? ''))}`);
     }
   }
 
@@ -564,13 +542,8 @@ class DockerDeployment implements Deployment {
     // generous grace: the generator writes generator/summary.json on SIGTERM
     await idempotent(c.stop({ t: Math.max(15, Math.ceil(this.rt.stopGraceMs / 1000)) }));
     // keep its output next to its config, like the process runtime's generator.log
-    try {
-      const buf = (await c.logs({ stdout: true, stderr: true })) as unknown as Buffer;
-      const { stdout, stderr } = demuxLogs(buf);
-      writeFileSync(join(this.generator.dir, 'generator.log'), stdout + stderr);
-    } catch {
-      /* gone */
-    }
+    const out = await containerOutput(c).catch(() => undefined);
+    if (out) writeFileSync(join(this.generator.dir, 'generator.log'), out.stdout + out.stderr);
   }
 
   async down(): Promise<void> {

@@ -106,6 +106,12 @@ export function demuxLogs(buf: Buffer): { stdout: string; stderr: string } {
   return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
 
+/** A container's output so far (stdout and stderr, demultiplexed); undefined if it is gone. */
+export async function containerOutput(c: Docker.Container): Promise<{ stdout: string; stderr: string } | undefined> {
+  const buf = await idempotent(c.logs({ stdout: true, stderr: true, follow: false }) as unknown as Promise<Buffer>, [404]);
+  return buf === undefined ? undefined : demuxLogs(buf);
+}
+
 /** Run a one-off container to completion (removed afterwards); returns exit code and output. */
 export async function runOnce(
   docker: Docker,
@@ -124,8 +130,7 @@ export async function runOnce(
   try {
     await c.start();
     const res = (await c.wait()) as { StatusCode: number };
-    const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
-    return { code: res.StatusCode, ...demuxLogs(logs) };
+    return { code: res.StatusCode, ...((await containerOutput(c)) ?? { stdout: '', stderr: '' }) };
   } finally {
     await idempotent(c.remove({ force: true }));
   }
