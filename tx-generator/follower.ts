@@ -64,6 +64,7 @@ export class ChainFollower {
   private readonly ebCache = new Map<string, Tx[]>();
   unresolvedEbs = 0;
   resolvedEbs = 0;
+  private probe: Promise<void> = Promise.resolve();
   private peerTip: Tip | undefined;
   private syncWaiters: (() => void)[] = [];
   private changeWaiters: (() => void)[] = [];
@@ -111,7 +112,7 @@ export class ChainFollower {
     this.fetcher = new BlockFetchClient(peer, { maxBlockBytes: 8 << 20, requestTimeoutMs: 30_000 });
     const fetcher = this.fetcher;
     this.ebFetcher = undefined;
-    if (peer.hasProtocol(LEIOS_FETCH)) void this.probeLeiosFetch(peer);
+    this.probe = peer.hasProtocol(LEIOS_FETCH) ? this.probeLeiosFetch(peer) : Promise.resolve();
     const client = new ChainSyncClient(
       peer,
       {
@@ -132,6 +133,12 @@ export class ChainFollower {
     return client.start(pts).then(({ tip }) => {
       this.peerTip = tip;
     });
+  }
+
+  /** Whether certified EBs' txs can be fetched on the current connection (after the probe). */
+  async ebSupport(): Promise<boolean> {
+    await this.probe;
+    return this.ebFetcher !== undefined;
   }
 
   /** Resolves once we have caught up with the peer's tip (after attach). */
@@ -226,8 +233,13 @@ export class ChainFollower {
     );
     const quick = await Promise.race([answered, new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 3000)))]);
     clearTimeout(timer);
-    if (quick === 'late') this.log('info', 'the followed node does not answer LeiosFetch (it may not serve tx generators): txs of certified EBs would not be seen');
-    if ((quick === true || (quick === 'late' && (await answered))) && !peer.closed) this.ebFetcher = client;
+    if (quick === true && !peer.closed) this.ebFetcher = client;
+    if (quick !== 'late') return;
+    this.log('info', 'the followed node does not answer LeiosFetch (it may not serve tx generators): txs of certified EBs would not be seen');
+    // a slow node may still answer: use it then (without holding up the caller)
+    void answered.then((ok) => {
+      if (ok && !peer.closed) this.ebFetcher = client;
+    });
   }
 
   /** The txs of an EB, in EB order, over LeiosFetch; undefined when not available. */

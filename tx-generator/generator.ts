@@ -179,9 +179,8 @@ class Generator {
   phaseStartMs = Date.now();
   readonly phaseS = { connectS: 0, importS: 0, fanoutS: 0, benchmarkS: 0, drainS: 0 };
   readonly fanout = { txs: 0, utxos: 0, rounds: 0, perUtxo: 0, durationS: 0 };
-  /** amounts: an output is a usable input if minUsable ≤ amount ≤ maxUsable */
+  /** an output is a usable input if amount ≥ minUsable */
   minUsable = 0;
-  maxUsable = Infinity;
   perUtxo = 0;
   /** fee budget of one benchmark tx */
   txFee = 0;
@@ -275,8 +274,9 @@ class Generator {
     }
   }
 
+  /** Can pay for one benchmark tx's share of inputs. */
   usable(u: Utxo): boolean {
-    return u.amount >= this.minUsable && u.amount <= this.maxUsable;
+    return u.amount >= this.minUsable;
   }
 
   confirmed(u: Utxo): boolean {
@@ -339,14 +339,32 @@ class Generator {
     return buildTx({ inputs, outputs, changeAddress: this.signer.address, padToBytes: this.cfg.txSizeBytes, protocolParams: pp, signers: [this.signer] });
   }
 
-  /** How many prepared UTxOs the run needs. */
+  /** Seconds between blocks on average (slot length / f). */
+  blockIntervalS(): number {
+    return this.genesis.slotLengthS / this.genesis.activeSlotCoeff;
+  }
+
+  /**
+   * How many prepared UTxOs the run needs: enough for the whole run, or, when outputs are
+   * recycled, for the time until recycled ones come back (≥ 1 min or 12 blocks).
+   */
   plannedUtxos(): number {
     if (this.cfg.utxoCount !== undefined) return this.cfg.utxoCount;
-    const horizon = this.cfg.durationS ?? 600;
+    let horizon = this.cfg.durationS ?? Infinity;
+    if (this.cfg.recycle) horizon = Math.min(horizon, Math.max(60, 12 * this.blockIntervalS()));
+    else if (!Number.isFinite(horizon)) horizon = 600;
     let txs = this.workload.arrivals.profile.cumulative(horizon);
     if (this.workload.kind === 'poisson') txs += 5 * Math.sqrt(txs) + 5;
     if (this.cfg.count !== undefined) txs = Math.min(txs, this.cfg.count);
     return Math.ceil(txs * this.workload.freshShare * this.cfg.inputs * 1.05) + 10;
+  }
+
+  /** Is (or will the chain shortly be) in a Leios era? */
+  private leiosSoon(): boolean {
+    const g = this.genesis;
+    const slot = Math.max(0, (Date.now() - Date.parse(g.systemStart)) / 1000 / g.slotLengthS);
+    const epoch = Math.floor(slot / g.epochLengthSlots);
+    return g.eras.some((e) => e.era === 'leios' && e.startEpoch <= epoch + 1);
   }
 
   async fanOut(): Promise<void> {
@@ -355,10 +373,8 @@ class Generator {
     this.txFee = minFee(pp, tpl.size + FEE_SLACK_BYTES) + 2; // +1: a conflict twin pays one more
     this.minUsable = Math.ceil((this.txFee + this.cfg.outputs * 3) / this.cfg.inputs);
     let need = this.plannedUtxos();
-    const total = this.wallet
-      .all()
-      .filter((u) => this.confirmed(u) && !this.pool.isKnown(u.key))
-      .reduce((s, u) => s + u.amount, 0);
+    const mine = () => this.wallet.all().filter((u) => this.confirmed(u) && !this.pool.isKnown(u.key));
+    const total = mine().reduce((s, u) => s + u.amount, 0);
     const affordable = Math.floor((total * 0.9) / this.minUsable);
     if (affordable < 1) throw new GeneratorError(`the payment key owns ${total} on chain: not enough for one tx (${this.minUsable} per input)`);
     if (affordable < need) {
@@ -367,68 +383,66 @@ class Generator {
     }
     // each UTxO can pay for ~20 generations of txs when outputs are recycled
     this.perUtxo = Math.max(this.minUsable, Math.min(this.minUsable * 20, Math.floor((total * 0.9) / need)));
-    this.maxUsable = this.perUtxo * Math.max(4, 2 * this.cfg.inputs);
     this.fanout.perUtxo = this.perUtxo;
-    const maxOut = Math.max(2, Math.min(this.cfg.fanoutOutputs, Math.floor((pp.maxTxSize - 150) / 45)));
+    // Fan-out txs in an EB the generator cannot fetch would never be seen: then keep them to
+    // RB-sized batches (see submitFanout).
+    const pace = this.leiosSoon() && !(await this.follower.ebSupport());
+    const budget = pace ? Math.max(1, Math.floor(pp.maxBlockBodySize / 2)) : Infinity;
+    const maxOut = Math.max(2, Math.min(this.cfg.fanoutOutputs, Math.floor((Math.min(pp.maxTxSize, budget) - 150) / 45)));
     const deadline = Date.now() + this.cfg.fanoutTimeoutS * 1000;
-    const ready = () => this.wallet.all().filter((u) => this.confirmed(u) && this.usable(u) && !this.pool.isKnown(u.key)).length;
 
     while (!this.opts.signal?.aborted) {
-      const have = ready();
+      const have = mine().filter((u) => this.usable(u)).length;
       if (have >= need) break;
-      const big = this.wallet
-        .all()
-        .filter((u) => this.confirmed(u) && u.amount > this.maxUsable && !this.pool.isKnown(u.key))
+      const fee = minFee(pp, (maxOut + 2) * 45 + 200);
+      // outputs that can give at least two leaves and keep a usable change
+      const big = mine()
+        .filter((u) => u.amount >= 3 * this.perUtxo + fee)
         .sort((a, b) => b.amount - a.amount);
       if (big.length === 0) {
         this.log('warn', 'no more outputs to split; running with fewer UTxOs', { have, need });
         break;
       }
-      let remaining = need - have;
+      let deficit = need - have;
       const round: Tx[] = [];
-      for (let i = 0; i < big.length && remaining > 0; i++) {
-        const u = big[i];
-        const share = Math.ceil(remaining / (big.length - i));
-        const fee = minFee(pp, (maxOut + 2) * 45 + 200);
-        const maxLeaves = Math.floor((u.amount - fee) / this.perUtxo);
-        if (maxLeaves < 1) continue;
+      // as few txs as will do: one per maxOut − 1 leaves (a tree when outputs are scarce)
+      const splitters = big.slice(0, Math.min(big.length, Math.ceil(deficit / (maxOut - 1))));
+      for (let i = 0; i < splitters.length && deficit > 0; i++) {
+        const u = splitters[i];
+        const share = Math.ceil(deficit / (splitters.length - i));
+        const maxLeaves = Math.floor((u.amount - fee) / this.perUtxo) - 1; // room for the change
         const want = Math.min(share, maxLeaves);
         let outputs: TxOut[];
         if (want <= maxOut - 1) {
           outputs = Array.from({ length: want }, () => ({ address: this.signer.address, amount: this.perUtxo }));
-          remaining -= want;
+          deficit -= want;
         } else {
           // a tree level: intermediate outputs, each split again next round
           const m = Math.min(maxOut, Math.ceil(want / (maxOut - 1)));
           const each = Math.floor((u.amount - fee) / m);
-          outputs = Array.from({ length: m }, () => ({ address: this.signer.address, amount: each }));
-          remaining -= Math.min(want, m * (maxOut - 1));
+          outputs = Array.from({ length: m - 1 }, () => ({ address: this.signer.address, amount: each }));
+          deficit -= Math.min(want, m * (maxOut - 1));
         }
-        const tx = buildTx({ inputs: [{ txId: u.txId, index: u.index, amount: u.amount }], outputs, changeAddress: this.signer.address, protocolParams: pp, signers: [this.signer] });
-        round.push(tx);
-      }
-      if (round.length === 0) {
-        this.log('warn', 'outputs too small to split further; running with fewer UTxOs', { have, need });
-        break;
+        round.push(buildTx({ inputs: [{ txId: u.txId, index: u.index, amount: u.amount }], outputs, changeAddress: this.signer.address, protocolParams: pp, signers: [this.signer] }));
       }
       this.fanout.rounds++;
       this.fanout.txs += round.length;
-      this.log('info', 'fan-out round', { round: this.fanout.rounds, txs: round.length, have, need });
-      await this.submitFanout(round, deadline);
+      this.log('info', 'fan-out round', { round: this.fanout.rounds, txs: round.length, have, need, paced: pace });
+      await this.submitFanout(round, deadline, budget);
       if (this.opts.signal?.aborted) return;
     }
+    // every usable output, the small ones first
     let added = 0;
-    for (const u of this.wallet.all()) if (this.confirmed(u) && this.usable(u) && this.pool.add(u)) added++;
+    for (const u of mine().sort((a, b) => a.amount - b.amount)) if (this.usable(u) && this.pool.add(u)) added++;
     this.fanout.utxos = added;
     this.log('info', 'UTxOs ready', { utxos: added, perUtxo: this.perUtxo, rounds: this.fanout.rounds });
   }
 
   /**
-   * Submit a round of fan-out txs, keeping at most half a ranking block of them unconfirmed
-   * (so they go into RBs rather than EBs), and wait until all are confirmed.
+   * Submit a round of fan-out txs, keeping at most `budget` bytes of them unconfirmed (half an
+   * RB when they must not land in EBs), and wait until all are confirmed.
    */
-  private async submitFanout(round: Tx[], deadline: number): Promise<void> {
-    const budget = Math.max(1, Math.floor(this.genesis.protocolParams.maxBlockBodySize / 2));
+  private async submitFanout(round: Tx[], deadline: number, budget: number): Promise<void> {
     const target = this.followLink.target.name;
     let next = 0;
     for (;;) {
