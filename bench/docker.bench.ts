@@ -27,7 +27,10 @@ const { values } = parseArgs({
 const N = Number(values.nodes);
 const SETTLE_S = Number(values.settle);
 
-process.env.LEIOSNET_HOME ??= mkdtempSync(join(tmpdir(), 'leiosnet-bench-home-'));
+// the process runtime records runs in a state dir: a private one, removed at the end
+const ownHome = process.env.LEIOSNET_HOME ? undefined : mkdtempSync(join(tmpdir(), 'leiosnet-bench-home-'));
+if (ownHome) process.env.LEIOSNET_HOME = ownHome;
+process.on('exit', () => ownHome && rmSync(ownHome, { recursive: true, force: true }));
 
 const profile = {
   name: 'docker-bench',
