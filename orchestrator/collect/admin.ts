@@ -2,6 +2,7 @@
 // GET /health, /tip, /peers, /metrics; with `Authorization: Bearer <token>`:
 // PUT /peers/:name/link, PUT /clock, PUT /adversary/:behaviour.
 
+import type { LinkPatch, LinkShapeView, PeerInfo, TipInfo } from '../../node/admin/hooks.ts';
 import type { Endpoints } from '../runtime/runtime.ts';
 
 export class AdminError extends Error {
@@ -61,39 +62,9 @@ export async function healthy(ep: Endpoints, timeoutMs = 1_000): Promise<boolean
   }
 }
 
-/** GET /tip (node/admin/hooks.ts TipInfo); hash is null before the first block. */
-export interface Tip {
-  slot: number;
-  hash: string | null;
-  blockNo: number;
-  era?: string;
-  protocolVersion?: number;
-  following?: boolean;
-  [k: string]: unknown;
-}
-
-export interface LinkShapeView {
-  latencyMs: number;
-  bandwidthBps?: number;
-  loss: number;
-  down: boolean;
-}
-
-/** PUT /peers/:name/link body: only the fields given change; bandwidthBps null = unlimited. */
-export interface LinkPatch {
-  latencyMs?: number;
-  bandwidthBps?: number | null;
-  loss?: number;
-  down?: boolean;
-}
-
-export interface PeerInfo {
-  name: string;
-  host?: string;
-  port?: number;
-  connected: boolean;
-  link: LinkShapeView;
-}
+/** GET /tip; `following` is false once the node stopped following (past its max protocol version). */
+export type Tip = TipInfo & { following?: boolean };
+export type { LinkPatch, LinkShapeView, PeerInfo };
 
 export function getPeers(ep: Endpoints): Promise<PeerInfo[]> {
   return adminJson<PeerInfo[]>(ep, '/peers');
