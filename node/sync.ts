@@ -13,7 +13,7 @@ function txIdOfBytes(b: Uint8Array): Uint8Array {
 }
 import type { BlockInfo } from './chain/chain-state.ts';
 import type { TreeNode } from './consensus/chain-selection.ts';
-import { LeiosFetchClient, LeiosFetchServer, LeiosNotify, LEIOS_NOTIFY, type PriorityFor } from './leios/diffusion.ts';
+import { LeiosFetchClient, LeiosFetchServer, LeiosNotify, LEIOS_FETCH, LEIOS_NOTIFY, type PriorityFor } from './leios/diffusion.ts';
 
 // Wires every connected peer to the node: ChainSync + BlockFetch both ways (headers first,
 // bodies fetched from whoever announced them), TxSubmission both ways (we pull peers' txs
@@ -158,6 +158,14 @@ export class Sync {
       known: (id) => node.mempool.has(id),
       submit: async (txs) => node.submitTxs(txs),
     });
+    if (peer.name.startsWith('txgen')) {
+      // Clients only submit; they may follow certified EBs' transactions, so serve LeiosFetch.
+      if (peer.hasProtocol(LEIOS_FETCH)) {
+        const leios = node.leios;
+        new LeiosFetchServer(peer, { getEb: (h) => (leios.get(h)?.complete ? leios.serveEb(h) : undefined), getEbTxs: (h, i) => leios.serveEbTxs(h, i) }, { priorityFor: this.priorityFor });
+      }
+      return;
+    }
     let cursor = 0;
     new TxSubmissionClient(peer, {
       nextTxIds: async (max, blocking) => {
@@ -170,7 +178,6 @@ export class Sync {
       },
       getTxs: (ids) => ids.map((id) => node.mempool.get(id)?.bytes).filter((b): b is Uint8Array => !!b),
     });
-    if (peer.name.startsWith('txgen')) return; // clients only submit
     if (peer.hasProtocol(LEIOS_NOTIFY)) {
       const leios = node.leios;
       this.notifiers.set(
