@@ -53,6 +53,8 @@ export interface NodeHandle {
   /** Upgrade/downgrade: stop, swap release, start with the same chain DB. */
   restartWith(release: string): Promise<void>;
   running(): Promise<boolean>;
+  /** Runtime-level partition (e.g. docker network disconnect), where capabilities.partition. */
+  partition?(isolated: boolean): Promise<void>;
 }
 
 export interface Deployment {
@@ -62,6 +64,8 @@ export interface Deployment {
   node(name: string): NodeHandle;
   startGenerator(spec: GeneratorSpec): Promise<void>;
   stopGenerator(): Promise<void>;
+  /** Base URL of the generator's metrics endpoint as reachable from the orchestrator. */
+  generatorUrl?(): string | undefined;
   /** Remove everything of this run (processes, containers, networks, volumes). Idempotent. */
   down(): Promise<void>;
 }
