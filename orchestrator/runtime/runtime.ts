@@ -65,7 +65,7 @@ export interface Deployment {
   startGenerator(spec: GeneratorSpec): Promise<void>;
   stopGenerator(): Promise<void>;
   /** Base URL of the generator's metrics endpoint as reachable from the orchestrator. */
-  generatorUrl?(): string | undefined;
+  generatorUrl?(): Promise<string | undefined>;
   /** Remove everything of this run (processes, containers, networks, volumes). Idempotent. */
   down(): Promise<void>;
 }
