@@ -8,7 +8,7 @@ import { selectCommittee, proveEligibility, type CommitteeSelection } from '../l
 import { buildCertificate, decodeCertificate, encodeCertificate, verifyCertificate, type Certificate, type Vote } from '../leios/certificate.ts';
 import { decodeEb, decodeVote, encodeEb, encodeVote, checkEbLimits, type EncodedEb, type VoteMsg } from './eb.ts';
 import { voteDecision, voteDeadlineSlot, certAllowed } from './rules.ts';
-import { tryDecodeTx, type Ledger, type Tx } from '../ledger/index.ts';
+import { tryDecodeTx, verifyWitnessSignatures, type Ledger, type Tx } from '../ledger/index.ts';
 import type { Mempool } from '../mempool/index.ts';
 import type { Genesis } from '../genesis/schema.ts';
 import type { NodeMetrics } from '../obs/metrics.ts';
@@ -242,7 +242,28 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
 
   onComplete: ((e: EbEntry) => void) | undefined;
 
+  private readonly completing = new WeakSet<EbEntry>();
+
   private completed(e: EbEntry): void {
+    if (this.completing.has(e)) return;
+    this.completing.add(e);
+    // Verify the closure's signatures in slices first (results are cached), so the atomic
+    // ledger check at vote time is cheap and RB header relays are never stalled behind it.
+    void this.preverify(e).then(() => this.markComplete(e));
+  }
+
+  private async preverify(e: EbEntry): Promise<void> {
+    const SLICE = 64;
+    for (let i = 0; i < e.txs.length; i += SLICE) {
+      for (const b of e.txs.slice(i, i + SLICE)) {
+        const r = b && tryDecodeTx(b);
+        if (r && r.ok) verifyWitnessSignatures(r.tx);
+      }
+      await new Promise((res) => setImmediate(res));
+    }
+  }
+
+  private markComplete(e: EbEntry): void {
     e.complete = true;
     this.persist(e);
     this.emit('eb-complete', e.enc.hash, e.enc.eb.slot, e.enc.bytes.length);
