@@ -44,6 +44,9 @@ export class Collector {
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<void> | undefined;
   private stopped = true;
+  /** Rounds that failed, and why the last one did. */
+  errors = 0;
+  lastError: string | undefined;
   /** Latest metrics per node (and per extra endpoint). */
   readonly latest = new Map<string, LatestSample>();
 
@@ -60,10 +63,16 @@ export class Collector {
     this.stopped = false;
     const tick = () => {
       if (this.stopped) return;
-      this.inflight = this.scrapeOnce().finally(() => {
-        this.inflight = undefined;
-        if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
-      });
+      // a failed round (run dir gone, disk full) must not take the orchestrator down with it
+      this.inflight = this.scrapeOnce()
+        .catch((e: Error) => {
+          this.errors++;
+          this.lastError = e.message;
+        })
+        .finally(() => {
+          this.inflight = undefined;
+          if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
+        });
     };
     tick();
   }
@@ -153,10 +162,10 @@ export class Collector {
   /** Make sure every node's log is in nodes/<name>/node.log (the process runtime writes it there already). */
   async gatherLogs(): Promise<void> {
     for (const h of this.dep.nodes()) {
-      const dest = join(this.runDir, 'nodes', h.name, 'node.log');
-      if (existsSync(dest)) continue;
-      mkdirSync(join(this.runDir, 'nodes', h.name), { recursive: true });
-      writeFileSync(dest, await h.logs().catch(() => ''));
+      const dir = join(this.runDir, 'nodes', h.name);
+      // (no node dir: the run dir is gone, and not ours to recreate)
+      if (!existsSync(dir) || existsSync(join(dir, 'node.log'))) continue;
+      writeFileSync(join(dir, 'node.log'), await h.logs().catch(() => ''));
     }
   }
 }

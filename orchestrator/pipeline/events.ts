@@ -23,9 +23,16 @@ export class EventLog {
     mkdirSync(dirname(file), { recursive: true });
   }
 
+  /** Write failures (run dir removed, disk full): the run goes on, the timeline has a hole. */
+  writeErrors = 0;
+
   emit(type: string, fields: Record<string, unknown> = {}): RunEvent {
     const e: RunEvent = { t: new Date().toISOString(), type, ...fields };
-    appendFileSync(this.file, JSON.stringify(e) + '\n');
+    try {
+      appendFileSync(this.file, JSON.stringify(e) + '\n');
+    } catch (err) {
+      if (this.writeErrors++ === 0) process.stderr.write(`leiosnet: cannot write ${this.file}: ${(err as Error).message}\n`);
+    }
     for (const l of this.listeners) l(e);
     return e;
   }

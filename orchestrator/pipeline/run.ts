@@ -105,6 +105,15 @@ function writeMeta(runDir: string, meta: RunMeta): void {
   writeFileSync(join(runDir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
 }
 
+/** Later meta.json updates are best effort: a vanished run dir must not stop the teardown. */
+function updateMeta(runDir: string, meta: RunMeta): void {
+  try {
+    writeMeta(runDir, meta);
+  } catch {
+    /* reported through events/status */
+  }
+}
+
 /** Addresses for runtimes that do not allocate them (they rewrite addresses themselves). */
 const containerAddressOf: AddressOf = (name) => ({ host: name, port: 3001, adminPort: 12798 });
 
@@ -196,10 +205,24 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       void rt.down(runId).finally(() => process.exit(EXIT_INTERRUPTED));
     }
   };
+  // an unexpected error anywhere (a timer, a stray promise) must tear the run down, not
+  // leave its nodes orphaned: it aborts the run like Ctrl-C, and the run ends as an error
+  let fatal: string | undefined;
+  const onFatal = (e: unknown) => {
+    const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    if (fatal === undefined) {
+      fatal = msg;
+      events.emit('error', { message: msg, fatal: true });
+      progress.log(`error: ${msg}`);
+    }
+    abort.abort();
+  };
   const handleSignals = opts.handleSignals ?? true;
   if (handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('unhandledRejection', onFatal);
+    process.on('uncaughtException', onFatal);
   }
 
   const phase = (name: string) => {
@@ -262,7 +285,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         exitCode = 0;
         leaveUp = true;
         meta.status = 'up';
-        writeMeta(runDir, meta);
+        updateMeta(runDir, meta);
         return { runId, runDir, exitCode, status };
       }
 
@@ -278,7 +301,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     }
     status = 'passed';
   } catch (e) {
-    if (e instanceof AbortedError || abort.signal.aborted) {
+    if ((e instanceof AbortedError || abort.signal.aborted) && fatal === undefined) {
       status = 'interrupted';
       exitCode = EXIT_INTERRUPTED;
     } else {
@@ -314,13 +337,27 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     if (handleSignals) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('unhandledRejection', onFatal);
+      process.off('uncaughtException', onFatal);
+    }
+    if (fatal !== undefined) {
+      status = 'error';
+      error = fatal.split('\n')[0];
+      exitCode = 3;
     }
   }
 
   // analyse → report (also after an interruption or a failure, with whatever is there)
   phase('analyse');
+  if (!existsSync(join(runDir, 'profile.resolved.json'))) {
+    // the run dir was removed under us: nothing to analyse, and not a pass
+    const msg = `run dir ${runDir} lost its files during the run`;
+    events.emit('error', { message: msg });
+    progress.done();
+    return { runId, runDir, exitCode: 3, status: 'error', error: error ?? msg };
+  }
   meta.endedAt = new Date().toISOString();
-  writeMeta(runDir, meta);
+  updateMeta(runDir, meta);
   try {
     const analysis = await analyseRun(runDir);
     summary = analysis.summary;
@@ -340,7 +377,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     }
   }
   meta.status = status;
-  writeMeta(runDir, meta);
+  updateMeta(runDir, meta);
   events.emit('done', { status, exitCode });
   progress.done();
   return { runId, runDir, exitCode, status, summary, report, error };
