@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { buildTestnet, getJson, startNode, waitFor } from '../support/testnet.ts';
+import { buildTestnet, getJson, readTrace, startNode, waitFor } from '../support/testnet.ts';
 
 // The on-chain alternative to the genesis era schedule: a pool proposes the Leios era in a
 // transaction, other pools endorse it, and once 75 % of stake endorsed, the chain forks at the
@@ -56,7 +56,7 @@ describe('hard fork by an endorsed on-chain update proposal', () => {
       return t.every((x) => x?.protocolVersion === 2 && x.era === 'leios') && t;
     }, 40_000);
     expect(t2[0]!.era).toBe('leios');
-    const trace = fs.readFileSync(path.join(dir, 'pool-4', 'trace.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).message);
+    const trace = readTrace(path.join(dir, 'pool-4')).map((e) => e.message);
     const fork = trace.find((m) => m.type === 'HardFork');
     expect(fork).toMatchObject({ era: 'leios', epoch: 2, protocolVersion: 2 });
     expect(trace.filter((m) => m.type === 'GovernanceAction').length).toBeGreaterThanOrEqual(3);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { buildTestnet, getJson, startNode, waitFor } from '../support/testnet.ts';
+import { buildTestnet, getJson, readTrace, startNode, waitFor } from '../support/testnet.ts';
 import { buildTx, makeSigner, type Tx } from '../../node/ledger/index.ts';
 import { toHex } from '../../node/crypto/hash.ts';
 
@@ -38,16 +38,7 @@ const admin = (i: number) => `http://127.0.0.${10 + i}:${BASE_PORT + 1}`;
 const LEIOS = [0, 1, 2, 3, 4];
 const forkAtMs = Date.parse(tn.genesis.systemStart) + EPOCH_SLOTS * SLOT_S * 1000;
 
-type Ev = { time_s: number; message: Record<string, any> };
-function traceOf(i: number): Ev[] {
-  const f = path.join(dir, tn.names[i], 'trace.jsonl');
-  if (!fs.existsSync(f)) return [];
-  return fs
-    .readFileSync(f, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
+const traceOf = (i: number) => readTrace(path.join(dir, tn.names[i]));
 
 /** Chains of 1500-byte txs from each genesis output, so a mempool holds far more than an RB. */
 function makeLoad(perChain: number): Tx[] {

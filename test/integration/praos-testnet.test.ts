@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { buildTestnet, getJson, startNode, waitFor } from '../support/testnet.ts';
+import { buildTestnet, getJson, readTrace, startNode, waitFor } from '../support/testnet.ts';
 import { buildTx, makeSigner } from '../../node/ledger/index.ts';
 import { toHex } from '../../node/crypto/hash.ts';
 
@@ -20,15 +20,7 @@ const admin = (i: number) => `http://127.0.0.${10 + i}:${BASE_PORT + 1}`;
 type Tip = { slot: number; hash: string | null; blockNo: number };
 const tips = async () => Promise.all([0, 1, 2].map((i) => getJson<Tip>(`${admin(i)}/tip`)));
 
-function traceOf(i: number): { time_s: number; message: Record<string, any> }[] {
-  const f = path.join(dir, tn.names[i], 'trace.jsonl');
-  if (!fs.existsSync(f)) return [];
-  return fs
-    .readFileSync(f, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
+const traceOf = (i: number) => readTrace(path.join(dir, tn.names[i]));
 
 async function put(url: string, body: unknown): Promise<Response> {
   return fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });

@@ -118,3 +118,16 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   }
   throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
+
+export type TraceEvent = { time_s: number; message: Record<string, any> };
+
+/** A node's trace.jsonl, parsed (empty if not written yet). */
+export function readTrace(nodeDir: string): TraceEvent[] {
+  const f = path.join(nodeDir, 'trace.jsonl');
+  if (!fs.existsSync(f)) return [];
+  return fs
+    .readFileSync(f, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
