@@ -31,6 +31,8 @@ export interface EbEntry {
   receivedAtMs: number;
   validatedAtMs?: number;
   extendsRb?: boolean;
+  /** Decoded closure, cached once complete (applied, traced and indexed several times). */
+  decoded?: Tx[];
 }
 
 interface EbEvents {
@@ -81,7 +83,7 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
   private readonly d: LeiosDeps;
   private store!: BlockStore;
   readonly ebs = new Map<string, EbEntry>();
-  private readonly txCache = new TxCache(256 << 20);
+  private readonly txCache = new TxCache(64 << 20);
   /** ebHash → poolId → vote */
   private readonly votes = new Map<string, Map<string, VoteMsg>>();
   private readonly voted = new Set<string>();
@@ -149,7 +151,7 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     if (txs.length === 0) return undefined;
     const enc = encodeEb({ slot, producer: this.d.poolId ?? this.d.name, txs: txs.map((t) => ({ id: t.id, size: t.size })) });
     if (checkEbLimits(enc, this.p)) return undefined;
-    const e: EbEntry = { enc, txs: txs.map((t) => t.bytes), missing: 0, complete: true, stored: false, rbSlot: slot, receivedAtMs: this.d.nowMs(), validatedAtMs: this.d.nowMs(), extendsRb: true };
+    const e: EbEntry = { enc, txs: txs.map((t) => t.bytes), missing: 0, complete: true, stored: false, rbSlot: slot, receivedAtMs: this.d.nowMs(), validatedAtMs: this.d.nowMs(), extendsRb: true, decoded: txs };
     this.ebs.set(toHex(enc.hash), e);
     this.persist(e);
     this.d.metrics.ebForged.inc();
@@ -254,13 +256,17 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
 
   private async preverify(e: EbEntry): Promise<void> {
     const SLICE = 64;
+    const decoded: Tx[] = [];
     for (let i = 0; i < e.txs.length; i += SLICE) {
       for (const b of e.txs.slice(i, i + SLICE)) {
         const r = b && tryDecodeTx(b);
-        if (r && r.ok) verifyWitnessSignatures(r.tx);
+        if (!r || !r.ok) return; // left incomplete-decoded; validation will reject it
+        verifyWitnessSignatures(r.tx);
+        decoded.push(r.tx);
       }
       await new Promise((res) => setImmediate(res));
     }
+    e.decoded = decoded;
   }
 
   private markComplete(e: EbEntry): void {
@@ -271,6 +277,7 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
   }
 
   decodedTxs(e: EbEntry): Tx[] | undefined {
+    if (e.decoded) return e.decoded;
     const out: Tx[] = [];
     for (const t of e.txs) {
       if (!t) return undefined;
@@ -278,6 +285,7 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
       if (!r.ok) return undefined;
       out.push(r.tx);
     }
+    if (e.complete) e.decoded = out;
     return out;
   }
 
