@@ -34,7 +34,12 @@ export async function getRuntime(name: string): Promise<Runtime> {
       const spec = `./${name}.ts`;
       mod = (await import(spec)) as Record<string, unknown>;
     } catch (e) {
-      throw new UserError(`runtime: ${name} is not available in this build (${(e as Error).message.split('\n')[0]})`);
+      const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && (e as Error).message.includes(`runtime/${name}.ts`);
+      throw new UserError(
+        missing
+          ? `runtime: ${name} is not implemented yet (use --runtime process or --runtime docker)`
+          : `runtime: ${name} failed to load: ${(e as Error).message.split('\n')[0]}`,
+      );
     }
     const factory = (mod.createRuntime ?? mod[`create${cap}Runtime`]) as (() => Runtime) | undefined;
     const Ctor = mod[`${cap}Runtime`] as (new () => Runtime) | undefined;
