@@ -359,11 +359,13 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   // generator: per-tx submission times (optional) and its summary
   // generator/txs*.jsonl (one per generator segment): submission time and size of every tx
   const sizeOf = new Map<string, number>();
+  const genState = new Map<string, string>();
   const genDir = join(runDir, 'generator');
   for (const f of existsSync(genDir) ? readdirSync(genDir).filter((f) => /^txs(-\d+)?\.jsonl$/.test(f)) : []) {
-    await readJsonl<{ id?: unknown; submitTime?: unknown; size?: unknown }>(join(genDir, f), (tx) => {
+    await readJsonl<{ id?: unknown; submitTime?: unknown; size?: unknown; state?: unknown }>(join(genDir, f), (tx) => {
       if (typeof tx.id !== 'string') return;
       if (typeof tx.size === 'number') sizeOf.set(tx.id, tx.size);
+      if (typeof tx.state === 'string') genState.set(tx.id, tx.state);
       const t = toUnixS(tx.submitTime);
       if (t === undefined) return;
       const prev = seen.get(tx.id);
@@ -414,7 +416,12 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   const blocks = majorityTip?.blockNo ?? rbs.size;
   const finalSlot = majorityTip?.slot ?? maxSlot;
 
-  // throughput: included txs from traces (ids, else per-block counts), else the ledger counters
+  // throughput: included txs from traces (ids, else per-block counts), else the ledger counters.
+  // With the generator's per-tx records, only its benchmark txs count (not fan-out txs), and
+  // each is exactly one of included (on the final chain per the node traces, which outlive the
+  // generator's drain), rejected (the node's verdict), or pending: the accounting closes.
+  const genRecordsComplete = genState.size > 0 && genState.size === gen.submitted;
+  if (genRecordsComplete) for (const id of [...includedIds.keys()]) if (!genState.has(id)) includedIds.delete(id);
   let txIncluded = includedIds.size;
   for (const b of includedBlocks.values()) txIncluded += b.count;
   let includedBytes: number | undefined;
@@ -436,7 +443,16 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   }
   const txSize = getPath(plan, 'generator.txSizeBytes');
   if (includedBytes === undefined && typeof txSize === 'number') includedBytes = txIncluded * txSize;
-  const { submitted: txSubmitted, rejected: txRejected, windowS: genWindowS } = gen;
+  let { submitted: txSubmitted, rejected: txRejected } = gen;
+  const genWindowS = gen.windowS;
+  let exactAccounting: { pending: number } | undefined;
+  if (genRecordsComplete) {
+    let rejected = 0;
+    for (const [id, st] of genState) if (st === 'rejected' && !includedIds.has(id)) rejected++;
+    txSubmitted = genState.size;
+    txRejected = rejected;
+    exactAccounting = { pending: genState.size - txIncluded - rejected };
+  }
   let loadWindowS: number | null = null;
   if (genWindowS !== undefined) loadWindowS = genWindowS;
   else if (runStart !== undefined && runEnd !== undefined && runEnd > runStart) loadWindowS = runEnd - runStart;
@@ -531,7 +547,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
       txSubmitted,
       txIncluded,
       txRejected,
-      txPending: Math.max(0, txSubmitted - txIncluded - txRejected),
+      txPending: exactAccounting ? exactAccounting.pending : Math.max(0, txSubmitted - txIncluded - txRejected),
       txkbPerS: loadWindowS && includedBytes !== undefined ? round(includedBytes / 1000 / loadWindowS, 3) : null,
       tps: loadWindowS ? round(txIncluded / loadWindowS, 3) : null,
       loadWindowS: round(loadWindowS, 1),

@@ -160,6 +160,21 @@ describe('analysis inputs in other shapes', () => {
     expect(summary.latency.inclusionP50S).toBe(8);
   });
 
+  it('with complete per-tx generator records, the accounting closes exactly and fan-out txs do not count', async () => {
+    const dir = copyFixture();
+    const records = readFileSync(join(dir, 'generator', 'txs.jsonl'), 'utf8').trim().split('\n');
+    const summaryFile = join(dir, 'generator', 'summary.json');
+    writeFileSync(summaryFile, JSON.stringify({ ...JSON.parse(readFileSync(summaryFile, 'utf8')), submitted: records.length }));
+    // A fan-out tx the generator made before its benchmark phase, included on chain.
+    const trace = join(dir, 'nodes', 'n1', 'trace.jsonl');
+    writeFileSync(trace, readFileSync(trace, 'utf8') + JSON.stringify({ time_s: 3, message: { type: 'TxIncluded', node: 'n1', count: 1, ids: ['fanout-1'], rb: 'rb1', slot: 3 } }) + '\n');
+    const { summary } = await analyseRun(dir);
+    const t = summary.throughput;
+    expect(t.txSubmitted).toBe(records.length);
+    expect(t.txIncluded).toBe(5); // tx1..tx5, not fanout-1
+    expect(t.txSubmitted).toBe(t.txIncluded + t.txRejected + t.txPending);
+  });
+
   it('final tips from the collector decide tip agreement when present', async () => {
     const dir = copyFixture();
     const tip = { slot: 19, blockNo: 5, hash: 'rb5' };
