@@ -1,0 +1,36 @@
+// The tx-generator's acceptance run: `leiosnet run ci-bench --set generator.tps=100
+// --set generator.txSizeBytes=1500` on processes — 10 pools under 150 kB/s of load, far above
+// Praos capacity (≈ 4.5 kB/s), so certified EBs must carry it. Checks the accounting closes
+// exactly, the open-loop rate holds its target, and what got on chain per second of load.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-cibench-'));
+
+describe('leiosnet run ci-bench at 100 tx/s of 1500 B', () => {
+  it('sustains ≥ 135 TxkB/s on chain with exact accounting and the submission rate within 2 %', { timeout: 600_000 }, async () => {
+    const out = join(tmp, 'run');
+    const code = await new Promise<number | null>((res) => {
+      const p = spawn(process.execPath, [join(REPO, 'bin/leiosnet.js'), 'run', 'ci-bench', '--set', 'generator.tps=100', '--set', 'generator.txSizeBytes=1500', '--out', out], {
+        cwd: REPO,
+        env: { ...process.env, LEIOSNET_HOME: join(tmp, 'home') },
+        stdio: 'ignore',
+      });
+      p.on('exit', res);
+    });
+    expect(code).toBe(0);
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    const g = JSON.parse(readFileSync(join(out, 'generator', 'summary.json'), 'utf8'));
+    const t = s.throughput;
+    console.log(JSON.stringify({ throughput: t, latency: s.latency, leios: s.leios, rateErrorPct: g.rateErrorPct, rateCoV: g.rateCoV }));
+    expect(t.txSubmitted).toBeGreaterThan(15_000);
+    expect(t.txSubmitted).toBe(t.txIncluded + t.txRejected + t.txPending);
+    expect(Math.abs(g.rateErrorPct)).toBeLessThanOrEqual(2);
+    expect(s.leios.ebsCertified).toBeGreaterThanOrEqual(3);
+    expect(t.txkbPerS).toBeGreaterThanOrEqual(135);
+  });
+});
