@@ -208,12 +208,12 @@ export class LeiosNode {
             }
           }
         }
-        const gov = applyGovernance(parentGov, txs, h.slot, { stake: this.stake, threshold: this.genesis.updateThreshold, epochLengthSlots: this.genesis.epochLengthSlots });
-        if ('error' in gov) {
-          for (const u of undo.reverse()) this.ledger.undo(u);
-          return { ok: false, reason: gov.error };
-        }
-        info.gov = gov;
+        const certTxs = h.certified ? (this.leios.decodedTxs(this.leios.get(parent!.header.ebAnnounce!.hash)!) ?? []) : [];
+        info.gov = applyGovernance(parentGov, [...certTxs, ...txs], h.slot, {
+          stake: this.stake,
+          threshold: this.genesis.updateThreshold,
+          epochLengthSlots: this.genesis.epochLengthSlots,
+        });
         return { ok: true, undo };
       },
       undoBlock: (u) => {
@@ -457,7 +457,7 @@ export class LeiosNode {
     const out: (string | null)[] = [];
     for (const bytes of txs) {
       const d = tryDecodeTx(bytes);
-      const gErr = d.ok && d.tx.body.update ? checkUpdate(d.tx.body.update, this.stake) : null;
+      const gErr = d.ok && d.tx.body.update ? (checkUpdate(d.tx.body.update, this.stake) ?? this.checkEndorsedKnown(d.tx.body.update)) : null;
       if (gErr) {
         this.metrics.txRejected.inc({ reason: gErr });
         out.push(gErr);
@@ -474,6 +474,15 @@ export class LeiosNode {
     }
     this.updateMempoolMetrics();
     return out;
+  }
+
+  /** An endorsement must name a proposal on our chain or in our mempool. */
+  private checkEndorsedKnown(u: TxUpdate): string | null {
+    if (u.kind !== 'endorse') return null;
+    const id = toHex(u.proposalId);
+    if (this.tipGov().proposals[id]) return null;
+    for (const t of this.mempool.txs()) if (t.body.update?.kind === 'propose' && toHex(proposalId(t.body.update)) === id) return null;
+    return 'update-unknown-proposal';
   }
 
   /** Build, sign (with this pool's cold key) and submit a governance action. */

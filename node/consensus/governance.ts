@@ -36,16 +36,15 @@ export function checkUpdate(u: TxUpdate, stake: StakeView): string | null {
 }
 
 /**
- * Governance state after the update transactions of a block at `slot`. Returns `gov` itself
- * when the block has none (the common case), or an error for an endorsement of an unknown
- * proposal.
+ * Governance state after the update transactions of a block at `slot` (certified EB content
+ * first, then the RB's own). Returns `gov` itself when the block has none (the common case).
  */
 export function applyGovernance(
   gov: GovState,
   txs: readonly Tx[],
   slot: number,
   p: { stake: StakeView; threshold: number; epochLengthSlots: number },
-): GovState | { error: string } {
+): GovState {
   let next: GovState | undefined;
   for (const tx of txs) {
     const u = tx.body.update;
@@ -58,7 +57,9 @@ export function applyGovernance(
     } else {
       id = toHex(u.proposalId);
       const prop = next.proposals[id];
-      if (!prop) return { error: 'update-unknown-proposal' };
+      // An endorsement of a proposal not (yet) on this chain is a no-op, not an invalid block:
+      // relay order can put it first. Nodes refuse such endorsements at submission.
+      if (!prop) continue;
       if (!prop.endorsers.includes(u.poolId)) next.proposals[id] = { ...prop, endorsers: [...prop.endorsers, u.poolId] };
     }
     const prop = next.proposals[id];

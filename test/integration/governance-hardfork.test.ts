@@ -56,8 +56,9 @@ describe('hard fork by an endorsed on-chain update proposal', () => {
       return t.every((x) => x?.protocolVersion === 2 && x.era === 'leios') && t;
     }, 40_000);
     expect(t2[0]!.era).toBe('leios');
+    // Traces are flushed every 250 ms: wait for the fork event rather than race the writer.
+    const fork = await waitFor('the HardFork trace', async () => readTrace(path.join(dir, 'pool-4')).find((e) => e.message.type === 'HardFork')?.message, 5_000);
     const trace = readTrace(path.join(dir, 'pool-4')).map((e) => e.message);
-    const fork = trace.find((m) => m.type === 'HardFork');
     expect(fork).toMatchObject({ era: 'leios', epoch: 2, protocolVersion: 2 });
     expect(trace.filter((m) => m.type === 'GovernanceAction').length).toBeGreaterThanOrEqual(3);
   }, 120_000);

@@ -88,11 +88,11 @@ describe('plan', () => {
   });
 
   it('resolves derived values: txkbPerS → tps, targets "all", mempool size, duration', () => {
-    const p = plan('ci-bench');
+    const p = plan('ci-bench', ['generator.txkbPerS=20']);
     expect(p.generator.tps).toBeCloseTo(20_000 / 1500);
     expect(p.generator.targets).toEqual(p.nodes.map((n) => n.name));
     expect(p.node.mempoolCapacityBytes).toBe(2 * (90_112 + 12_000_000));
-    expect(p.scenario.estimatedDurationS).toBe(300);
+    expect(p.scenario.estimatedDurationS).toBe(380);
     expect(plan('ci-test', ['scenario.duration={blocks: 10}']).scenario.estimatedDurationS).toBe(50); // 10 × 0.5 s / 0.1
   });
 });
@@ -109,7 +109,7 @@ describe('genesis and run files', () => {
     expect(genesis.pools.reduce((s, x) => s + x.stake, 0)).toBe(1_000_000_000_000);
     expect(genesis.eras).toEqual(p.genesis.eras);
     expect(genesis.leios).toEqual({ lHdrSlots: 1, lVoteSlots: 3, lDiffSlots: 3, ebMaxRefBytes: 512_000, ebMaxTxBytes: 12_000_000, quorum: 0.75, committee: { kind: 'truncation', sigmaC: 0.99 } });
-    expect(genesis.protocolParams.maxBlockBodySize).toBe(90_112);
+    expect(genesis.protocolParams.maxBlockBodySize).toBe(4096); // ci-test scales RBs down with time
 
     const key = (file: string, type: string) => {
       const k = JSON.parse(readFileSync(join(dir, 'genesis/keys', file), 'utf8')) as { type: string; hex: string };
@@ -201,7 +201,7 @@ describe('genesis and run files', () => {
   });
 
   it('writes a generator config that validates against GeneratorConfigSchema', () => {
-    const p = plan('ci-bench', ['generator.targets=[pool-1, pool-2]', 'generator.workload=burst', 'generator.burst={onS: 5, offS: 5}']);
+    const p = plan('ci-bench', ['generator.targets=[pool-1, pool-2]', 'generator.workload=burst', 'generator.burst={onS: 5, offS: 5}', 'generator.txkbPerS=20']);
     const dir = runDir();
     writeRunFiles(p, dir, { now: NOW, addressOf });
     const spec = writeGeneratorConfig(p, dir, { addressOf, metrics: { host: '127.0.0.1', port: 39999 } });
