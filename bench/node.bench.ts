@@ -12,7 +12,6 @@ import { checkLeadership, forgeBlock } from '../node/consensus/forge.ts';
 import { initialNonceState } from '../node/consensus/nonce.ts';
 import { validateHeader } from '../node/consensus/header-validation.ts';
 import { stakeFromGenesis } from '../node/consensus/stake.ts';
-import { toHex } from '../node/crypto/hash.ts';
 
 function rate(label: string, n: number, ms: number, unit = '/s'): void {
   console.log(`${label.padEnd(44)} ${((n / ms) * 1000).toFixed(0).padStart(9)} ${unit}   (${(ms / n).toFixed(3)} ms each)`);
@@ -78,7 +77,6 @@ const tn = buildTestnet({ dir, pools: 3, basePort: 4400, slotLengthS: 0.2, f: 0.
   try {
     await waitFor('blocks', async () => ((await getJson<{ blockNo: number }>('http://127.0.0.12:4401/tip'))?.blockNo ?? 0) >= 40, 120_000);
     await new Promise((r) => setTimeout(r, 1000));
-    const start = Date.parse(tn.genesis.systemStart) / 1000;
     const gen = new Map<string, { t: number; at: number }>();
     const delays: number[][] = [[], [], []];
     const traces = tn.names.map((n) => fs.readFileSync(path.join(dir, n, 'trace.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
@@ -95,8 +93,6 @@ const tn = buildTestnet({ dir, pools: 3, basePort: 4400, slotLengthS: 0.2, f: 0.
       const a = delays[hops];
       console.log(`RB diffusion, ${hops} hop${hops > 1 ? 's' : ' '} of 50 ms (forge → adopt)      p50 ${pct(a, 50).toFixed(0)} ms  p95 ${pct(a, 95).toFixed(0)} ms  (n=${a.length})`);
     }
-    void start;
-    void toHex;
   } finally {
     for (const p of procs) p.kill('SIGKILL');
   }

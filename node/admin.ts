@@ -4,7 +4,6 @@ import { startAdminServer } from './admin/server.ts';
 import { AdminError, type AdminHooks } from './admin/hooks.ts';
 import { epochOf } from './consensus/nonce.ts';
 
-import { toHex } from './crypto/hash.ts';
 
 // The node side of the admin API: what each endpoint reads or changes.
 

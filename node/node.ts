@@ -24,7 +24,6 @@ import { applyGovernance, checkUpdate, EMPTY_GOV, type GovState } from './consen
 import { AdminError } from './admin/hooks.ts';
 import { LeiosEngine, type EbEntry } from './leios/engine.ts';
 import { certAllowed } from './leios/rules.ts';
-import { advanceToEpoch } from './consensus/nonce.ts';
 
 // The node: owns the clock, the chain state (tree + ledger), the mempool, the chain DB and
 // block production. The network side (node/sync.ts) feeds it headers, bodies and txs.

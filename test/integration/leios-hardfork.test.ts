@@ -5,7 +5,6 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { buildTestnet, getJson, readTrace, startNode, waitFor } from '../support/testnet.ts';
 import { buildTx, makeSigner, type Tx } from '../../node/ledger/index.ts';
-import { toHex } from '../../node/crypto/hash.ts';
 
 // Six real node processes: five on the Leios-enabled release, one on a Praos-only release.
 // The chain starts in Praos and forks to Leios at epoch 1. Under a load larger than RBs can
