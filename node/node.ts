@@ -529,6 +529,10 @@ export class LeiosNode {
     if (pv > this.config.release.maxProtocolVersion) {
       this.stopFollowing(`epoch ${epoch} requires protocol version ${pv}`, pv);
     }
+    if (slot % 20 === 0) {
+      const kBack = this.chain.atHeight(Math.max(1, this.chain.blockNo() - this.genesis.securityParam - 1));
+      this.leios.evict(slot, kBack ? kBack.slot : 0);
+    }
     if (!this.forgeKeys || !this.following) return;
     this.metrics.leadershipChecks.inc();
     if (missed > 0) {

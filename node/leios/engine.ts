@@ -101,15 +101,22 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
   }
 
   async open(): Promise<void> {
+    // Stored EBs stay on disk and are loaded when a block needs them (replay, rollback).
     this.store = await BlockStore.open(path.join(this.d.dbPath, 'ebs'), { logger: { info: (o, m) => this.d.log.info(o, m), warn: (o, m) => this.d.log.warn(o, m) } });
-    for (const m of this.store.all()) {
-      const rec = this.store.get(m.hash);
-      if (!rec) continue;
-      const a = asArray(cborDecode(rec), 'eb record', 2);
-      const enc = decodeEb(asBytes(a[0], 'eb'));
-      const txs = asArray(a[1], 'eb txs').map((t) => asBytes(t, 'eb tx'));
-      this.ebs.set(toHex(enc.hash), { enc, txs, missing: 0, complete: true, stored: true, rbSlot: enc.eb.slot, receivedAtMs: 0 });
-    }
+  }
+
+  /** An EB in memory, else its stored closure from disk (kept in memory again). */
+  private entry(key: string): EbEntry | undefined {
+    const e = this.ebs.get(key);
+    if (e || !this.store?.has(key)) return e;
+    const rec = this.store.get(key);
+    if (!rec) return undefined;
+    const a = asArray(cborDecode(rec), 'eb record', 2);
+    const enc = decodeEb(asBytes(a[0], 'eb'));
+    const txs = asArray(a[1], 'eb txs').map((t) => asBytes(t, 'eb tx'));
+    const loaded: EbEntry = { enc, txs, missing: 0, complete: true, stored: true, rbSlot: enc.eb.slot, receivedAtMs: 0 };
+    this.ebs.set(key, loaded);
+    return loaded;
   }
 
   async close(): Promise<void> {
@@ -169,21 +176,22 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
   // ---- EB diffusion -----------------------------------------------------------------------
 
   has(hash: Uint8Array): boolean {
-    return this.ebs.has(toHex(hash));
+    const key = toHex(hash);
+    return this.ebs.has(key) || !!this.store?.has(key);
   }
 
   get(hash: Uint8Array): EbEntry | undefined {
-    return this.ebs.get(toHex(hash));
+    return this.entry(toHex(hash));
   }
 
   /** Serve an EB to a peer (only once we hold its whole closure: we offered it). */
   serveEb(hash: Uint8Array): { bytes: Uint8Array; slot: number } | undefined {
-    const e = this.ebs.get(toHex(hash));
+    const e = this.entry(toHex(hash));
     return e ? { bytes: e.enc.bytes, slot: e.enc.eb.slot } : undefined;
   }
 
   serveEbTxs(hash: Uint8Array, indices: number[]): Uint8Array[] | undefined {
-    const e = this.ebs.get(toHex(hash));
+    const e = this.entry(toHex(hash));
     if (!e) return undefined;
     const out: Uint8Array[] = [];
     for (const i of indices) {
@@ -197,7 +205,7 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
   /** An EB body arrived. Returns the indices of transactions we still need. */
   receiveEb(bytes: Uint8Array, expected: Uint8Array, rbSlot: number, from: string): number[] | { error: string } {
     const key = toHex(expected);
-    const have = this.ebs.get(key);
+    const have = this.entry(key);
     if (have) return have.txs.flatMap((t, i) => (t ? [] : [i]));
     let enc: EncodedEb;
     try {
@@ -383,9 +391,18 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     return null;
   }
 
-  /** Evict votes and EB bodies well past any use (age-based). */
-  evict(currentSlot: number): void {
+  /**
+   * Age-based eviction: votes past any certificate window, and EB closures (already on disk,
+   * reloaded on demand) older than `keepFromSlot` — the caller passes the slot of the block k
+   * back, so rollbacks within k find them in memory.
+   */
+  evict(currentSlot: number, keepFromSlot = currentSlot): void {
     const horizon = currentSlot - 4 * (3 * this.p.lHdrSlots + this.p.lVoteSlots + this.p.lDiffSlots) - 50;
+    const ebHorizon = Math.min(horizon, keepFromSlot);
+    for (const [k, e] of this.ebs) {
+      if (e.stored && e.complete && e.enc.eb.slot < ebHorizon) this.ebs.delete(k);
+      else if (!e.complete && e.enc.eb.slot < horizon) this.ebs.delete(k); // never completed: no longer useful
+    }
     for (const [k, m] of this.votes) {
       const first = m.values().next().value as VoteMsg | undefined;
       if (!first || first.electionId < horizon) {
