@@ -462,7 +462,8 @@ export class LeiosNode {
         out.push(gErr);
         continue;
       }
-      const r = this.mempool.add(bytes);
+      // Decoded once here; mempool.add would decode again (it keeps the size/malformed verdicts).
+      const r = d.ok && bytes.length <= this.genesis.protocolParams.maxTxSize ? this.mempool.addTx(d.tx) : this.mempool.add(bytes);
       if (r.ok) {
         this.metrics.txAccepted.inc();
         out.push(null);
