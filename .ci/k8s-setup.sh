@@ -57,8 +57,8 @@ for p in etcd-server golang-go rsync jq openssl gcc docker.io socat python3; do
 done
 if ((${#need_pkgs[@]})); then
   log "installing ${need_pkgs[*]}"
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=900 update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
 # 1. The runc wrapper first, so that any dockerd started from now on uses it: this sandbox
@@ -112,7 +112,7 @@ if [ ! -x "$BIN/kubelet" ] || [ ! -x "$BIN/kube-apiserver" ] || [ ! -x "$BIN/pau
   if ! ls -d "$src"/kubernetes-*/ >/dev/null 2>&1; then
     if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ /etc/apt/sources.list 2>/dev/null; then
       sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > /etc/apt/sources.list.d/zz-leiosnet-debsrc.sources
-      apt-get update -qq >/dev/null
+      apt-get -o DPkg::Lock::Timeout=900 update -qq >/dev/null
     fi
     (cd "$src" && apt-get source -qq kubernetes >/dev/null 2>&1) || { log "apt-get source kubernetes failed"; exit 1; }
   fi
