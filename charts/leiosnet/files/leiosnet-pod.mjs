@@ -1,0 +1,250 @@
+// The chart's in-pod glue, run by the node image's own Node.js (no dependencies, no shell, no
+// Kubernetes API access: it works on clusters without cluster DNS, kube-proxy or a reachable API
+// server). Everything goes through the release's shared volume, mounted at $SHARED:
+//
+//   $SHARED/staging-<job uid>/   the genesis Job's `leiosnet genesis` output, moved to run/ when complete
+//   $SHARED/run/                 genesis/, nodes/<name>/config.json (peers by name), generator/,
+//                                genesis-manifest.json, READY (the Job's uid: genesis complete)
+//   $SHARED/run/addresses/<name>.json   {"ip": <pod IP>, "pod": ...}: each node pod registers itself
+//
+// Modes (argv[2]):
+//   prepare    genesis Job, init, as root: create $SHARED owned by the node user, clear this Job's staging
+//   finalize   genesis Job: check the plan's nodes against the chart's, publish staging → run/ (once per Job)
+//   node       node pod: wait for genesis, register the pod IP, wait for the peers', render the
+//              config, run node/main.ts; re-render and restart the node when a peer's address changes
+//   generator  generator pod: the same for tx-generator/main.ts and its targets
+import { spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const env = process.env;
+const SHARED = env.LEIOSNET_SHARED || '/shared';
+const RUN = join(SHARED, 'run');
+const ADDR = join(RUN, 'addresses');
+const APP = env.LEIOSNET_APP || '/app';
+const CHART_DIR = env.LEIOSNET_CHART_DIR || '/chart';
+const WAIT_S = Number(env.LEIOSNET_WAIT_S || 600);
+const WATCH_S = Number(env.LEIOSNET_WATCH_S || 5);
+const UID = Number(env.LEIOSNET_UID || 1000);
+const GID = Number(env.LEIOSNET_GID || 1000);
+
+const log = (msg) => process.stderr.write(`leiosnet-pod: ${msg}\n`);
+const die = (msg) => {
+  log(`error: ${msg}`);
+  process.exit(1);
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const readJson = (f) => JSON.parse(readFileSync(f, 'utf8'));
+const tryJson = (f) => {
+  try {
+    return readJson(f);
+  } catch {
+    return undefined;
+  }
+};
+function writeAtomic(file, text) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** The chart's view of the nodes: name → {group, pod, dns, release}. */
+function chartNodes() {
+  return readJson(join(CHART_DIR, 'nodes.json'));
+}
+
+async function waitFor(what, check, timeoutS = WAIT_S) {
+  const t0 = Date.now();
+  let said = 0;
+  for (;;) {
+    const v = check();
+    if (v !== undefined) return v;
+    const waited = (Date.now() - t0) / 1000;
+    if (waited > timeoutS) die(`gave up after ${timeoutS} s waiting for ${what}`);
+    if (waited - said >= 15) {
+      log(`still waiting for ${what} (${Math.round(waited)} s)`);
+      said = waited;
+    }
+    await sleep(500);
+  }
+}
+
+const readyUid = () => {
+  try {
+    return readFileSync(join(RUN, 'READY'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+// ------------------------------------------------------------------------------- genesis Job
+
+function prepare() {
+  const uid = env.LEIOSNET_JOB_UID || 'unknown';
+  mkdirSync(SHARED, { recursive: true });
+  chownSync(SHARED, UID, GID);
+  rmSync(join(SHARED, `staging-${uid}`), { recursive: true, force: true });
+  log(`shared volume ${SHARED} ready for uid ${UID}; genesis ${readyUid() ? `present (Job ${readyUid()})` : 'not yet written'}`);
+}
+
+function finalize() {
+  const uid = env.LEIOSNET_JOB_UID || 'unknown';
+  const staging = join(SHARED, `staging-${uid}`);
+  if (readyUid() === uid) {
+    log(`genesis of this Job (${uid}) already published; nothing to do`);
+    rmSync(staging, { recursive: true, force: true });
+    return;
+  }
+  const m = tryJson(join(staging, 'genesis-manifest.json'));
+  if (!m) die(`no genesis in ${staging} (the genesis step did not complete)`);
+  const planned = m.nodes.map((n) => n.name).sort();
+  const charted = Object.keys(chartNodes()).sort();
+  const missing = planned.filter((n) => !charted.includes(n));
+  const extra = charted.filter((n) => !planned.includes(n));
+  if (missing.length || extra.length) {
+    die(
+      `the profile's nodes and the chart's groups differ: profile ${planned.join(', ')}; values groups ${charted.join(', ')}` +
+        `${missing.length ? `; not in any group: ${missing.join(', ')}` : ''}${extra.length ? `; not in the profile: ${extra.join(', ')}` : ''}`,
+    );
+  }
+  // a genesis from an earlier install of the same release/namespace is replaced as a whole
+  rmSync(RUN, { recursive: true, force: true });
+  renameSync(staging, RUN);
+  mkdirSync(ADDR, { recursive: true });
+  writeAtomic(join(RUN, 'READY'), `${uid}\n`);
+  log(`published genesis for ${m.profile}: ${planned.length} nodes, systemStart ${m.systemStart}, seed ${m.seed}`);
+}
+
+// ------------------------------------------------------------------------------ node / generator
+
+/** How a node is dialled: its registered pod IP (mode podIP) or its pod DNS name (mode dns). */
+function addressOf(name) {
+  if ((env.LEIOSNET_ADDRESSING || 'podIP') === 'dns') {
+    const n = chartNodes()[name];
+    return n ? n.dns : undefined;
+  }
+  return tryJson(join(ADDR, `${name}.json`))?.ip;
+}
+
+function register(name) {
+  const ip = env.LEIOSNET_POD_IP;
+  if (!ip) die('LEIOSNET_POD_IP is not set (downward API status.podIP)');
+  mkdirSync(ADDR, { recursive: true });
+  writeAtomic(join(ADDR, `${name}.json`), `${JSON.stringify({ ip, pod: env.LEIOSNET_POD_NAME, at: new Date().toISOString() })}\n`);
+  log(`registered ${name} at ${ip}`);
+}
+
+const abs = (dir, p) => (p && !p.startsWith('/') ? join(dir, p) : p);
+
+function renderNode(name, addrs) {
+  const dir = join(RUN, 'nodes', name);
+  const cfg = readJson(join(dir, 'config.json'));
+  const out = {
+    ...cfg,
+    genesisFile: abs(dir, cfg.genesisFile),
+    peers: cfg.peers.map((p) => ({ ...p, host: addrs[p.name] })),
+    dbPath: '/data/db',
+    traceFile: '/data/trace.jsonl',
+  };
+  delete out.logFile; // stdout: `kubectl logs`
+  if (cfg.pool) {
+    out.pool = { ...cfg.pool, coldSkeyFile: abs(dir, cfg.pool.coldSkeyFile), vrfSkeyFile: abs(dir, cfg.pool.vrfSkeyFile), blsSkeyFile: abs(dir, cfg.pool.blsSkeyFile) };
+  }
+  return out;
+}
+
+function renderGenerator(addrs) {
+  const dir = join(RUN, 'generator');
+  const cfg = readJson(join(dir, 'config.json'));
+  const out = {
+    ...cfg,
+    genesisFile: abs(dir, cfg.genesisFile),
+    paymentSkeyFile: abs(dir, cfg.paymentSkeyFile),
+    targets: cfg.targets.map((t) => ({ ...t, host: addrs[t.name] })),
+    metrics: { host: '0.0.0.0', port: Number(env.LEIOSNET_METRICS_PORT || 12799) },
+    outDir: '/data',
+    summaryFile: '/data/summary.json',
+  };
+  delete out.logFile;
+  return out;
+}
+
+/** Run `args` under this process; re-render and restart it when the dialled addresses change. */
+async function supervise(label, names, render, args) {
+  mkdirSync('/config', { recursive: true });
+  const addrs = await waitFor(`the addresses of ${names.join(', ') || '(none)'}`, () => {
+    const a = {};
+    for (const n of names) {
+      const ip = addressOf(n);
+      if (!ip) return undefined;
+      a[n] = ip;
+    }
+    return a;
+  });
+  let current = addrs;
+  let child;
+  let stopping = false;
+  const start = () => {
+    writeFileSync('/config/config.json', `${JSON.stringify(render(current), null, 2)}\n`);
+    log(`starting ${label} (${names.map((n) => `${n}=${current[n]}`).join(' ') || 'no peers'})`);
+    child = spawn(process.execPath, args, { stdio: 'inherit', cwd: APP });
+    child.on('exit', (code, signal) => {
+      if (child.restarting) return;
+      log(`${label} exited (${signal ?? code})`);
+      process.exit(code ?? 1);
+    });
+  };
+  for (const sig of ['SIGTERM', 'SIGINT']) {
+    process.on(sig, () => {
+      stopping = true;
+      if (child) child.kill(sig);
+      else process.exit(0);
+    });
+  }
+  start();
+  for (;;) {
+    await sleep(WATCH_S * 1000);
+    if (stopping) continue;
+    const next = {};
+    for (const n of names) next[n] = addressOf(n) ?? current[n];
+    const moved = names.filter((n) => next[n] !== current[n]);
+    if (moved.length === 0) continue;
+    log(`${moved.map((n) => `${n} ${current[n]} → ${next[n]}`).join(', ')}: restarting ${label} with the new addresses`);
+    current = next;
+    const old = child;
+    old.restarting = true;
+    const gone = new Promise((r) => old.once('exit', r));
+    old.kill('SIGTERM');
+    const t = setTimeout(() => old.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(t);
+    start();
+  }
+}
+
+async function node() {
+  const name = env.LEIOSNET_NODE;
+  if (!name) die('LEIOSNET_NODE is not set');
+  await waitFor('the genesis Job (run/READY on the shared volume)', () => readyUid());
+  const cfgFile = join(RUN, 'nodes', name, 'config.json');
+  if (!existsSync(cfgFile)) {
+    const known = existsSync(join(RUN, 'nodes')) ? readdirSync(join(RUN, 'nodes')).join(', ') : 'none';
+    die(`the genesis has no node ${name} (its nodes: ${known})`);
+  }
+  register(name);
+  const peers = readJson(cfgFile).peers.map((p) => p.name);
+  await supervise(`node ${name}`, peers, (a) => renderNode(name, a), ['node/main.ts', '--config', '/config/config.json']);
+}
+
+async function generator() {
+  await waitFor('the genesis Job (run/READY on the shared volume)', () => readyUid());
+  const targets = readJson(join(RUN, 'generator', 'config.json')).targets.map((t) => t.name);
+  await supervise('tx-generator', targets, renderGenerator, ['tx-generator/main.ts', '--config', '/config/config.json']);
+}
+
+const mode = process.argv[2];
+if (mode === 'prepare') prepare();
+else if (mode === 'finalize') finalize();
+else if (mode === 'node') await node();
+else if (mode === 'generator') await generator();
+else die(`usage: leiosnet-pod.mjs prepare|finalize|node|generator (got ${mode})`);
