@@ -1,24 +1,32 @@
 // The collector: while a run lasts, scrape every node's /metrics at an interval into
 // metrics/samples.jsonl and sample each node's CPU/RSS (NodeHandle.stats) into
 // metrics/resources.jsonl; at the end record every node's /tip (metrics/tips.json) and gather logs.
+// Samples keep every series an endpoint exposes (no name filter) and carry the target's labels
+// (run, node, role, release, region), like a Prometheus scrape. When the run has a Prometheus,
+// its samples are exported from there (promql.ts) and this scraper's go to metrics/scraper/.
 
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { readPlanNodes, type PlanNodeInfo } from '../observe/targets.ts';
 import type { Deployment, Endpoints, NodeHandle } from '../runtime/runtime.ts';
 import { adminText, getTip, type Tip } from './admin.ts';
 import { RESOURCES_FILE, SAMPLES_FILE, TIPS_FILE, type MetricsSample, type ResourceSample, type TipsFile } from './files.ts';
 import { parsePrometheus, toRecord } from './prometheus.ts';
 
-const KEEP = (name: string) =>
-  name.startsWith('leios_') || name === 'process_cpu_seconds_total' || name === 'process_resident_memory_bytes' || name.startsWith('nodejs_eventloop_lag');
-
-/** Scrape one /metrics endpoint into flattened series; the `node` label is dropped (the sample names the node). */
-export async function scrapeMetrics(ep: Pick<Endpoints, 'adminUrl' | 'adminToken'>, timeoutMs = 1_500): Promise<Record<string, number> | undefined> {
+/**
+ * Scrape one /metrics endpoint into flattened series (every series `keep` passes; default all).
+ * A `node` label equal to `node` is left out of the keys: the sample carries it (`labels.node`).
+ */
+export async function scrapeMetrics(
+  ep: Pick<Endpoints, 'adminUrl' | 'adminToken'>,
+  timeoutMs = 1_500,
+  opts: { node?: string; keep?: (name: string) => boolean } = {},
+): Promise<Record<string, number> | undefined> {
   try {
     const text = await adminText(ep as Endpoints, '/metrics', { timeoutMs });
     const samples = parsePrometheus(text);
-    for (const s of samples) delete s.labels.node;
-    return toRecord(samples, KEEP);
+    for (const s of samples) if (opts.node === undefined || s.labels.node === opts.node) delete s.labels.node;
+    return toRecord(samples, opts.keep);
   } catch {
     return undefined;
   }
@@ -28,6 +36,10 @@ export interface CollectorOptions {
   intervalMs?: number;
   /** Extra endpoints to scrape, e.g. the generator's metrics (name → base URL). */
   extra?: Record<string, string>;
+  /** Where samples go, relative to the run dir (default metrics/samples.jsonl). */
+  samplesFile?: string;
+  /** Series to keep, by metric name (default: all). */
+  keep?: (name: string) => boolean;
 }
 
 export interface LatestSample {
@@ -40,6 +52,10 @@ export class Collector {
   private readonly dep: Deployment;
   private readonly intervalMs: number;
   private readonly extra: Record<string, string>;
+  private readonly samplesFile: string;
+  private readonly keep: ((name: string) => boolean) | undefined;
+  private readonly planNodes: Map<string, PlanNodeInfo>;
+  private runId: string | undefined;
   private round = 0;
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<void> | undefined;
@@ -55,7 +71,19 @@ export class Collector {
     this.runDir = runDir;
     this.intervalMs = opts.intervalMs ?? 2_000;
     this.extra = opts.extra ?? {};
+    this.samplesFile = opts.samplesFile ?? SAMPLES_FILE;
+    this.keep = opts.keep;
+    this.planNodes = new Map(readPlanNodes(runDir).map((n) => [n.name, n]));
+    this.runId = dep.runId;
+    mkdirSync(dirname(join(runDir, this.samplesFile)), { recursive: true });
     mkdirSync(join(runDir, 'metrics'), { recursive: true });
+  }
+
+  /** The target labels of a sample (as Prometheus attaches them: see observe/targets.ts). */
+  labelsOf(name: string): Record<string, string> {
+    const p = this.planNodes.get(name);
+    const role = p?.role ?? (name === 'generator' ? 'generator' : 'pool');
+    return { run: this.runId ?? '', node: name, role, release: p?.release ?? '', region: p?.region ?? '' };
   }
 
   start(): void {
@@ -100,7 +128,7 @@ export class Collector {
     ];
     const results = await Promise.all(
       targets.map(async ([name, ep, h]) => {
-        const [values, stats] = await Promise.all([scrapeMetrics(ep), h ? h.stats().catch(() => undefined) : undefined]);
+        const [values, stats] = await Promise.all([scrapeMetrics(ep, 1_500, { node: name, keep: this.keep }), h ? h.stats().catch(() => undefined) : undefined]);
         return { name, values, stats };
       }),
     );
@@ -109,7 +137,7 @@ export class Collector {
     for (const r of results) {
       if (r.values) {
         this.latest.set(r.name, { t, values: r.values });
-        const line: MetricsSample = { t, round, node: r.name, values: r.values };
+        const line: MetricsSample = { t, round, node: r.name, labels: this.labelsOf(r.name), values: r.values };
         samples += JSON.stringify(line) + '\n';
       }
       if (r.stats) {
@@ -117,7 +145,7 @@ export class Collector {
         resources += JSON.stringify(line) + '\n';
       }
     }
-    if (samples) appendFileSync(join(this.runDir, SAMPLES_FILE), samples);
+    if (samples) appendFileSync(join(this.runDir, this.samplesFile), samples);
     if (resources) appendFileSync(join(this.runDir, RESOURCES_FILE), resources);
   }
 

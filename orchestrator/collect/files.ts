@@ -6,7 +6,10 @@ export interface MetricsSample {
   t: number;
   round: number;
   node: string;
-  /** Flattened series (`name{label="v"}` → value); leios_*, process_* and nodejs_eventloop_* */
+  /** The target's labels (run, node, role, release, region), as Prometheus attaches them. */
+  labels?: Record<string, string>;
+  /** Flattened series (`name{label="v"}` → value), every series the endpoint exposes; keys
+   * leave out the target labels above (they are the sample's). */
   values: Record<string, number>;
 }
 
@@ -24,6 +27,22 @@ export interface TipsFile {
   tips: Record<string, { slot?: number; blockNo?: number; hash?: string } | null>;
 }
 
+/** metrics/source.json: where metrics/samples.jsonl came from (absent: the collector's scraper). */
+export interface MetricsSource {
+  source: 'prometheus' | 'scraper';
+  url?: string;
+  runId?: string;
+  /** Unix seconds */
+  start?: number;
+  end?: number;
+  stepS?: number;
+  samples?: number;
+  exportedAt?: string;
+}
+
 export const SAMPLES_FILE = 'metrics/samples.jsonl';
+/** With a Prometheus, the scraper's own samples (kept as a cross-check) go here. */
+export const SCRAPER_SAMPLES_FILE = 'metrics/scraper/samples.jsonl';
+export const SOURCE_FILE = 'metrics/source.json';
 export const RESOURCES_FILE = 'metrics/resources.jsonl';
 export const TIPS_FILE = 'metrics/tips.json';
