@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     genesis,
     keys,
     log,
-    tracer: { emit: (type, fields) => traceWriter.emit({ type, ...fields }) },
+    tracer: traceWriter,
   });
   await node.open();
   const pm = new PeerManager({

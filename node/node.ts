@@ -23,15 +23,15 @@ import { EraSchedule } from './consensus/eras.ts';
 import { applyGovernance, checkUpdate, EMPTY_GOV, type GovState } from './consensus/governance.ts';
 import { AdminError } from './admin/hooks.ts';
 import { LeiosEngine, type EbEntry } from './leios/engine.ts';
-import { certAllowed } from './leios/rules.ts';
+import { certAllowed, voteOpenSlot } from './leios/rules.ts';
+import { WorkerPool } from './work/pool.ts';
+import type { TraceWriter } from './obs/trace.ts';
 
 // The node: owns the clock, the chain state (tree + ledger), the mempool, the chain DB and
 // block production. The network side (node/sync.ts) feeds it headers, bodies and txs.
 
-/** Where trace events go; `node` and `time_s` are added by the writer. */
-export interface Tracer {
-  emit(type: string, fields: Record<string, unknown>): void;
-}
+/** Where trace events go: the typed writer (`node` and `time_s` are added by it). */
+export type Tracer = TraceWriter;
 
 export interface NodeKeys {
   poolId: string;
@@ -73,7 +73,11 @@ export class LeiosNode {
   readonly leios: LeiosEngine;
   readonly log: Logger;
   readonly tracer: Tracer;
+  /** BLS votes/certificates and EB witness checks run here, off the event loop. */
+  readonly workers: WorkerPool;
   private store!: BlockStore;
+  /** Elections with a vote attempt scheduled for the start of their voting period. */
+  private readonly voteTimers = new Map<number, NodeJS.Timeout>();
   private readonly forgeKeys?: ForgeKeys;
   private readonly coldSeed?: Uint8Array;
   private readonly tipListeners = new Set<TipListener>();
@@ -108,8 +112,10 @@ export class LeiosNode {
       k: d.genesis.securityParam,
       epochLengthSlots: d.genesis.epochLengthSlots,
       ledger: this.ledgerPort(),
-      ready: (n) => !n.data.header.certified || this.certifiedEbOf(n.data) !== undefined,
+      // A certified RB is selectable once its EB's closure is here and its certificate checked out.
+      ready: (n) => !n.data.header.certified || (this.certifiedEbOf(n.data) !== undefined && (n.data.certCheck === undefined || n.data.certCheck === 'ok')),
     });
+    this.workers = new WorkerPool({ pools: d.genesis.pools, committee: d.genesis.leios.committee }, { size: d.config.workerThreads ?? 1 });
     this.leios = new LeiosEngine({
       name: this.name,
       poolId: d.keys?.poolId,
@@ -120,10 +126,13 @@ export class LeiosNode {
       metrics: this.metrics,
       tracer: d.tracer,
       log: d.log,
+      workers: this.workers,
       slotStartMs: (slot) => this.clock.slotStartMs(slot) - this.clock.offsetMs,
+      currentSlot: () => this.clock.currentSlot(),
       nowMs: () => Date.now(),
     });
-    this.leios.onComplete = (e) => this.onEbComplete(e);
+    this.leios.onComplete = () => this.runSelection(); // a certified RB may have been waiting for this closure
+    this.leios.onChecked = () => this.tryVote();
     if (d.keys) {
       const pool = this.stake.byId(d.keys.poolId);
       if (!pool) throw new Error(`pool ${d.keys.poolId} is not in genesis`);
@@ -183,10 +192,8 @@ export class LeiosNode {
           const e = this.leios.get(ann.hash);
           const ebTxs = e?.complete ? this.leios.decodedTxs(e) : undefined;
           if (!ebTxs) return { ok: false, reason: 'certified-eb-unavailable' };
-          if (level === 'validate') {
-            const err = this.leios.checkCertificate(b.body.cert!, ann.hash, parent.header.slot, parent.nonce.epochNonce);
-            if (err) return { ok: false, reason: err };
-          }
+          // Verified in the worker pool when the body arrived (receiveBlock); blocks from our DB or our own forge need no check.
+          if (level === 'validate' && info.certCheck !== undefined && info.certCheck !== 'ok') return { ok: false, reason: info.certCheck };
           // Certified EB content is applied without re-validation.
           const r = this.ledger.applyBody(ebTxs, 'trusted');
           if (!r.ok) return { ok: false, reason: r.reason };
@@ -258,6 +265,8 @@ export class LeiosNode {
 
   async close(): Promise<void> {
     this.clock.stop();
+    for (const t of this.voteTimers.values()) clearTimeout(t);
+    await this.workers.close();
     await this.store?.close();
     await this.leios.close();
   }
@@ -282,7 +291,7 @@ export class LeiosNode {
     this.stoppedReason = reason;
     this.metrics.following.set(0);
     this.log.error({ reason, protocolVersion, max: this.config.release.maxProtocolVersion }, 'stopped following the chain');
-    this.tracer.emit('StoppedFollowing', { reason, protocolVersion, maxProtocolVersion: this.config.release.maxProtocolVersion, slot: Math.max(0, this.clock.currentSlot()) });
+    this.tracer.emit({ type: 'StoppedFollowing',  reason, protocolVersion, maxProtocolVersion: this.config.release.maxProtocolVersion, slot: Math.max(0, this.clock.currentSlot()) });
   }
 
   /** A header announced by a peer. Returns the tree node if we should fetch its body. */
@@ -320,7 +329,7 @@ export class LeiosNode {
         },
       );
       const node = this.chain.addHeader(h, headerBytes, v);
-      this.leios.noteHeader(h.issuerVkey, h.slot, node.key);
+      this.leios.noteHeader(h.issuerVkey, h.slot, node.key, h.ebAnnounce ? { ebHash: h.ebAnnounce.hash, epochNonce: node.data.nonce.epochNonce } : undefined);
       if (h.ebAnnounce && !this.leios.has(h.ebAnnounce.hash)) this.onEbWanted?.(h.ebAnnounce.hash, h.slot, from);
       return this.chain.couldImprove(node) ? node : undefined;
     } catch (e) {
@@ -343,35 +352,64 @@ export class LeiosNode {
     if (n.data.block) return;
     const err = this.chain.addBody(b);
     if (err) throw new PeerFault(`block ${key.slice(0, 16)}: ${err}`);
-    this.tracer.emit('RBReceived', { id: key, slot: b.header.slot, sender: from, recipient: this.name, size_bytes: bytes.length });
+    this.tracer.emit({ type: 'RBReceived',  id: key, slot: b.header.slot, sender: from, recipient: this.name, size_bytes: bytes.length });
+    if (b.header.certified && b.body.cert) this.checkCertificate(n, b.body.cert);
     this.runSelection();
+  }
+
+  /** Verify a received block's certificate in the worker pool; the block is selectable once it is 'ok'. */
+  private checkCertificate(n: TreeNode<BlockInfo>, cert: Uint8Array): void {
+    const parent = n.data.header.prevHash ? this.chain.get(toHex(n.data.header.prevHash)) : undefined;
+    const ann = parent?.data.header.ebAnnounce;
+    if (!parent || !ann) return; // applyBlock refuses it: certificate-without-eb
+    n.data.certCheck = 'pending';
+    this.leios
+      .verifyCertificate(cert, ann.hash, parent.slot, parent.data.nonce.epochNonce)
+      .then((err) => {
+        n.data.certCheck = err ?? 'ok';
+        if (err) this.log.warn({ block: n.key.slice(0, 16), reason: err }, 'invalid certificate');
+        this.runSelection();
+      })
+      .catch(() => {
+        // worker pool closed: shutting down
+      });
   }
 
   /** Set by the network side: fetch this EB (announced in an RB header from `from`). */
   onEbWanted: ((hash: Uint8Array, slot: number, from: string) => void) | undefined;
 
-  private onEbComplete(e: EbEntry): void {
-    // A certified RB may have been waiting for this closure; the tip may now get our vote.
-    this.runSelection();
-    this.tryVote();
-  }
-
+  /**
+   * Vote for the tip's EB if the CIP-164 conditions hold. Called when the tip changes and when
+   * an EB's checks finish; before the voting period opens (3·L_hdr slots after the RB) it
+   * schedules itself for that moment, so votes are never cast during equivocation detection.
+   */
   private tryVote(): void {
     const tip = this.chain.tip();
     const ann = tip?.data.header.ebAnnounce;
-    if (!tip || !ann || !this.following) return;
-    this.leios.maybeVote(
+    if (!tip || !ann || !this.following || !this.isLeiosEpoch(epochOf(tip.slot, this.genesis))) return;
+    const d = this.leios.maybeVote(
       {
-        key: tip.key,
         slot: tip.slot,
         issuer: tip.data.header.issuerVkey,
         ebHash: ann.hash,
+        ebSize: ann.size,
         headerArrivalMs: tip.data.headerAtMs,
         isTip: true,
         epochNonce: tip.data.nonce.epochNonce,
       },
       this.ledger,
     );
+    if (d && !d.vote && d.reason === 'too-early' && !this.voteTimers.has(tip.slot)) {
+      const at = this.clock.slotStartMs(voteOpenSlot(tip.slot, this.genesis.leios)) - this.clock.offsetMs;
+      const slot = tip.slot;
+      const t = setTimeout(() => {
+        this.voteTimers.delete(slot);
+        this.tryVote();
+      }, Math.max(0, at - Date.now()) + 1);
+      t.unref();
+      this.voteTimers.set(slot, t);
+      for (const [s, old] of this.voteTimers) if (s < slot - 100) (clearTimeout(old), this.voteTimers.delete(s));
+    }
   }
 
   private runSelection(): void {
@@ -386,7 +424,7 @@ export class LeiosNode {
       this.metrics.rollbacks.inc();
       const newTip = r.adopted[r.adopted.length - 1];
       const anc = r.rolledBack[r.rolledBack.length - 1].header.prevHash;
-      this.tracer.emit('Rollback', {
+      this.tracer.emit({ type: 'Rollback', 
         from: toHex(r.rolledBack[0].hash),
         to: newTip ? toHex(newTip.hash) : anc ? toHex(anc) : '',
         depth: r.rolledBack.length,
@@ -394,10 +432,11 @@ export class LeiosNode {
         slot: newTip ? newTip.header.slot : undefined,
       });
     }
+    const rolledBackTxs: Tx[] = [];
     for (const b of r.rolledBack) {
-      for (const t of this.txsOf(b.block!) ?? []) this.included.delete(t.idHex);
+      for (const t of this.txsOf(b.block!) ?? []) (this.included.delete(t.idHex), rolledBackTxs.push(t));
       const e = b.header.certified ? this.certifiedEbOf(b) : undefined;
-      for (const t of (e && this.leios.decodedTxs(e)) ?? []) this.included.delete(t.idHex);
+      for (const t of (e && this.leios.decodedTxs(e)) ?? []) (this.included.delete(t.idHex), rolledBackTxs.push(t));
     }
     for (const a of r.adopted) {
       const where = { slot: a.header.slot, blockHash: toHex(a.hash) };
@@ -421,26 +460,32 @@ export class LeiosNode {
         const prevPv = parent ? parent.data.header.protocolVersion : this.eras.at(0).protocolVersion;
         if (a.header.protocolVersion !== prevPv) {
           const epoch = epochOf(a.header.slot, this.genesis);
-          this.tracer.emit('HardFork', { era: this.eraAt(epoch, a.gov).era, epoch, slot: a.header.slot, protocolVersion: a.header.protocolVersion });
+          this.tracer.emit({ type: 'HardFork',  era: this.eraAt(epoch, a.gov).era, epoch, slot: a.header.slot, protocolVersion: a.header.protocolVersion });
         }
-        for (const t of txs) if (t.body.update) this.tracer.emit('GovernanceAction', { kind: t.body.update.kind, poolId: t.body.update.poolId, tx: t.idHex, slot: a.header.slot, adopted: a.gov?.updates.length ?? 0 });
+        for (const t of txs) if (t.body.update) this.tracer.emit({ type: 'GovernanceAction',  kind: t.body.update.kind, poolId: t.body.update.poolId, tx: t.idHex, slot: a.header.slot, adopted: a.gov?.updates.length ?? 0 });
         if (certEb) {
           this.metrics.certsIncluded.inc();
           this.metrics.ebCertified.inc();
-          this.tracer.emit('CertIncluded', { eb: ebHex!, rb: toHex(a.hash), slot: a.header.slot });
-          if (certTxs.length) this.tracer.emit('TxIncluded', { count: certTxs.length, ids: certTxs.map((t) => t.idHex), rb: toHex(a.hash), eb: ebHex, slot: a.header.slot });
+          this.tracer.certIncluded({
+            eb: ebHex!,
+            rb: toHex(a.hash),
+            slot: a.header.slot,
+            ebSlot: parent!.slot,
+            voters: this.leios.certificateVoters(a.block!.body.cert!, parent!.data.nonce.epochNonce),
+          });
+          if (certTxs.length) this.tracer.emit({ type: 'TxIncluded',  count: certTxs.length, ids: certTxs.map((t) => t.idHex), rb: toHex(a.hash), eb: ebHex, slot: a.header.slot });
         }
         const id = toHex(a.hash);
-        this.tracer.emit('RBAdopted', { id, slot: a.header.slot, blockNo: a.header.blockNo, parent: a.header.prevHash ? toHex(a.header.prevHash) : null, delayS: delay });
-        if (txs.length) this.tracer.emit('TxIncluded', { count: txs.length, ids: txs.map((t) => t.idHex), rb: id, slot: a.header.slot });
+        this.tracer.emit({ type: 'RBAdopted',  id, slot: a.header.slot, blockNo: a.header.blockNo, parent: a.header.prevHash ? toHex(a.header.prevHash) : null, delayS: delay });
+        if (txs.length) this.tracer.emit({ type: 'TxIncluded',  count: txs.length, ids: txs.map((t) => t.idHex), rb: id, slot: a.header.slot });
       }
     }
     const tip = this.chain.tip();
     this.metrics.blockHeight.set(this.chain.blockNo());
     if (tip) this.metrics.protocolVersion.set(tip.data.header.protocolVersion);
     this.mempool.syncWithLedger(this.ledger);
-    // Transactions of rolled-back blocks go back to the mempool if they are still valid.
-    for (const rb of r.rolledBack) for (const t of this.txsOf(rb.block!) ?? []) if (!this.included.has(t.idHex)) this.mempool.addTx(t);
+    // Transactions of rolled-back blocks (RB bodies and certified EBs) go back to the mempool if still valid.
+    for (const t of rolledBackTxs) if (!this.included.has(t.idHex)) this.mempool.addTx(t);
     this.updateMempoolMetrics();
     for (const l of this.tipListeners) l();
     if (live) this.tryVote();
@@ -538,7 +583,7 @@ export class LeiosNode {
     this.metrics.leadershipChecks.inc();
     if (missed > 0) {
       this.metrics.leadershipChecksMissed.inc(missed);
-      this.tracer.emit('SlotMissed', { slot: slot - missed, count: missed });
+      this.tracer.emit({ type: 'SlotMissed',  slot: slot - missed, count: missed });
     }
     const tip = this.chain.tip();
     if (tip && tip.slot >= slot) return;
@@ -554,16 +599,20 @@ export class LeiosNode {
     let cert: Uint8Array | undefined;
     let certTxIds = new Set<string>();
     const ann = tip?.data.header.ebAnnounce;
+    let certSpent: Set<string> | undefined;
     if (leiosEra && tip && ann && !this.adversary.has('withhold-certs')) {
-      cert = this.leios.certificateFor({ slot: tip.slot, ebHash: ann.hash, epochNonce: tip.data.nonce.epochNonce }, slot);
+      cert = this.leios.certificateFor({ slot: tip.slot, ebHash: ann.hash }, slot);
       const e = cert ? this.leios.get(ann.hash) : undefined;
-      certTxIds = new Set((e && this.leios.decodedTxs(e)?.map((t) => t.idHex)) ?? []);
+      const certTxs = (e && this.leios.decodedTxs(e)) ?? [];
+      certTxIds = new Set(certTxs.map((t) => t.idHex));
+      // The new EB extends the ledger after the certified EB: nothing may spend what it spent.
+      certSpent = new Set(certTxs.flatMap((t) => t.body.inputs.map((i) => `${toHex(i.txId)}#${i.index}`)));
     }
     const txs = cert ? [] : this.mempool.takeForBlock(this.genesis.protocolParams.maxBlockBodySize);
     let eb;
     if (leiosEra) {
       const exclude = new Set([...certTxIds, ...txs.map((t) => t.idHex)]);
-      eb = this.leios.makeEb(slot, exclude);
+      eb = this.leios.makeEb(slot, exclude, certSpent);
     }
     const block = forgeBlock(
       lp,
@@ -578,17 +627,17 @@ export class LeiosNode {
     node.data.validated = true; // built from mempool txs validated against this tip
     this.decodedTxs.set(node.data.block!, txs);
     this.metrics.rbForged.inc();
-    this.tracer.emit('RBGenerated', {
+    this.tracer.rbGenerated({
       id: toHex(block.hash),
       slot,
-      producer: this.name,
       size_bytes: block.bytes.length,
       tx_payload_bytes: block.bodyBytes.length,
-      parent: tip ? { id: tip.key } : null,
-      endorsement: cert && ann ? { eb: { id: toHex(ann.hash) } } : null,
-      eb: eb ? toHex(eb.hash) : null,
+      parent: tip ? tip.key : null,
+      endorsement: cert && ann ? toHex(ann.hash) : null,
+      announced_eb: eb ? toHex(eb.hash) : null,
+      block_no: block.header.blockNo,
     });
-    this.leios.noteHeader(block.header.issuerVkey, slot, toHex(block.hash));
+    this.leios.noteHeader(block.header.issuerVkey, slot, toHex(block.hash), eb ? { ebHash: eb.hash, epochNonce: node.data.nonce.epochNonce } : undefined);
     this.runSelection();
   }
 }

@@ -13,6 +13,7 @@ function txIdOfBytes(b: Uint8Array): Uint8Array {
 }
 import type { BlockInfo } from './chain/chain-state.ts';
 import type { TreeNode } from './consensus/chain-selection.ts';
+import { ebIsFresh } from './leios/rules.ts';
 import { LeiosFetchClient, LeiosFetchServer, LeiosNotify, LEIOS_FETCH, LEIOS_NOTIFY, type PriorityFor } from './leios/diffusion.ts';
 
 // Wires every connected peer to the node: ChainSync + BlockFetch both ways (headers first,
@@ -30,17 +31,24 @@ export class Sync {
   private readonly ebFetchers = new Map<string, LeiosFetchClient>();
   private readonly ebAnnouncers = new Map<string, { slot: number; peers: Set<string> }>();
   private readonly ebInflight = new Set<string>();
+  /** The connection whose clients are in the maps above, per peer name. */
+  private readonly attached = new Map<string, Peer>();
 
   constructor(node: LeiosNode, pm: PeerManager) {
     this.node = node;
     this.pm = pm;
     pm.on('peer-up', (p) => this.attach(p));
     pm.on('peer-down', (p) => {
-      this.fetchers.delete(p.name);
-      this.notifiers.delete(p.name);
-      this.ebFetchers.delete(p.name);
+      // Only this connection's clients: a replacement connection may already be attached under the same name.
+      if (this.attached.get(p.name) === p) {
+        this.attached.delete(p.name);
+        this.fetchers.delete(p.name);
+        this.notifiers.delete(p.name);
+        this.ebFetchers.delete(p.name);
+      }
       this.node.metrics.peersConnected.set(pm.connectedPeers().length);
     });
+    node.leios.on('invalid-vote', (from, reason) => this.pm.peer(from)?.close(reason));
     node.onEbWanted = (hash, slot, from) => this.wantEb(hash, slot, from);
     node.leios.on('eb-complete', (hash, slot, size) => {
       if (node.adversary.has('eb-withholding')) return;
@@ -58,10 +66,7 @@ export class Sync {
   }
 
   /** Praos > fresh Leios > stale Leios: an EB older than its certification window is stale. */
-  readonly priorityFor: PriorityFor = (slot) => {
-    const p = this.node.genesis.leios;
-    return this.node.clock.currentSlot() - slot <= 3 * p.lHdrSlots + p.lVoteSlots + p.lDiffSlots ? 'leios-fresh' : 'leios-stale';
-  };
+  readonly priorityFor: PriorityFor = (slot) => (ebIsFresh(slot, this.node.clock.currentSlot(), this.node.genesis.leios) ? 'leios-fresh' : 'leios-stale');
 
   private wantEb(hash: Uint8Array, slot: number, from: string): void {
     const key = toHex(hash);
@@ -144,6 +149,7 @@ export class Sync {
 
   private attach(peer: Peer): void {
     const node = this.node;
+    this.attached.set(peer.name, peer);
     node.metrics.peersConnected.set(this.pm.connectedPeers().length);
     new ChainSyncServer(peer, this.provider);
     new BlockFetchServer(peer, {

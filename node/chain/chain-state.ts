@@ -24,6 +24,8 @@ export interface BlockInfo {
   headerAtMs: number;
   /** Governance state after this block (set when its body is applied). */
   gov?: GovState;
+  /** A certified block's certificate check (done off the event loop): 'pending', 'ok' or why not. */
+  certCheck?: string;
 }
 
 /** The ledger as chain selection needs it: apply a block atomically, undo it on rollback. */

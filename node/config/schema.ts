@@ -55,6 +55,7 @@ export const NodeConfigSchema = Type.Object(
     logFile: Type.Optional(Type.String()),
     logLevel: Type.Optional(Type.String()),
     mempoolCapacityBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+    workerThreads: Type.Optional(Type.Integer({ minimum: 0, maximum: 16, description: 'threads for BLS and EB signature checks (0 = on the event loop; default 1)' })),
     clockOffsetMs: Type.Number({ default: 0 }),
     adversary: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'adversary behaviours on at start' })),
   },

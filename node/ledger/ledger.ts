@@ -96,6 +96,13 @@ export function verifyWitnessSignatures(tx: Tx): boolean {
   return true;
 }
 
+/** Record that a tx's witnesses verified elsewhere (a worker thread), so validation here hits the cache. */
+export function noteWitnessesVerified(tx: Tx): void {
+  const wb = Buffer.from(tx.bytes.buffer, tx.bytes.byteOffset + 1 + tx.bodyBytes.length, tx.size - 1 - tx.bodyBytes.length);
+  if (sigCache.size >= SIG_CACHE_MAX) sigCache.delete(sigCache.keys().next().value!);
+  sigCache.set(tx.idHex, Buffer.from(wb));
+}
+
 /** Signature rules: every witness verifies over the tx id; every spent output's owner signed. */
 export function checkWitnesses(tx: Tx, spent: readonly TxOut[]): Verdict {
   const ws = tx.witnesses;

@@ -23,8 +23,8 @@
  *
  * Weights are integers: weight = stake × weightScale (weightScale = n₂ when there are
  * non-persistent candidates, else 1) and one non-persistent seat weighs seatWeight = ρ_np, so all shares are exact.
- * totalWeight = Σ persistent weights + n₂ · seatWeight (the committee's weight, the base of the
- * quorum τ).
+ * totalWeight = total active stake × weightScale (the base of the quorum τ, as CIP-164 says;
+ * for Fait Accompli it equals Σ persistent weights + n₂ · seatWeight, the expected committee weight).
  *
  * API: selectCommittee(pools, committee, epochNonce) → CommitteeSelection;
  *      eligibilityMessage, proveEligibility, eligibilitySeats, localSortitionSeats,
@@ -130,7 +130,6 @@ export function selectCommittee(pools: CommitteePool[], committee: Committee, ep
         return { poolId: p.id, index, stake: p.stake, weight: 0n, blsVkey: p.blsVkey, pk: p.pk };
       })
     : [];
-  const persistentWeight = persistent.reduce((a, m) => a + m.weight, 0n);
   return {
     kind: committee.kind,
     epochNonce: new Uint8Array(epochNonce),
@@ -140,7 +139,9 @@ export function selectCommittee(pools: CommitteePool[], committee: Committee, ep
     nonPersistentStake: hasNonPersistent ? rhoStar : 0n,
     seatWeight,
     weightScale: scale,
-    totalWeight: persistentWeight + (hasNonPersistent ? BigInt(n2) * seatWeight : 0n),
+    // The quorum base is the total active stake (CIP-164: Σ stake(votes) ≥ τ · stake_total-active),
+    // not the committee's stake: a truncated committee must bring τ of everyone's stake.
+    totalWeight: total * scale,
     byPoolId,
   };
 }

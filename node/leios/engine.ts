@@ -1,68 +1,37 @@
-import path from 'node:path';
 import { EventEmitter } from 'node:events';
-import { BlockStore } from '../storage/blockstore.ts';
-import { cborDecode, cborEncode, asArray, asBytes } from '../codec/cbor.ts';
-import { fromHex, toHex } from '../crypto/hash.ts';
+import { toHex } from '../crypto/hash.ts';
 import { blsKeygen, blsSign, voteMessage } from '../crypto/bls.ts';
 import { selectCommittee, proveEligibility, type CommitteeSelection } from '../leios/committee.ts';
-import { buildCertificate, decodeCertificate, encodeCertificate, verifyCertificate, type Certificate, type Vote } from '../leios/certificate.ts';
+import { decodeCertificate, type Certificate } from '../leios/certificate.ts';
 import { decodeEb, decodeVote, encodeEb, encodeVote, checkEbLimits, type EncodedEb, type VoteMsg } from './eb.ts';
-import { voteDecision, voteDeadlineSlot, certAllowed } from './rules.ts';
-import { tryDecodeTx, verifyWitnessSignatures, type Ledger, type Tx } from '../ledger/index.ts';
+import { voteDecision, certAllowed, ebIsFresh, certificationWindowSlots, type VoteDecision } from './rules.ts';
+import { EbStore, type EbEntry } from './eb-store.ts';
+import { VotePool } from './vote-pool.ts';
+import { tryDecodeTx, noteWitnessesVerified, type Ledger, type Tx } from '../ledger/index.ts';
 import type { Mempool } from '../mempool/index.ts';
 import type { Genesis } from '../genesis/schema.ts';
 import type { NodeMetrics } from '../obs/metrics.ts';
-import type { Tracer } from '../node.ts';
+import type { TraceWriter } from '../obs/trace.ts';
+import type { WorkerPool } from '../work/pool.ts';
 import type { Logger } from 'pino';
 
-// The node's Leios side (CIP-164 Linear Leios): endorser blocks (store, tx closure, validation),
-// committee votes, certificates. The network layer asks it what to fetch and feeds it what
-// arrived; the forging code asks it for a certificate and for the next EB's transactions.
+export type { EbEntry };
 
-export interface EbEntry {
-  enc: EncodedEb;
-  txs: (Uint8Array | undefined)[];
-  missing: number;
-  complete: boolean;
-  stored: boolean;
-  /** Announcing RB (hex), if seen. */
-  rb?: string;
-  rbSlot: number;
-  receivedAtMs: number;
-  validatedAtMs?: number;
-  extendsRb?: boolean;
-  /** Decoded closure, cached once complete (applied, traced and indexed several times). */
-  decoded?: Tx[];
-}
+// The node's Leios side (CIP-164 Linear Leios): endorser blocks (EbStore: closures, disk),
+// committee votes (VotePool: verified before relay, one per member and election, quorum →
+// certificate), and the voting decision. The network layer asks it what to fetch and feeds it
+// what arrived; the forging code asks it for a certificate and for the next EB's transactions.
+// Heavy checks (BLS, EB closure signatures, certificates) run in the worker pool.
 
 interface EbEvents {
-  /** An EB's closure became complete here: offer it to peers. */
+  /** An EB's closure became complete here: offer it to peers (before full validation, as the CIP says). */
   'eb-complete': [hash: Uint8Array, slot: number, size: number];
-  /** New votes (ours or first seen) to relay. */
+  /** Verified votes (ours or first seen) to relay. */
   votes: [votes: Uint8Array[], slot: number];
-}
-
-/** Bounded LRU of transaction bodies seen anywhere, so EB closures mostly resolve locally. */
-class TxCache {
-  private readonly map = new Map<string, Uint8Array>();
-  private bytes = 0;
-  private readonly maxBytes: number;
-  constructor(maxBytes: number) {
-    this.maxBytes = maxBytes;
-  }
-  put(id: string, tx: Uint8Array): void {
-    if (this.map.has(id)) return;
-    this.map.set(id, tx);
-    this.bytes += tx.length;
-    for (const [k, v] of this.map) {
-      if (this.bytes <= this.maxBytes) break;
-      this.map.delete(k);
-      this.bytes -= v.length;
-    }
-  }
-  get(id: string): Uint8Array | undefined {
-    return this.map.get(id);
-  }
+  /** A peer relayed a vote that failed verification. */
+  'invalid-vote': [from: string, reason: string];
+  /** A certificate for (EB, election) is ready. */
+  certificate: [ebHex: string, electionId: number];
 }
 
 export interface LeiosDeps {
@@ -73,54 +42,83 @@ export interface LeiosDeps {
   dbPath: string;
   mempool: Mempool;
   metrics: NodeMetrics;
-  tracer: Tracer;
+  tracer: TraceWriter;
   log: Logger;
+  workers: WorkerPool;
   slotStartMs: (slot: number) => number;
+  currentSlot: () => number;
   nowMs: () => number;
+}
+
+/** What maybeVote needs to know about the announcing RB. */
+export interface VoteCandidate {
+  slot: number;
+  issuer: Uint8Array;
+  ebHash: Uint8Array;
+  /** EB size as announced in the RB header. */
+  ebSize: number;
+  headerArrivalMs: number;
+  isTip: boolean;
+  epochNonce: Uint8Array;
 }
 
 export class LeiosEngine extends EventEmitter<EbEvents> {
   private readonly d: LeiosDeps;
-  private store!: BlockStore;
-  readonly ebs = new Map<string, EbEntry>();
-  private readonly txCache = new TxCache(64 << 20);
-  /** ebHash → poolId → vote */
-  private readonly votes = new Map<string, Map<string, VoteMsg>>();
-  private readonly voted = new Set<string>();
+  readonly store = new EbStore();
+  private readonly votePool: VotePool;
+  private readonly votedElections = new Set<number>();
   private readonly committees = new Map<string, CommitteeSelection>();
   private readonly blsSk?: Uint8Array;
   /** issuer:slot → header hash, to spot equivocation. */
   private readonly headersBySlot = new Map<string, string>();
   readonly equivocating = new Set<string>();
+  /** slot:ebHex → epoch nonce of an RB header announcing that EB (for vote verification). */
+  private readonly announcements = new Map<string, Uint8Array>();
+  /** A fresh EB finished its checks: the node may now validate it against the tip and vote. */
+  onChecked: ((e: EbEntry) => void) | undefined;
+  onComplete: ((e: EbEntry) => void) | undefined;
 
   constructor(d: LeiosDeps) {
     super();
     this.d = d;
     if (d.blsSeed) this.blsSk = blsKeygen(d.blsSeed).sk;
-    d.mempool.onAdd((tx) => this.txCache.put(tx.idHex, tx.bytes));
+    d.mempool.onAdd((tx) => this.store.txCache.put(tx.idHex, tx.bytes));
+    this.votePool = new VotePool({
+      pool: d.workers,
+      committee: (n) => this.committee(n),
+      quorum: d.genesis.leios.quorum,
+      electionNonce: (slot, eb) => this.announcements.get(`${slot}:${toHex(eb)}`),
+      onVerified: (vs) => {
+        const received = vs.filter((v) => v.from);
+        for (const v of received) {
+          this.d.metrics.votesReceived.inc();
+          this.d.tracer.vtBundleReceived({ id: `${toHex(v.vote.ebHash)}:${v.vote.poolId}`, sender: v.from, slot: v.vote.electionId });
+        }
+        this.emit('votes', vs.map((v) => v.bytes), Math.max(...vs.map((v) => v.vote.electionId)));
+      },
+      onInvalid: (from, reason) => this.emit('invalid-vote', from, reason),
+      onCertificate: (ebHex, electionId, bytes, voters) => {
+        this.d.tracer.certCreated({ eb: ebHex, slot: electionId, voters, sizeBytes: bytes.length });
+        this.emit('certificate', ebHex, electionId);
+      },
+    });
+  }
+
+  get ebs(): Map<string, EbEntry> {
+    return this.store.mem;
+  }
+
+  get voteStats() {
+    return this.votePool.stats;
   }
 
   async open(): Promise<void> {
     // Stored EBs stay on disk and are loaded when a block needs them (replay, rollback).
-    this.store = await BlockStore.open(path.join(this.d.dbPath, 'ebs'), { logger: { info: (o, m) => this.d.log.info(o, m), warn: (o, m) => this.d.log.warn(o, m) } });
-  }
-
-  /** An EB in memory, else its stored closure from disk (kept in memory again). */
-  private entry(key: string): EbEntry | undefined {
-    const e = this.ebs.get(key);
-    if (e || !this.store?.has(key)) return e;
-    const rec = this.store.get(key);
-    if (!rec) return undefined;
-    const a = asArray(cborDecode(rec), 'eb record', 2);
-    const enc = decodeEb(asBytes(a[0], 'eb'));
-    const txs = asArray(a[1], 'eb txs').map((t) => asBytes(t, 'eb tx'));
-    const loaded: EbEntry = { enc, txs, missing: 0, complete: true, stored: true, rbSlot: enc.eb.slot, receivedAtMs: 0 };
-    this.ebs.set(key, loaded);
-    return loaded;
+    await this.store.open(this.d.dbPath, this.d.log);
   }
 
   async close(): Promise<void> {
-    await this.store?.close();
+    await this.store.close();
   }
 
   private get p() {
@@ -138,12 +136,16 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     return c;
   }
 
-  /** Record a validated RB header; flags equivocation (same issuer, same slot, other header). */
-  noteHeader(issuer: Uint8Array, slot: number, hash: string): void {
+  /** Record a validated RB header: equivocation (same issuer, same slot, other header) and the EB it announces. */
+  noteHeader(issuer: Uint8Array, slot: number, hash: string, announced?: { ebHash: Uint8Array; epochNonce: Uint8Array }): void {
     const k = `${toHex(issuer)}:${slot}`;
     const first = this.headersBySlot.get(k);
     if (first === undefined) this.headersBySlot.set(k, hash);
     else if (first !== hash) this.equivocating.add(k);
+    if (announced) {
+      this.announcements.set(`${slot}:${toHex(announced.ebHash)}`, announced.epochNonce);
+      this.votePool.headerKnown(slot);
+    }
   }
 
   isEquivocation(issuer: Uint8Array, slot: number): boolean {
@@ -152,46 +154,44 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
 
   // ---- EB production ----------------------------------------------------------------------
 
-  /** Build the EB for a new RB from mempool txs not in the RB (never an empty one). */
-  makeEb(slot: number, exclude: ReadonlySet<string>): EncodedEb | undefined {
-    const txs = this.d.mempool.takeForEb(this.p.ebMaxRefBytes - 64, this.p.ebMaxTxBytes, { exclude });
+  /**
+   * Build the EB for a new RB from mempool txs not in the RB (never an empty one). `spent`:
+   * inputs consumed by a certified EB this RB applies first, so the new EB extends the ledger
+   * after it (a mempool tx conflicting with it is left out, with its dependents).
+   */
+  makeEb(slot: number, exclude: ReadonlySet<string>, spent?: ReadonlySet<string>): EncodedEb | undefined {
+    const txs = this.d.mempool.takeForEb(this.p.ebMaxRefBytes - 64, this.p.ebMaxTxBytes, { exclude, spent });
     if (txs.length === 0) return undefined;
     const enc = encodeEb({ slot, producer: this.d.poolId ?? this.d.name, txs: txs.map((t) => ({ id: t.id, size: t.size })) });
     if (checkEbLimits(enc, this.p)) return undefined;
-    const e: EbEntry = { enc, txs: txs.map((t) => t.bytes), missing: 0, complete: true, stored: false, rbSlot: slot, receivedAtMs: this.d.nowMs(), validatedAtMs: this.d.nowMs(), extendsRb: true, decoded: txs };
-    this.ebs.set(toHex(enc.hash), e);
-    this.persist(e);
+    const now = this.d.nowMs();
+    const e: EbEntry = { enc, txs: txs.map((t) => t.bytes), missing: 0, complete: true, stored: false, rbSlot: slot, receivedAtMs: now, sigsOk: true, validatedAtMs: now, extendsRb: true, decoded: txs };
+    this.store.set(e);
+    this.store.persist(e);
     this.d.metrics.ebForged.inc();
-    this.d.tracer.emit('EBGenerated', { id: toHex(enc.hash), slot, producer: this.d.name, size_bytes: enc.bytes.length, pipeline: 0, input_blocks: [], endorser_blocks: [], tx_count: txs.length, tx_bytes: enc.txBytes });
+    this.d.tracer.ebGenerated({ id: toHex(enc.hash), slot, size_bytes: enc.bytes.length, tx_count: txs.length, tx_payload_bytes: enc.txBytes });
     this.emit('eb-complete', enc.hash, slot, enc.bytes.length);
     return enc;
-  }
-
-  private persist(e: EbEntry): void {
-    if (e.stored || !e.complete) return;
-    e.stored = true;
-    void this.store.append({ hash: e.enc.hash, prevHash: null, slot: e.enc.eb.slot, blockNo: 0, bytes: cborEncode([e.enc.bytes, e.txs]) });
   }
 
   // ---- EB diffusion -----------------------------------------------------------------------
 
   has(hash: Uint8Array): boolean {
-    const key = toHex(hash);
-    return this.ebs.has(key) || !!this.store?.has(key);
+    return this.store.has(toHex(hash));
   }
 
   get(hash: Uint8Array): EbEntry | undefined {
-    return this.entry(toHex(hash));
+    return this.store.get(toHex(hash));
   }
 
   /** Serve an EB to a peer (only once we hold its whole closure: we offered it). */
   serveEb(hash: Uint8Array): { bytes: Uint8Array; slot: number } | undefined {
-    const e = this.entry(toHex(hash));
+    const e = this.store.get(toHex(hash));
     return e ? { bytes: e.enc.bytes, slot: e.enc.eb.slot } : undefined;
   }
 
   serveEbTxs(hash: Uint8Array, indices: number[]): Uint8Array[] | undefined {
-    const e = this.entry(toHex(hash));
+    const e = this.store.get(toHex(hash));
     if (!e) return undefined;
     const out: Uint8Array[] = [];
     for (const i of indices) {
@@ -205,7 +205,7 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
   /** An EB body arrived. Returns the indices of transactions we still need. */
   receiveEb(bytes: Uint8Array, expected: Uint8Array, rbSlot: number, from: string): number[] | { error: string } {
     const key = toHex(expected);
-    const have = this.entry(key);
+    const have = this.store.get(key);
     if (have) return have.txs.flatMap((t, i) => (t ? [] : [i]));
     let enc: EncodedEb;
     try {
@@ -219,20 +219,20 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     const now = this.d.nowMs();
     const txs = enc.eb.txs.map((r) => {
       const id = toHex(r.id);
-      return this.d.mempool.get(id)?.bytes ?? this.txCache.get(id);
+      return this.d.mempool.get(id)?.bytes ?? this.store.txCache.get(id);
     });
     const e: EbEntry = { enc, txs, missing: txs.filter((t) => !t).length, complete: false, stored: false, rbSlot, receivedAtMs: now };
-    this.ebs.set(key, e);
+    this.store.set(e);
     this.d.metrics.ebReceived.inc();
     this.d.metrics.ebArrivalDelay.observe(Math.max(0, (now - this.d.slotStartMs(enc.eb.slot)) / 1000));
-    this.d.tracer.emit('EBReceived', { id: key, slot: enc.eb.slot, sender: from, recipient: this.d.name });
+    this.d.tracer.ebReceived({ id: key, slot: enc.eb.slot, sender: from });
     if (e.missing === 0) this.completed(e);
     return txs.flatMap((t, i) => (t ? [] : [i]));
   }
 
   /** Transactions of an EB arrived (in the order of `indices`). */
   receiveEbTxs(hash: Uint8Array, indices: number[], txs: Uint8Array[]): string | null {
-    const e = this.ebs.get(toHex(hash));
+    const e = this.store.mem.get(toHex(hash));
     if (!e) return 'unknown EB';
     if (txs.length !== indices.length) return 'wrong number of transactions';
     for (let j = 0; j < indices.length; j++) {
@@ -243,45 +243,52 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
       const r = tryDecodeTx(txs[j]);
       if (!r.ok || r.tx.idHex !== toHex(ref.id)) return 'transaction does not match its reference';
       e.txs[i] = txs[j];
-      this.txCache.put(r.tx.idHex, txs[j]);
+      this.store.txCache.put(r.tx.idHex, txs[j]);
       e.missing--;
     }
     if (e.missing === 0 && !e.complete) this.completed(e);
     return null;
   }
 
-  onComplete: ((e: EbEntry) => void) | undefined;
-
-  private readonly completing = new WeakSet<EbEntry>();
-
+  /**
+   * The closure is complete: offer and store it at once (EBs are forwarded before complete
+   * validity checks), then — only for a fresh EB, which may still get votes — check its
+   * witnesses in the worker pool. A stale closure is never signature-checked: it matters
+   * only if certified, and certified content is applied without re-validation.
+   */
   private completed(e: EbEntry): void {
-    if (this.completing.has(e)) return;
-    this.completing.add(e);
-    // Verify the closure's signatures in slices first (results are cached), so the atomic
-    // ledger check at vote time is cheap and RB header relays are never stalled behind it.
-    void this.preverify(e).then(() => this.markComplete(e));
-  }
-
-  private async preverify(e: EbEntry): Promise<void> {
-    const SLICE = 64;
-    const decoded: Tx[] = [];
-    for (let i = 0; i < e.txs.length; i += SLICE) {
-      for (const b of e.txs.slice(i, i + SLICE)) {
-        const r = b && tryDecodeTx(b);
-        if (!r || !r.ok) return; // left incomplete-decoded; validation will reject it
-        verifyWitnessSignatures(r.tx);
-        decoded.push(r.tx);
-      }
-      await new Promise((res) => setImmediate(res));
-    }
-    e.decoded = decoded;
-  }
-
-  private markComplete(e: EbEntry): void {
+    if (e.complete) return;
     e.complete = true;
-    this.persist(e);
+    this.store.persist(e);
     this.emit('eb-complete', e.enc.hash, e.enc.eb.slot, e.enc.bytes.length);
     this.onComplete?.(e);
+    if (ebIsFresh(e.enc.eb.slot, this.d.currentSlot(), this.p)) void this.checkSignatures(e);
+  }
+
+  private async checkSignatures(e: EbEntry): Promise<void> {
+    const txs = this.decodedTxs(e);
+    if (!txs) {
+      e.sigsOk = false;
+      this.onChecked?.(e);
+      return;
+    }
+    const items = txs.flatMap((t) => t.witnesses.map((w) => ({ vkey: w.vkey, msg: t.id, sig: w.sig })));
+    let ok: boolean[];
+    try {
+      ok = await this.d.workers.run({ kind: 'witnesses', items });
+    } catch {
+      return; // shutting down
+    }
+    let j = 0;
+    let all = true;
+    for (const t of txs) {
+      let good = true;
+      for (let w = 0; w < t.witnesses.length; w++) good = ok[j++] && good;
+      if (good) noteWitnessesVerified(t);
+      all &&= good;
+    }
+    e.sigsOk = all;
+    this.onChecked?.(e);
   }
 
   decodedTxs(e: EbEntry): Tx[] | undefined {
@@ -297,27 +304,33 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     return out;
   }
 
-  /** Condition 4: do the EB's txs apply on top of the ledger (which must be at the announcing RB)? */
-  validateAgainst(e: EbEntry, ledger: Ledger): boolean {
+  /**
+   * Condition 5: do the EB's txs apply on top of the ledger (which must be at the announcing
+   * RB)? Undefined while its witnesses are still being checked.
+   */
+  validateAgainst(e: EbEntry, ledger: Ledger): boolean | undefined {
     if (e.extendsRb !== undefined) return e.extendsRb;
-    const txs = this.decodedTxs(e);
-    if (!txs) return false;
-    const r = ledger.applyBody(txs, 'validate');
-    if (r.ok) ledger.undo(r.undo);
-    e.extendsRb = r.ok;
+    if (e.sigsOk === undefined) return undefined;
+    const txs = e.sigsOk ? this.decodedTxs(e) : undefined;
+    let ok = false;
+    if (txs) {
+      const r = ledger.applyBody(txs, 'validate');
+      if (r.ok) ledger.undo(r.undo);
+      ok = r.ok;
+    }
+    e.extendsRb = ok;
     e.validatedAtMs = this.d.nowMs();
-    return r.ok;
+    return ok;
   }
 
   // ---- votes ------------------------------------------------------------------------------
 
-  /** Vote for the EB announced by the tip RB, if every CIP-164 condition holds. */
-  maybeVote(rb: { key: string; slot: number; issuer: Uint8Array; ebHash: Uint8Array; headerArrivalMs: number; isTip: boolean; epochNonce: Uint8Array }, ledger: Ledger): void {
-    if (!this.blsSk || !this.d.poolId) return;
+  /** Vote for the EB announced by `rb` if every CIP-164 condition holds; the decision says why not (e.g. too early). */
+  maybeVote(rb: VoteCandidate, ledger: Ledger): VoteDecision | undefined {
+    if (!this.blsSk || !this.d.poolId) return undefined;
     const ebKey = toHex(rb.ebHash);
-    if (this.voted.has(ebKey)) return;
-    const e = this.ebs.get(ebKey);
-    if (!e || !e.complete) return;
+    const e = this.store.get(ebKey);
+    if (!e || !e.complete) return undefined;
     if (rb.isTip) this.validateAgainst(e, ledger);
     const sel = this.committee(rb.epochNonce);
     const member = sel.byPoolId.get(this.d.poolId);
@@ -334,42 +347,34 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
       {
         rbSlot: rb.slot,
         slotStartMs: this.d.slotStartMs,
+        nowMs: this.d.nowMs(),
         headerArrivalMs: rb.headerArrivalMs,
         equivocation: this.isEquivocation(rb.issuer, rb.slot),
         ebValidatedAtMs: e.validatedAtMs,
         ebExtendsRb: e.extendsRb === true,
         ebTxCount: e.enc.eb.txs.length,
+        ebMatchesAnnouncement: rb.ebSize === e.enc.bytes.length,
         rbIsTip: rb.isTip,
         inCommittee,
+        alreadyVoted: this.votedElections.has(rb.slot),
       },
       this.p,
     );
     if (!d.vote) {
-      if (d.reason !== 'not-in-committee') this.d.log.debug({ eb: ebKey.slice(0, 16), reason: d.reason }, 'not voting');
-      return;
+      if (d.reason !== 'not-in-committee' && d.reason !== 'too-early') this.d.log.debug({ eb: ebKey.slice(0, 16), reason: d.reason }, 'not voting');
+      return d;
     }
-    this.voted.add(ebKey);
+    this.votedElections.add(rb.slot);
     const v: VoteMsg = { electionId: rb.slot, ebHash: rb.ebHash, poolId: this.d.poolId, sig: blsSign(this.blsSk, voteMessage(rb.slot, rb.ebHash)), eligibility };
     const bytes = encodeVote(v);
-    this.addVote(v);
     this.d.metrics.votesCast.inc();
-    this.d.tracer.emit('VTBundleGenerated', { id: `${ebKey}:${this.d.poolId}`, slot: rb.slot, producer: this.d.name, size_bytes: bytes.length, pipeline: 0, votes: { [ebKey]: 1 } });
-    this.emit('votes', [bytes], rb.slot);
+    this.d.tracer.vtBundleGenerated({ id: `${ebKey}:${this.d.poolId}`, slot: rb.slot, size_bytes: bytes.length, votes: { [ebKey]: 1 } });
+    this.votePool.addOwn(v, bytes);
+    return d;
   }
 
-  private addVote(v: VoteMsg): boolean {
-    const k = toHex(v.ebHash);
-    let m = this.votes.get(k);
-    if (!m) this.votes.set(k, (m = new Map()));
-    if (m.has(v.poolId)) return false;
-    m.set(v.poolId, v);
-    return true;
-  }
-
-  /** Votes from a peer: cheap checks only (signatures are checked in aggregate, at certificate time). */
+  /** Votes from a peer: cheap checks here; signatures are verified (batched, in the worker pool) before relay. */
   receiveVotes(raw: Uint8Array[], from: string, currentSlot: number): string | null {
-    const fresh: Uint8Array[] = [];
-    let slot = 0;
     for (const b of raw) {
       let v: VoteMsg;
       try {
@@ -379,16 +384,15 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
       }
       if (!this.d.genesis.pools.some((p) => p.id === v.poolId)) return `vote from unknown pool ${v.poolId}`;
       if (v.electionId > currentSlot + 2) return 'vote from the future';
-      if (currentSlot - v.electionId > 3 * voteDeadlineSlot(0, this.p) + this.p.lDiffSlots) continue; // stale: drop silently
-      if (this.addVote(v)) {
-        fresh.push(b);
-        slot = Math.max(slot, v.electionId);
-        this.d.metrics.votesReceived.inc();
-        this.d.tracer.emit('VTBundleReceived', { id: `${toHex(v.ebHash)}:${v.poolId}`, sender: from, recipient: this.d.name, slot: v.electionId });
-      }
+      if (currentSlot - v.electionId > 3 * certificationWindowSlots(this.p)) continue; // stale: drop silently
+      this.votePool.add(v, b, from);
     }
-    if (fresh.length) this.emit('votes', fresh, slot);
     return null;
+  }
+
+  /** Verified votes of an election for an EB (tests, admin). */
+  votesFor(electionId: number, ebHash: Uint8Array): VoteMsg[] {
+    return this.votePool.votesFor(electionId, ebHash);
   }
 
   /**
@@ -397,42 +401,25 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
    * back, so rollbacks within k find them in memory.
    */
   evict(currentSlot: number, keepFromSlot = currentSlot): void {
-    const horizon = currentSlot - 4 * (3 * this.p.lHdrSlots + this.p.lVoteSlots + this.p.lDiffSlots) - 50;
-    const ebHorizon = Math.min(horizon, keepFromSlot);
-    for (const [k, e] of this.ebs) {
-      if (e.stored && e.complete && e.enc.eb.slot < ebHorizon) this.ebs.delete(k);
-      else if (!e.complete && e.enc.eb.slot < horizon) this.ebs.delete(k); // never completed: no longer useful
-    }
-    for (const [k, m] of this.votes) {
-      const first = m.values().next().value as VoteMsg | undefined;
-      if (!first || first.electionId < horizon) {
-        this.votes.delete(k);
-        this.voted.delete(k);
-      }
-    }
+    const horizon = currentSlot - 4 * certificationWindowSlots(this.p) - 50;
+    this.store.evict(horizon, Math.min(horizon, keepFromSlot));
+    this.votePool.evict(horizon);
+    for (const s of this.votedElections) if (s < horizon) this.votedElections.delete(s);
+    for (const k of this.announcements.keys()) if (Number(k.slice(0, k.indexOf(':'))) < horizon) this.announcements.delete(k);
+    for (const k of this.headersBySlot.keys()) if (Number(k.slice(k.indexOf(':') + 1)) < horizon) this.headersBySlot.delete(k);
   }
 
   // ---- certificates -----------------------------------------------------------------------
 
-  /** A certificate for the EB announced by `parent`, if the timing rule and quorum allow. */
-  certificateFor(parent: { slot: number; ebHash: Uint8Array; epochNonce: Uint8Array }, slot: number): Uint8Array | undefined {
+  /** The certificate for the EB announced by `parent`, if the timing rule allows and a quorum was reached. */
+  certificateFor(parent: { slot: number; ebHash: Uint8Array }, slot: number): Uint8Array | undefined {
     if (!certAllowed(parent.slot, slot, this.p)) return undefined;
-    const ebKey = toHex(parent.ebHash);
-    const e = this.ebs.get(ebKey);
-    if (!e?.complete) return undefined;
-    const m = this.votes.get(ebKey);
-    if (!m) return undefined;
-    const sel = this.committee(parent.epochNonce);
-    const votes: Vote[] = [...m.values()].filter((v) => v.electionId === parent.slot).map((v) => ({ poolId: v.poolId, sig: v.sig, eligibility: v.eligibility ?? undefined }));
-    const cert = buildCertificate(sel, votes, parent.ebHash, parent.slot, this.p.quorum);
-    if (!cert) return undefined;
-    const bytes = encodeCertificate(cert);
-    this.d.tracer.emit('CertCreated', { eb: ebKey, slot: parent.slot, voters: votes.length, sizeBytes: bytes.length });
-    return bytes;
+    if (!this.get(parent.ebHash)?.complete) return undefined;
+    return this.votePool.certificate(parent.ebHash, parent.slot);
   }
 
-  /** Check a certificate carried by an RB whose parent announced `ebHash` at `electionSlot`. */
-  checkCertificate(bytes: Uint8Array, ebHash: Uint8Array, electionSlot: number, epochNonce: Uint8Array): string | null {
+  /** Structural check of a certificate carried by an RB whose parent announced `ebHash` at `electionSlot`. */
+  private precheck(bytes: Uint8Array, ebHash: Uint8Array, electionSlot: number): string | null {
     let cert: Certificate;
     try {
       cert = decodeCertificate(bytes);
@@ -440,9 +427,32 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
       return `malformed certificate: ${(e as Error).message}`;
     }
     if (cert.electionId !== electionSlot || toHex(cert.ebHash) !== toHex(ebHash)) return 'certificate is for another EB';
-    const v = verifyCertificate(cert, this.committee(epochNonce), this.p.quorum);
-    return v.ok ? null : `certificate rejected: ${v.reason}`;
+    return null;
   }
 
-  static fromHex = fromHex;
+  /** Full certificate check (structure, committee, quorum of total active stake, aggregate signature), in the worker pool. */
+  async verifyCertificate(bytes: Uint8Array, ebHash: Uint8Array, electionSlot: number, epochNonce: Uint8Array): Promise<string | null> {
+    const pre = this.precheck(bytes, ebHash, electionSlot);
+    if (pre) return pre;
+    return this.d.workers.run({ kind: 'certificate', cert: bytes, epochNonce, quorum: this.p.quorum });
+  }
+
+  /** Pool ids of a certificate's voters (traces; no cryptography). */
+  certificateVoters(bytes: Uint8Array, epochNonce: Uint8Array): string[] {
+    try {
+      const cert = decodeCertificate(bytes);
+      const sel = this.committee(epochNonce);
+      const out: string[] = [];
+      sel.persistent.forEach((m, i) => {
+        if (cert.persistentVoters[i >> 3] & (1 << (i & 7))) out.push(m.poolId);
+      });
+      for (const v of cert.nonPersistentVoters) {
+        const c = sel.nonPersistentCandidates[v.index];
+        if (c) out.push(c.poolId);
+      }
+      return out;
+    } catch {
+      return [];
+    }
+  }
 }

@@ -36,6 +36,9 @@ export interface SelectOptions {
   readonly exclude?: ReadonlySet<string>;
   /** cap on the number of txs */
   readonly maxCount?: number;
+  /** input keys (txId#ix) already spent elsewhere (e.g. by a certified EB applied first): txs
+   *  spending one are left out, with their dependents */
+  readonly spent?: ReadonlySet<string>;
 }
 
 export interface EbSelectOptions extends SelectOptions {
@@ -258,6 +261,10 @@ export class Mempool {
       if (!e.live) continue;
       const tx = e.tx;
       if (exclude?.has(tx.idHex)) continue;
+      if (opts?.spent && e.keys.some((k) => opts.spent!.has(k))) {
+        (skipped ??= new Set()).add(tx.idHex);
+        continue;
+      }
       if (skipped) {
         let dep = false;
         for (const k of e.keys)

@@ -79,9 +79,9 @@ export const CertCreatedSchema = event(
   'CertCreated',
   {
     eb: Id,
-    slot: Type.Integer({ minimum: 0, description: 'slot of the EB' }),
+    slot: Type.Integer({ minimum: 0, description: 'slot of the EB (the election id: slot of the announcing RB)' }),
     voters: Count,
-    stake: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'fraction of committee stake that voted' })),
+    stake: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'fraction of the total active stake that voted' })),
     sizeBytes: Type.Optional(Count),
   },
   'This node aggregated a quorum of votes into an EB certificate.',
@@ -93,6 +93,8 @@ export const CertIncludedSchema = event(
     eb: Id,
     rb: Id,
     slot: Type.Integer({ minimum: 0, description: 'slot of the RB carrying the certificate' }),
+    ebSlot: Type.Optional(Type.Integer({ minimum: 0, description: 'slot of the announcing RB (the election id)' })),
+    voters: Type.Optional(Type.Array(Type.String(), { description: 'pool ids whose votes the certificate aggregates' })),
   },
   'An adopted RB carries a certificate for an EB.',
 );

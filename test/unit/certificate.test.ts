@@ -53,6 +53,16 @@ describe('certificate: truncation committee', () => {
     expect(buildCertificate(tSel, [0, 1, 3].map(tVote), ebHash, election, 0.7)).not.toBeNull();
   });
 
+  it('measures the quorum against the total active stake, not the truncated committee (CIP-164)', () => {
+    // σ_c = 0.8 keeps 400+200+150+100 = 850 of 1000; 400+200+100 = 700 is 82 % of the committee
+    // but only 70 % of the active stake: no certificate; 400+200+150 = 750 = 75 % of all stake is enough.
+    const small = selectCommittee(tPools, { kind: 'truncation', sigmaC: 0.8 }, nonce);
+    expect(small.persistent.length).toBe(4);
+    expect(buildCertificate(small, [0, 1, 3].map(tVote), ebHash, election)).toBeNull();
+    const ok = buildCertificate(small, [0, 1, 2].map(tVote), ebHash, election)!;
+    expect(verifyCertificate(ok, small)).toEqual({ ok: true, weight: 750n });
+  });
+
   it('drops invalid, duplicate and non-member votes but still certifies with the rest', () => {
     const votes: Vote[] = [
       ...tVotes.slice(0, 5),

@@ -41,7 +41,8 @@ describe('committee selection: truncation', () => {
       ['p003', 30n],
       ['p000', 15n],
     ]);
-    expect(sel.totalWeight).toBe(95n);
+    // The quorum base is the total active stake (CIP-164), not the committee's 95.
+    expect(sel.totalWeight).toBe(100n);
     expect(sel.nonPersistentCandidates).toEqual([]);
     expect(sel.byPoolId.get('p002')).toBeUndefined();
     const all = selectCommittee(pools([15, 50, 5, 30, 0]), { kind: 'truncation', sigmaC: 1 }, nonce);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { certAllowed, voteDecision, voteDeadlineSlot, type VoteSituation } from '../../node/leios/rules.ts';
+import { certAllowed, certificationWindowSlots, voteDecision, voteDeadlineSlot, voteOpenSlot, type VoteSituation } from '../../node/leios/rules.ts';
 import { checkEbLimits, decodeEb, encodeEb, decodeVote, encodeVote } from '../../node/leios/eb.ts';
 import { EraSchedule } from '../../node/consensus/eras.ts';
 
@@ -9,13 +9,16 @@ const slotStartMs = (s: number) => s * 1000;
 const good: VoteSituation = {
   rbSlot: 100,
   slotStartMs,
+  nowMs: 103_200,
   headerArrivalMs: 100_300,
   equivocation: false,
   ebValidatedAtMs: 102_000,
   ebExtendsRb: true,
   ebTxCount: 10,
+  ebMatchesAnnouncement: true,
   rbIsTip: true,
   inCommittee: true,
+  alreadyVoted: false,
 };
 
 describe('CIP-164 CertRB timing rule', () => {
@@ -26,6 +29,8 @@ describe('CIP-164 CertRB timing rule', () => {
   });
   it('vote deadline is 3·L_hdr + L_vote after the RB slot', () => {
     expect(voteDeadlineSlot(100, P)).toBe(107);
+    expect(voteOpenSlot(100, P)).toBe(103);
+    expect(certificationWindowSlots(P)).toBe(14);
   });
 });
 
@@ -41,9 +46,24 @@ describe('CIP-164 voting conditions', () => {
     expect(voteDecision({ ...good, equivocation: true }, P)).toEqual({ vote: false, reason: 'equivocation' });
   });
   it('EB validated after 3·L_hdr + L_vote, or not at all', () => {
-    expect(voteDecision({ ...good, ebValidatedAtMs: 107_001 }, P)).toEqual({ vote: false, reason: 'eb-late' });
+    expect(voteDecision({ ...good, ebValidatedAtMs: 107_000 }, P)).toEqual({ vote: false, reason: 'eb-late' });
     expect(voteDecision({ ...good, ebValidatedAtMs: undefined }, P)).toEqual({ vote: false, reason: 'eb-late' });
-    expect(voteDecision({ ...good, ebValidatedAtMs: 107_000 }, P).vote).toBe(true);
+    expect(voteDecision({ ...good, ebValidatedAtMs: 106_999 }, P).vote).toBe(true);
+  });
+  it('no vote during the equivocation-detection period: refused at 3·L_hdr − ε, accepted at 3·L_hdr', () => {
+    expect(voteDecision({ ...good, nowMs: 102_999 }, P)).toEqual({ vote: false, reason: 'too-early' });
+    expect(voteDecision({ ...good, nowMs: 100_016 }, P)).toEqual({ vote: false, reason: 'too-early' });
+    expect(voteDecision({ ...good, nowMs: 103_000 }, P).vote).toBe(true);
+  });
+  it('no vote once the voting period is over (3·L_hdr + L_vote)', () => {
+    expect(voteDecision({ ...good, nowMs: 106_999 }, P).vote).toBe(true);
+    expect(voteDecision({ ...good, nowMs: 107_000 }, P)).toEqual({ vote: false, reason: 'too-late' });
+  });
+  it('a second vote in the same election is refused, whatever the tip does', () => {
+    expect(voteDecision({ ...good, alreadyVoted: true }, P)).toEqual({ vote: false, reason: 'already-voted' });
+  });
+  it('an EB whose size differs from the RB header announcement gets no vote', () => {
+    expect(voteDecision({ ...good, ebMatchesAnnouncement: false }, P)).toEqual({ vote: false, reason: 'eb-size-mismatch' });
   });
   it('EB does not extend the RB validly', () => {
     expect(voteDecision({ ...good, ebExtendsRb: false }, P)).toEqual({ vote: false, reason: 'eb-invalid' });

@@ -1,0 +1,102 @@
+// Endorser blocks held by a node: closures being assembled in memory, complete ones on disk
+// (db/ebs, reloaded on demand after eviction or a restart), and a bounded cache of tx bodies
+// seen anywhere so most closures resolve without fetching.
+
+import path from 'node:path';
+import { BlockStore } from '../storage/blockstore.ts';
+import { cborDecode, cborEncode, asArray, asBytes } from '../codec/cbor.ts';
+import { toHex } from '../crypto/hash.ts';
+import { decodeEb, type EncodedEb } from './eb.ts';
+import type { Tx } from '../ledger/index.ts';
+import type { Logger } from 'pino';
+
+export interface EbEntry {
+  enc: EncodedEb;
+  txs: (Uint8Array | undefined)[];
+  missing: number;
+  /** Every referenced tx is here: the EB can be served and (once certified) applied. */
+  complete: boolean;
+  stored: boolean;
+  rbSlot: number;
+  receivedAtMs: number;
+  /** Witness signatures checked (fresh EBs only): undefined = not yet, else the verdict. */
+  sigsOk?: boolean;
+  /** When the ledger check against the announcing RB finished. */
+  validatedAtMs?: number;
+  extendsRb?: boolean;
+  /** Decoded closure, cached once complete (applied, traced and indexed several times). */
+  decoded?: Tx[];
+}
+
+/** Bounded LRU of transaction bodies seen anywhere, so EB closures mostly resolve locally. */
+export class TxCache {
+  private readonly map = new Map<string, Uint8Array>();
+  private bytes = 0;
+  private readonly maxBytes: number;
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+  put(id: string, tx: Uint8Array): void {
+    if (this.map.has(id)) return;
+    this.map.set(id, tx);
+    this.bytes += tx.length;
+    for (const [k, v] of this.map) {
+      if (this.bytes <= this.maxBytes) break;
+      this.map.delete(k);
+      this.bytes -= v.length;
+    }
+  }
+  get(id: string): Uint8Array | undefined {
+    return this.map.get(id);
+  }
+}
+
+export class EbStore {
+  readonly mem = new Map<string, EbEntry>();
+  readonly txCache = new TxCache(64 << 20);
+  private disk!: BlockStore;
+
+  async open(dbPath: string, log: Logger): Promise<void> {
+    this.disk = await BlockStore.open(path.join(dbPath, 'ebs'), { logger: { info: (o, m) => log.info(o, m), warn: (o, m) => log.warn(o, m) } });
+  }
+
+  async close(): Promise<void> {
+    await this.disk?.close();
+  }
+
+  has(key: string): boolean {
+    return this.mem.has(key) || !!this.disk?.has(key);
+  }
+
+  /** An EB in memory, else its stored closure from disk (kept in memory again). */
+  get(key: string): EbEntry | undefined {
+    const e = this.mem.get(key);
+    if (e || !this.disk?.has(key)) return e;
+    const rec = this.disk.get(key);
+    if (!rec) return undefined;
+    const a = asArray(cborDecode(rec), 'eb record', 2);
+    const enc = decodeEb(asBytes(a[0], 'eb'));
+    const txs = asArray(a[1], 'eb txs').map((t) => asBytes(t, 'eb tx'));
+    const loaded: EbEntry = { enc, txs, missing: 0, complete: true, stored: true, rbSlot: enc.eb.slot, receivedAtMs: 0 };
+    this.mem.set(key, loaded);
+    return loaded;
+  }
+
+  set(e: EbEntry): void {
+    this.mem.set(toHex(e.enc.hash), e);
+  }
+
+  persist(e: EbEntry): void {
+    if (e.stored || !e.complete) return;
+    e.stored = true;
+    void this.disk.append({ hash: e.enc.hash, prevHash: null, slot: e.enc.eb.slot, blockNo: 0, bytes: cborEncode([e.enc.bytes, e.txs]) });
+  }
+
+  /** Drop closures from memory: stored complete ones before `keepFromSlot`, incomplete ones before `horizon`. */
+  evict(horizon: number, keepFromSlot: number): void {
+    for (const [k, e] of this.mem) {
+      if (e.stored && e.complete && e.enc.eb.slot < keepFromSlot) this.mem.delete(k);
+      else if (!e.complete && e.enc.eb.slot < horizon) this.mem.delete(k); // never completed: no longer useful
+    }
+  }
+}

@@ -1,0 +1,84 @@
+// The heavy, state-free checks a node hands to its worker threads, and how each is computed.
+// One function per task so the worker and an in-thread fallback run the very same code.
+
+import { blsVerifyVotesBatch, voteMessage } from '../crypto/bls.ts';
+import { ed25519Verify } from '../crypto/ed25519.ts';
+import { selectCommittee, verifyEligibility, type CommitteeSelection } from '../leios/committee.ts';
+import { decodeCertificate, verifyCertificate } from '../leios/certificate.ts';
+import type { Committee, Pool } from '../genesis/schema.ts';
+
+export type Task =
+  /** Votes of one election on one EB: committee membership, eligibility proof (non-persistent
+   *  seats) and BLS signature, per-vote verdicts. */
+  | { kind: 'votes'; epochNonce: Uint8Array; electionId: number; ebHash: Uint8Array; votes: { poolId: string; sig: Uint8Array; eligibility: Uint8Array | null }[] }
+  /** A certificate against the election's committee: null = valid, else the reason. */
+  | { kind: 'certificate'; cert: Uint8Array; epochNonce: Uint8Array; quorum: number }
+  /** Ed25519 witnesses (vkey, msg = tx id, sig): per-item verdicts. */
+  | { kind: 'witnesses'; items: { vkey: Uint8Array; msg: Uint8Array; sig: Uint8Array }[] };
+
+export type TaskResult<T extends Task> = T extends { kind: 'certificate' } ? string | null : boolean[];
+
+/** Genesis facts a worker needs for committee-dependent tasks. */
+export interface WorkerInit {
+  pools: Pool[];
+  committee: Committee;
+}
+
+export class TaskRunner {
+  private readonly init: WorkerInit;
+  private readonly committees = new Map<string, CommitteeSelection>();
+  constructor(init: WorkerInit) {
+    this.init = init;
+  }
+
+  private committee(nonce: Uint8Array): CommitteeSelection {
+    const k = Buffer.from(nonce).toString('hex');
+    let c = this.committees.get(k);
+    if (!c) {
+      if (this.committees.size > 8) this.committees.clear();
+      c = selectCommittee(this.init.pools, this.init.committee, nonce);
+      this.committees.set(k, c);
+    }
+    return c;
+  }
+
+  run(t: Task): boolean[] | string | null {
+    switch (t.kind) {
+      case 'votes':
+        return checkVotes(this.committee(t.epochNonce), t);
+      case 'witnesses':
+        return t.items.map((w) => ed25519Verify(w.vkey, w.msg, w.sig));
+      case 'certificate': {
+        let cert;
+        try {
+          cert = decodeCertificate(t.cert);
+        } catch (e) {
+          return `malformed certificate: ${(e as Error).message}`;
+        }
+        const v = verifyCertificate(cert, this.committee(t.epochNonce), t.quorum);
+        return v.ok ? null : `certificate rejected: ${v.reason}`;
+      }
+    }
+  }
+}
+
+/** Per-vote verdict: a committee member, with a seat-granting proof if non-persistent, whose
+ *  signature verifies (batched: one pairing product when all are valid). */
+export function checkVotes(sel: CommitteeSelection, t: Extract<Task, { kind: 'votes' }>): boolean[] {
+  const ok = new Array<boolean>(t.votes.length).fill(false);
+  const items: { i: number; pk: Uint8Array; sig: Uint8Array }[] = [];
+  const np: { i: number; index: number; proof: Uint8Array }[] = [];
+  t.votes.forEach((v, i) => {
+    const m = sel.byPoolId.get(v.poolId);
+    if (!m || v.sig.length !== 48) return;
+    if (m.role === 'persistent') items.push({ i, pk: sel.persistent[m.index].pk, sig: v.sig });
+    else if (v.eligibility) np.push({ i, index: m.index, proof: v.eligibility });
+  });
+  for (const c of np) {
+    // One claim at a time: a bad proof must not sink the others.
+    if (verifyEligibility(sel, t.electionId, [{ index: c.index, proof: c.proof }]).ok) items.push({ i: c.i, pk: sel.nonPersistentCandidates[c.index].pk, sig: t.votes[c.i].sig });
+  }
+  const v = blsVerifyVotesBatch(voteMessage(t.electionId, t.ebHash), items);
+  items.forEach((it, j) => (ok[it.i] = v[j]));
+  return ok;
+}

@@ -1,0 +1,106 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { VotePool } from '../../node/leios/vote-pool.ts';
+import { WorkerPool } from '../../node/work/pool.ts';
+import { selectCommittee } from '../../node/leios/committee.ts';
+import { decodeCertificate, verifyCertificate } from '../../node/leios/certificate.ts';
+import { encodeVote, type VoteMsg } from '../../node/leios/eb.ts';
+import { blsKeygen, blsPop, blsSign, voteMessage } from '../../node/crypto/bls.ts';
+import { toHex } from '../../node/crypto/hash.ts';
+
+// Votes are verified (in a real worker thread) before they are relayed, at most one per
+// committee member and election is kept, and the certificate is ready once the quorum is in.
+
+const nonce = new Uint8Array(32).fill(7);
+const ebA = new Uint8Array(32).fill(0xa1);
+const ebB = new Uint8Array(32).fill(0xb2);
+const pools = [300, 250, 200, 150, 100].map((stake, i) => {
+  const k = blsKeygen(new Uint8Array(32).fill(40 + i));
+  return { id: `pool-${i + 1}`, stake, blsVkey: toHex(k.pk), blsPop: toHex(blsPop(k.sk)), sk: k.sk, coldVkey: '', vrfVkey: '' };
+});
+const committee = { kind: 'truncation' as const, sigmaC: 1 };
+const workers = new WorkerPool({ pools, committee }, { size: 1 });
+afterAll(() => workers.close());
+
+function vote(i: number, election: number, eb: Uint8Array, forged = false): { v: VoteMsg; bytes: Uint8Array } {
+  const sig = blsSign(pools[forged ? (i + 1) % pools.length : i].sk, voteMessage(election, eb));
+  const v = { electionId: election, ebHash: eb, poolId: pools[i].id, sig, eligibility: null };
+  return { v, bytes: encodeVote(v) };
+}
+
+function makePool(known = true) {
+  const relayed: { voter: string; from: string }[] = [];
+  const invalid: string[] = [];
+  const certs: { eb: string; election: number; bytes: Uint8Array }[] = [];
+  const vp = new VotePool({
+    pool: workers,
+    committee: (n) => selectCommittee(pools, committee, n),
+    quorum: 0.75,
+    electionNonce: () => (known ? nonce : undefined),
+    onVerified: (vs) => relayed.push(...vs.map((x) => ({ voter: x.vote.poolId, from: x.from }))),
+    onInvalid: (from) => invalid.push(from),
+    onCertificate: (eb, election, bytes) => certs.push({ eb, election, bytes }),
+  });
+  return { vp, relayed, invalid, certs };
+}
+
+const settle = async (vp: VotePool, n: number) => {
+  for (let i = 0; i < 3000 && vp.stats.verified + vp.stats.invalid < n; i++) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe('vote pool', () => {
+  it('relays only verified votes and reports the peer that sent a forged one', async () => {
+    const { vp, relayed, invalid } = makePool();
+    const good = vote(0, 10, ebA);
+    const bad = vote(1, 10, ebA, true); // pool-2's vote signed with pool-3's key
+    expect(vp.add(good.v, good.bytes, 'peer-x')).toBe(true);
+    expect(vp.add(bad.v, bad.bytes, 'peer-evil')).toBe(true);
+    await settle(vp, 2);
+    expect(relayed).toEqual([{ voter: 'pool-1', from: 'peer-x' }]);
+    expect(invalid).toEqual(['peer-evil']);
+    expect(vp.stats).toMatchObject({ verified: 1, invalid: 1 });
+    // The real vote of pool-2 is not crowded out by the forgery.
+    const real = vote(1, 10, ebA);
+    expect(vp.add(real.v, real.bytes, 'peer-y')).toBe(true);
+    await settle(vp, 3);
+    expect(relayed.map((r) => r.voter)).toEqual(['pool-1', 'pool-2']);
+  });
+
+  it('keeps and relays at most one vote per voter per election, even for another EB', async () => {
+    const { vp, relayed } = makePool();
+    const first = vote(2, 20, ebA);
+    vp.add(first.v, first.bytes, 'a');
+    await settle(vp, 1);
+    expect(vp.add(first.v, first.bytes, 'b')).toBe(false); // same vote again
+    const other = vote(2, 20, ebB); // same voter, same election, other EB
+    expect(vp.add(other.v, other.bytes, 'c')).toBe(false);
+    const nextElection = vote(2, 21, ebB);
+    expect(vp.add(nextElection.v, nextElection.bytes, 'c')).toBe(true);
+    await settle(vp, 2);
+    expect(relayed.map((r) => `${r.voter}@${r.from}`)).toEqual(['pool-3@a', 'pool-3@c']);
+  });
+
+  it('builds the certificate as soon as τ of the active stake has voted', async () => {
+    const { vp, certs } = makePool();
+    for (const i of [0, 1]) {
+      const x = vote(i, 30, ebA);
+      vp.add(x.v, x.bytes, 'p');
+    }
+    await settle(vp, 2);
+    expect(certs).toHaveLength(0); // 550 of 1000
+    const own = vote(2, 30, ebA);
+    vp.addOwn(own.v, own.bytes); // 750 of 1000 = τ
+    expect(certs).toHaveLength(1);
+    expect(vp.certificate(ebA, 30)).toBe(certs[0].bytes);
+    const cert = decodeCertificate(certs[0].bytes);
+    expect(verifyCertificate(cert, selectCommittee(pools, committee, nonce))).toEqual({ ok: true, weight: 750n });
+  });
+
+  it('parks votes whose RB header is unknown and verifies them once it arrives', async () => {
+    const state = makePool(false);
+    const x = vote(0, 40, ebA);
+    state.vp.add(x.v, x.bytes, 'p');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(state.vp.stats).toMatchObject({ parked: 1, verified: 0 });
+    expect(state.relayed).toHaveLength(0);
+  });
+});
