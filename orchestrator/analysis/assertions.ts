@@ -98,6 +98,20 @@ export function evaluateAssertion(a: Assertion, view: AssertionView): Evaluation
       const seen = nodes.map(([n, st]) => `${n} ${st.stoppedFollowing ? 'stopped' : 'following'}`).join(', ');
       return { passed: nodes.every(([, st]) => st.stoppedFollowing === true), detail: seen };
     }
+    case 'conformance': {
+      const c = s.conformance;
+      if (!c) return { passed: false, detail: 'conformance not verified (the trace verifier did not run)' };
+      const rules = a.rules ?? Object.keys(c.byRule);
+      const found = rules.map((r) => [r, c.byRule[r]?.violations ?? 0] as const);
+      const total = found.reduce((acc, [, v]) => acc + v, 0);
+      const max = a.maxViolations ?? 0;
+      const failing = found.filter(([, v]) => v > 0).map(([r, v]) => `${r} ${v}`);
+      const na = rules.filter((r) => c.byRule[r]?.status !== 'pass' && !(c.byRule[r]?.violations));
+      return {
+        passed: total <= max,
+        detail: `${total} violation(s)${failing.length ? ` (${failing.join(', ')})` : ''} (want <= ${max})${na.length ? `; not checkable: ${na.join(', ')}` : ''}`,
+      };
+    }
   }
 }
 

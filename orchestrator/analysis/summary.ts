@@ -1,6 +1,8 @@
 // summary.json: the keys DESIGN.md fixes (tools rely on them) plus a few more. Unknowable
 // figures are null (a Praos run has no EB diffusion), never a made-up 0.
 
+import type { Conformance } from '../verify/index.ts';
+
 export interface Percentiles {
   p50Ms: number | null;
   p95Ms: number | null;
@@ -71,6 +73,12 @@ export interface Summary {
     rssMbPerNode: number | null;
     perNode: Record<string, { cpuPct: number | null; rssMb: number | null }>;
   };
+  /** the trace verifier's verdict (orchestrator/verify), absent when it did not run */
+  conformance?: Conformance;
+  /** per-node recovery after each fault (scenario/recovery.ts) */
+  faults?: import('../scenario/recovery.ts').FaultRow[];
+  /** accepted txs that never reached the ledger, by cause (tx-fate.ts) */
+  txFate?: import('./tx-fate.ts').TxFate;
   assertions: AssertionResult[];
   passed: boolean;
 }

@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { CommitteeSchema, EraSchema, GenesisSchema, LeiosParamsSchema, ProtocolParamsSchema } from '../../node/genesis/schema.ts';
 import { LinkShapeSchema } from '../../node/config/schema.ts';
 import { DEFAULT_RELEASE, ReleaseNameSchema } from './releases.ts';
+import { RULE_IDS } from '../verify/rule-ids.ts';
 
 // The profile: what a user writes (profiles/*.yaml). Sections after cardano-profile: composition,
 // genesis, node, generator, scenario, analysis. Fields with a `default` may be omitted: the loader
@@ -243,6 +244,14 @@ function assertionKinds<P extends Record<string, TSchema>>(extra: P) {
     o('rb-diffusion-p95', { maxMs: Type.Number({ exclusiveMinimum: 0 }) }, 'p95 ranking block diffusion'),
     o('protocol-version', { version: Type.Integer({ minimum: 1 }), nodes }, 'nodes are at this protocol version'),
     o('stopped-following', { nodes: NodeNames }, 'these nodes fell off the chain (e.g. an old release after the hard fork)'),
+    o(
+      'conformance',
+      {
+        maxViolations: Type.Optional(Type.Integer({ minimum: 0, description: 'default 0' })),
+        rules: Type.Optional(Type.Array(Type.Union(RULE_IDS.map((r) => Type.Literal(r))), { minItems: 1, description: 'only these rules; default all' })),
+      },
+      'the trace verifier (leiosnet verify) finds at most maxViolations CIP-164 violations',
+    ),
   ];
 }
 

@@ -3,6 +3,7 @@
 import type { Series } from '../analysis/analyse.ts';
 import { percentile } from '../analysis/stats.ts';
 import type { Summary } from '../analysis/summary.ts';
+import { conformanceMarkdown } from '../verify/markdown.ts';
 
 export function fmt(v: unknown, digits = 3): string {
   if (v === null || v === undefined) return '–';
@@ -93,6 +94,7 @@ export function renderMarkdown(summary: Summary, series?: Series): string {
       ['hard fork slot', s.leios.hardForkSlot],
     ]),
   );
+  if (s.conformance) out.push('', ...conformanceMarkdown(s.conformance));
   out.push('', '## Throughput and latency', '');
   out.push(
     kv([
