@@ -21,6 +21,7 @@ import { RUNTIME_NAMES, getRuntime } from '../runtime/registry.ts';
 import { applyFault, describeFault } from '../scenario/faults.ts';
 import { sleep } from '../scenario/engine.ts';
 import { attachRun, downRun, findRunDir, listLiveRuns, listRunDirs, runtimeOf } from './runs.ts';
+import { registerObserve } from './commands/observe.ts';
 import { registerSweep } from './commands/sweep.ts';
 import { registerVerify } from './commands/verify.ts';
 
@@ -78,7 +79,7 @@ Quick start: leiosnet run quickstart`,
   const runtimeOpt = () =>
     new Option('--runtime <name>', 'where nodes run').choices([...RUNTIME_NAMES]).default('process');
 
-  const startRun = async (profile: string, o: { runtime: string; set: string[]; out?: string; json?: boolean; scrapeInterval?: number }, keepUp: boolean) => {
+  const startRun = async (profile: string, o: { runtime: string; set: string[]; out?: string; json?: boolean; scrapeInterval?: number; prometheus?: boolean }, keepUp: boolean) => {
     const progress = new Progress({ tty: io.tty, quiet: false, stream: process.stderr });
     const r = await runPipeline({
       profile,
@@ -89,6 +90,7 @@ Quick start: leiosnet run quickstart`,
       keepUp,
       progress,
       scrapeIntervalMs: o.scrapeInterval,
+      prometheus: o.prometheus,
     });
     if (o.json) {
       json({ runId: r.runId, runDir: r.runDir, status: r.status, exitCode: r.exitCode, error: r.error, summary: r.summary, report: r.report });
@@ -117,6 +119,7 @@ Quick start: leiosnet run quickstart`,
     .option('--set <path=value>', 'override a profile field, e.g. generator.tps=200 (repeatable)', collect, [])
     .option('--out <dir>', 'run dir (default runs/<run-id>)')
     .option('--scrape-interval <ms>', 'metrics scrape interval', num('--scrape-interval'))
+    .option('--prometheus', 'scrape with a real Prometheus server (analysis reads its samples); see `leiosnet observe`')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExit code: 0 all assertions passed, 1 one failed, 2 bad profile or flag, 3 infrastructure failure, 130 interrupted.')
     .action((profile: string, o) => startRun(profile, o, false));
@@ -407,6 +410,8 @@ Quick start: leiosnet run quickstart`,
 
   registerSweep(program, io, exit);
   registerVerify(program, io, exit);
+
+  registerObserve(program, io, exit);
 
   return program;
 }

@@ -10,6 +10,9 @@ import { join, resolve } from 'node:path';
 import { analyseRun, writeSummary } from '../analysis/analyse.ts';
 import type { Summary } from '../analysis/summary.ts';
 import { Collector } from '../collect/collector.ts';
+import { SCRAPER_SAMPLES_FILE } from '../collect/files.ts';
+import { Observation } from '../observe/observation.ts';
+import { requirePrometheus } from '../observe/prometheus.ts';
 import { InfraError, LeiosnetError, UserError } from '../errors.ts';
 import { writeGeneratorConfig, writeRunFiles, type AddressOf } from '../genesis/index.ts';
 import type { Plan } from '../profile/plan.ts';
@@ -36,6 +39,8 @@ export interface RunOptions {
   progress?: Progress;
   /** Interval of metric scrapes. */
   scrapeIntervalMs?: number;
+  /** Scrape with a real Prometheus (orchestrator/observe); the analysis reads its samples. */
+  prometheus?: boolean;
   /** Abort from outside (tests); SIGINT/SIGTERM are handled unless `handleSignals` is false. */
   signal?: AbortSignal;
   handleSignals?: boolean;
@@ -166,6 +171,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const plan = loadPlan(opts.profile, { sets: opts.sets ?? [], cwd });
   const rt = await getRuntime(opts.runtime ?? 'process');
   checkCapabilities(plan, rt);
+  if (opts.prometheus && !opts.keepUp) requirePrometheus();
   const runId = makeRunId(plan.profile.name);
   const runDir = resolve(cwd, opts.out ?? join('runs', runId));
   if (existsSync(runDir) && readdirSync(runDir).length > 0) throw new UserError(`--out: ${runDir} exists and is not empty`);
@@ -232,6 +238,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   };
   const slots = 'slots' in plan.scenario.duration ? plan.scenario.duration.slots : undefined;
   let collector: Collector | undefined;
+  let observation: Observation | undefined;
   let generator: GeneratorControl | undefined;
   let status: RunResult['status'] = 'error';
   let error: string | undefined;
@@ -257,10 +264,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     events.emit('up', { nodes: specs.length });
     if (abort.signal.aborted) throw new AbortedError();
 
+    if (opts.prometheus && !opts.keepUp) {
+      const generatorUrl = genSpec ? `http://${genAddr.host}:${genAddr.adminPort}` : undefined;
+      observation = await Observation.start({ dep, runDir, events, scrapeIntervalMs: opts.scrapeIntervalMs, generatorUrl });
+      events.emit('prometheus', { url: observation.url, targets: observation.targets.length });
+    }
     if (!opts.keepUp) {
       collector = new Collector(dep, runDir, {
         intervalMs: opts.scrapeIntervalMs,
         extra: genSpec ? { generator: `http://${genAddr.host}:${genAddr.adminPort}` } : {},
+        samplesFile: observation ? SCRAPER_SAMPLES_FILE : undefined,
       });
       collector.start();
     }
@@ -322,6 +335,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         await collector.scrapeOnce().catch(() => {}); // the last figures, after the scenario
         await collector.finalTips(abort.signal.aborted ? 0 : Math.max(3_000, plan.genesis.slotLengthS * 3_000)).catch(() => {});
         await collector.gatherLogs().catch(() => {});
+      }
+      if (observation) {
+        // the run's samples from Prometheus (after its last scrape), then stop it
+        if (dep && interrupts < 2) {
+          await observation
+            .exportSamples()
+            .then((x) => events.emit('prometheus', { exported: x.samples, nodes: x.nodes, series: x.series }))
+            .catch((e: Error) => events.emit('error', { phase: 'prometheus export', message: e.message }));
+        }
+        await observation.stop().catch(() => {});
       }
       phase('down');
       try {
