@@ -3,10 +3,10 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYamlValue } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
-import { ProfileError, type SourceLocation } from '../errors.ts';
+import { ProfileError, type ProfileIssue, type SourceLocation } from '../errors.ts';
 import { ProfileSchema, type Profile } from './schema.ts';
-import { applyDefaults, closest, displayPath, isPlainObject, parsePath, unknownName, validate, type Locate, type Segment } from './validate.ts';
-import { displayFile, locator, pathKey, readYaml, type SourceMap } from './yaml.ts';
+import { applyDefaults, closest, displayPath, isPlainObject, MAX_EXACT_INTEGER, MAX_SECONDS, MAX_TPS, parsePath, unknownName, validate, type Locate, type Segment } from './validate.ts';
+import { checkExpanded, displayFile, locator, pathKey, readYaml, type SourceMap } from './yaml.ts';
 
 // profile name/path → YAML → extends (deep merge) → --set overrides → defaults → validation.
 // Every problem is a ProfileError (exit code 2) naming file:line:col, field path and expectation.
@@ -127,7 +127,15 @@ function readLayer(file: string, opts: LoadOptions, stack: string[]): Layer {
   const display = displayFile(file, cwd);
   const parsed = readYaml(file, display, 'profile file');
   const locate = locator(parsed.positions, { file: display, line: 1, col: 1 });
-  const raw = parsed.value ?? {};
+  if (parsed.empty || parsed.value === null || parsed.value === undefined) {
+    // an empty file would silently run the defaults: almost certainly the wrong file
+    throw new ProfileError({
+      path: '',
+      location: { file: display, line: 1, col: 1 },
+      message: `${parsed.empty ? 'the profile file is empty (nothing but comments or blank lines)' : 'the profile file holds only null'}; write at least one field, e.g. \`extends: quickstart\``,
+    });
+  }
+  const raw = parsed.value;
   if (!isPlainObject(raw)) {
     throw new ProfileError({ path: '', location: locate([], 'value'), message: `expected a mapping of profile sections, got ${Array.isArray(raw) ? 'a list' : JSON.stringify(raw)}` });
   }
@@ -189,7 +197,7 @@ function checkPath(schema: SchemaNode, segments: readonly Segment[], value: unkn
   }
   const child = isPlainObject(value) || Array.isArray(value) ? (value as Record<string, unknown>)[head as string] : undefined;
   if (schema.properties) {
-    const p = schema.properties[String(head)];
+    const p = Object.hasOwn(schema.properties, String(head)) ? schema.properties[String(head)] : undefined;
     if (!p) return unknownName('field', String(head), Object.keys(schema.properties));
     return checkPath(p, rest, child, [...done, head]);
   }
@@ -211,9 +219,14 @@ function applySet(target: Record<string, unknown>, locations: SourceMap, spec: s
   const at: SourceLocation = { set: spec };
   if (eq <= 0) throw new ProfileError({ path: '', location: at, message: 'expected path=value, e.g. generator.tps=200' });
   const segments = parsePath(spec.slice(0, eq).trim());
+  const reserved = segments.find((s) => s === '__proto__' || s === 'constructor' || s === 'prototype');
+  if (reserved !== undefined) throw new ProfileError({ path: displayPath(segments), location: at, message: `"${reserved}" is not a field name` });
   let value: unknown;
   try {
-    value = parseYamlValue(spec.slice(eq + 1));
+    const text = spec.slice(eq + 1);
+    if (text.length > 65_536) throw new Error(`value too long (${text.length} characters, limit 65536)`);
+    value = parseYamlValue(text, { maxAliasCount: 100 });
+    checkExpanded(value, (m) => new Error(m));
   } catch (err) {
     throw new ProfileError({ path: displayPath(segments), location: at, message: `cannot parse value: ${(err as Error).message.split('\n')[0]}` });
   }
@@ -261,9 +274,41 @@ function finish(value: Record<string, unknown>, source: ProfileSource, sets: str
   const base = applyDefaults(ProfileSchema, value) as Record<string, unknown>;
   for (const s of sets) applySet(base, source.locations, s, ProfileSchema);
   const defaulted = applyDefaults(ProfileSchema, base);
-  const issues = validate(ProfileSchema, defaulted, profileLocator(source));
+  const locate = profileLocator(source);
+  const issues = validate(ProfileSchema, defaulted, locate);
   if (issues.length > 0) throw new ProfileError(issues);
+  const derived = derivedIssues(defaulted as Profile, locate);
+  if (derived.length > 0) throw new ProfileError(derived);
   return { profile: defaulted as Profile, source };
+}
+
+/**
+ * Values computed from several fields that reach a child process or a timer: each one valid on
+ * its own can still combine into something no process can take (a run longer than a timer can
+ * wait, a rate past any node, a stake sum that is not an exact integer).
+ */
+function derivedIssues(p: Profile, locate: Locate): ProfileIssue[] {
+  const issues: ProfileIssue[] = [];
+  const bad = (segments: Segment[], message: string) => issues.push({ path: displayPath(segments), location: locate(segments, 'value'), message });
+  const d = p.scenario.duration;
+  const runS = 'slots' in d ? d.slots * p.genesis.slotLengthS : 'seconds' in d ? d.seconds : (d.blocks * p.genesis.slotLengthS) / p.genesis.f;
+  if (!(runS + p.genesis.startDelayS <= MAX_SECONDS)) {
+    bad(['scenario', 'duration'], `the run would last ${Number.isFinite(runS) ? `${Math.round(runS)} s` : 'forever'} (with genesis.startDelayS); at most ${MAX_SECONDS} s`);
+  }
+  if (p.genesis.slotLengthS * p.genesis.epochLengthSlots > MAX_EXACT_INTEGER) bad(['genesis', 'epochLengthSlots'], 'an epoch this long is not a finite time');
+  const g = p.generator;
+  if (g.txkbPerS !== undefined && (g.txkbPerS * 1000) / g.txSizeBytes > MAX_TPS) {
+    bad(['generator', 'txkbPerS'], `${g.txkbPerS} kB/s of ${g.txSizeBytes}-byte txs is ${Math.round((g.txkbPerS * 1000) / g.txSizeBytes)} tx/s; at most ${MAX_TPS}`);
+  }
+  if (p.composition.stake.kind === 'explicit' && p.composition.stake.stakes.reduce((a, b) => a + b, 0) > MAX_EXACT_INTEGER) {
+    bad(['composition', 'stake', 'stakes'], `the stakes add up to more than ${MAX_EXACT_INTEGER} lovelace (not exact)`);
+  }
+  const pp = p.genesis.protocolParams;
+  const lx = p.genesis.leios;
+  if (p.node.mempoolCapacityBytes === undefined && 2 * (pp.maxBlockBodySize + lx.ebMaxTxBytes) > MAX_EXACT_INTEGER) {
+    bad(['genesis', 'leios', 'ebMaxTxBytes'], 'the default mempool (2 × (maxBlockBodySize + ebMaxTxBytes)) is past an exact integer; set node.mempoolCapacityBytes');
+  }
+  return issues;
 }
 
 /** Load a profile by name (profiles/<name>.yaml) or path, resolve extends and --set, validate. */

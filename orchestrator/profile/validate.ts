@@ -17,11 +17,82 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 let ajvInstance: Ajv | undefined;
 const compiled = new WeakMap<object, ValidateFunction>();
 
+/** Integers must be exact: beyond ±(2^53 − 1) a JavaScript number is not one integer. */
+export const MAX_EXACT_INTEGER = Number.MAX_SAFE_INTEGER;
+/**
+ * Seconds a profile may ask any timer for (a wait, a fault's forS, a duration, a slot): Node.js
+ * timers overflow past 2^31 − 1 ms (~24.8 days) and would fire at once.
+ */
+export const MAX_SECONDS = 2_000_000;
+/** Transactions per second a generator may be asked for (a node takes far fewer). */
+export const MAX_TPS = 100_000;
+/** Smallest link bandwidth: below it one EB would take longer than a timer can wait. */
+export const MIN_BANDWIDTH_BPS = 1000;
+
+/**
+ * Bounds by field-name convention (STYLE: units in names): `…S` seconds and `…Ms` milliseconds
+ * (not `…PerS`, a rate) at most MAX_SECONDS; `…Bps` at least MIN_BANDWIDTH_BPS; rates capped.
+ */
+function nameBounds(key: string): { min?: number; max?: number; why: string } | undefined {
+  const timers = `timers wait at most ${MAX_SECONDS} s`;
+  if (key === 'seconds' || (/[a-z]S$/.test(key) && !/PerS$/.test(key))) return { max: MAX_SECONDS, why: timers };
+  if (/[a-z]Ms$/.test(key)) return { min: -MAX_SECONDS * 1000, max: MAX_SECONDS * 1000, why: timers };
+  if (/[a-z]Bps$/.test(key)) return { min: MIN_BANDWIDTH_BPS, why: 'slower links cannot carry one block within a timer' };
+  if (key === 'tps') return { max: MAX_TPS, why: 'the generator offers at most that' };
+  if (key === 'txkbPerS') return { max: MAX_TPS * 100, why: 'the generator offers at most that' };
+  return undefined;
+}
+
+/** Bounds hardenSchema added (not the schema's own): keyword → why. */
+const HARDENED = 'x-leiosnet-hardened';
+
+/**
+ * The schema as checked: every integer bounded to the exact range, number fields by their name
+ * (nameBounds). Non-finite numbers (.inf, .nan) are refused by ajv's strictNumbers. Bounds are
+ * only ever tightened.
+ */
+export function hardenSchema(schema: unknown, key?: string): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => hardenSchema(s, key));
+  if (!isPlainObject(schema)) return schema;
+  const out: Json = {};
+  // TypeBox's symbol keys ([Kind]) stay: branchFor checks values against the schema ajv reports
+  for (const sym of Object.getOwnPropertySymbols(schema)) (out as Record<symbol, unknown>)[sym] = (schema as Record<symbol, unknown>)[sym];
+  for (const [k, v] of Object.entries(schema)) {
+    out[k] =
+      k === 'properties' && isPlainObject(v)
+        ? Object.fromEntries(Object.entries(v).map(([name, p]) => [name, hardenSchema(p, name)]))
+        : k === 'default' || k === 'const' || k === 'enum'
+          ? v
+          : k === 'anyOf' || k === 'oneOf' || k === 'allOf'
+            ? hardenSchema(v, key)
+            : hardenSchema(v);
+  }
+  const hardened: Record<string, string> = {};
+  const setMax = (max: number, why: string) => {
+    if (typeof out.exclusiveMaximum === 'number' && out.exclusiveMaximum <= max) return;
+    if (typeof out.maximum !== 'number' || out.maximum > max) [out.maximum, hardened.maximum] = [max, why];
+  };
+  const setMin = (min: number, why: string) => {
+    if (typeof out.minimum === 'number' ? out.minimum < min : typeof out.exclusiveMinimum !== 'number' || out.exclusiveMinimum < min) [out.minimum, hardened.minimum] = [min, why];
+  };
+  if (out.type === 'integer') {
+    setMax(MAX_EXACT_INTEGER, 'integers are exact up to 2^53 − 1');
+    setMin(-MAX_EXACT_INTEGER, 'integers are exact down to −(2^53 − 1)');
+  }
+  if ((out.type === 'number' || out.type === 'integer') && key !== undefined) {
+    const b = nameBounds(key);
+    if (b?.max !== undefined) setMax(b.max, b.why);
+    if (b?.min !== undefined) setMin(b.min, b.why);
+  }
+  if (Object.keys(hardened).length > 0) out[HARDENED] = hardened;
+  return out;
+}
+
 export function validator(schema: TSchema): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
-    ajvInstance ??= addFormats(new Ajv({ allErrors: true, verbose: true, strict: false }));
-    v = ajvInstance.compile(schema);
+    ajvInstance ??= addFormats(new Ajv({ allErrors: true, verbose: true, strict: false, strictNumbers: true }));
+    v = ajvInstance.compile(hardenSchema(schema) as object);
     compiled.set(schema, v);
   }
   return v;
@@ -172,12 +243,17 @@ export function applyDefaults(schema: TSchema, value: unknown): unknown {
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? '.nan (not a number)' : v > 0 ? '.inf (infinity)' : '-.inf (minus infinity)';
   const s = JSON.stringify(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 function bounds(s: Schema): string {
   const parts: string[] = [];
+  // bounds hardenSchema added are told only when violated (see validate)
+  const hardened = (s[HARDENED] ?? {}) as Record<string, string>;
+  if (hardened.minimum !== undefined) s = { ...s, minimum: undefined };
+  if (hardened.maximum !== undefined) s = { ...s, maximum: undefined };
   if (typeof s.minimum === 'number') parts.push(`≥ ${s.minimum}`);
   if (typeof s.exclusiveMinimum === 'number') parts.push(`> ${s.exclusiveMinimum}`);
   if (typeof s.maximum === 'number') parts.push(`≤ ${s.maximum}`);
@@ -237,10 +313,25 @@ function issue(segments: Segment[], message: string, locate: Locate, at: 'key' |
   return { path: displayPath(segments), location: locate(segments, at), message };
 }
 
+/**
+ * Non-finite numbers anywhere, free-form fields included (adversary params reach the node as
+ * JSON, where .inf and .nan would silently become null).
+ */
+export function nonFinite(value: unknown, locate: Locate): ProfileIssue[] {
+  const out: ProfileIssue[] = [];
+  const walk = (v: unknown, segs: Segment[]): void => {
+    if (typeof v === 'number' && !Number.isFinite(v)) out.push(issue(segs, `expected a finite number, got ${show(v)}`, locate));
+    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...segs, i]));
+    else if (isPlainObject(v)) for (const [k, x] of Object.entries(v)) walk(x, [...segs, k]);
+  };
+  walk(value, []);
+  return out;
+}
+
 /** Validate with ajv and translate every error into a ProfileIssue (deduplicated, in order). */
 export function validate(schema: TSchema, value: unknown, locate: Locate): ProfileIssue[] {
   const v = validator(schema);
-  if (v(value)) return [];
+  if (v(value)) return nonFinite(value, locate);
   let errors: ErrorObject[] = [...(v.errors ?? [])];
   const issues: ProfileIssue[] = [];
   const unionIssue = new Map<ErrorObject, ProfileIssue>();
@@ -307,10 +398,21 @@ export function validate(schema: TSchema, value: unknown, locate: Locate): Profi
       case 'maxItems':
         issues.push(issue(segs, `expected ${describe(parent)}, got ${Array.isArray(e.data) ? `${e.data.length} item(s)` : got}`, locate));
         break;
+      case 'minimum':
+      case 'maximum': {
+        const why = ((parent[HARDENED] ?? {}) as Record<string, string>)[e.keyword];
+        const limit = (e.params as { limit: number }).limit;
+        issues.push(
+          issue(segs, why !== undefined ? `expected ${e.keyword === 'maximum' ? 'at most' : 'at least'} ${limit} (${why}), got ${got}` : `expected ${describe(parent)}, got ${got}`, locate),
+        );
+        break;
+      }
       default:
         issues.push(issue(segs, `expected ${describe(parent)}, got ${got}`, locate));
     }
   }
+  const reported = new Set(issues.map((i) => i.path));
+  issues.push(...nonFinite(value, locate).filter((i) => !reported.has(i.path)));
   const seen = new Set<string>();
   return issues.filter((i) => {
     const k = `${i.path}\u0000${i.message}`;
