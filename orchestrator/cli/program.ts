@@ -22,6 +22,7 @@ import { applyFault, describeFault } from '../scenario/faults.ts';
 import { sleep } from '../scenario/engine.ts';
 import { attachRun, downRun, findRunDir, listLiveRuns, listRunDirs, runtimeOf } from './runs.ts';
 import { registerObserve } from './commands/observe.ts';
+import { followLog } from '../observe/follow.ts';
 import { registerSweep } from './commands/sweep.ts';
 import { registerVerify } from './commands/verify.ts';
 
@@ -241,8 +242,13 @@ Quick start: leiosnet run quickstart`,
       const runDir = findRunDir(runId, io.cwd);
       const file = join(runDir, 'nodes', node, 'node.log');
       let text: string;
-      if (existsSync(file)) text = readFileSync(file, 'utf8');
-      else {
+      let from = 0;
+      let logs: (() => Promise<string>) | undefined;
+      if (existsSync(file)) {
+        const bytes = readFileSync(file);
+        from = bytes.length;
+        text = bytes.toString('utf8');
+      } else {
         // a runtime that keeps logs elsewhere (container engine): ask the live node
         const rt = await runtimeOf(runId);
         const dep = rt ? await rt.attach(runId) : undefined;
@@ -252,21 +258,12 @@ Quick start: leiosnet run quickstart`,
           throw new UserError(`node: no log for ${JSON.stringify(node)} in ${runDir} (nodes: ${nodes.join(', ') || 'none'})`);
         }
         text = await h.logs();
-        o.follow = false;
+        logs = () => h.logs();
       }
+      const printed = text;
       if (o.lines !== undefined) text = text.split('\n').slice(-o.lines - 1).join('\n');
       io.out(text);
-      if (o.follow) {
-        let pos = statSync(file).size;
-        for (;;) {
-          await sleep(500);
-          const size = statSync(file).size;
-          if (size > pos) {
-            io.out(readFileSync(file).subarray(pos, size).toString('utf8'));
-            pos = size;
-          }
-        }
-      }
+      if (o.follow) await followLog(logs ? { logs, printed, out: io.out } : { file, from, out: io.out });
       exit(0);
     });
 
