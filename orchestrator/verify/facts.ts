@@ -11,7 +11,7 @@
 //   VTBundleGenerated  id "<eb>:<pool>" slot producer votes{eb: n}
 //                      election_id?|electionId? voter?|pool? vote_slot?
 //   VTBundleReceived   id "<eb>:<pool>" slot (= election id today) election_id? voter?
-//   CertIncluded eb rb slot voters?(string[])   CertCreated eb slot voters stake?
+//   CertIncluded eb rb slot ebSlot? voters?(string[])   CertCreated eb slot voters stake?
 //   TxIncluded   rb eb? ids? count
 //   StoppedFollowing
 
@@ -34,8 +34,10 @@ export interface BlockFact {
   bodyTxCount?: number;
   /** tx ids of the certified EB applied with this block */
   ebTxs?: string[];
-  /** pool ids of the certificate, when a trace carries them */
+  /** pool ids of the certificate, when a trace carries them (CertIncluded.voters) */
   certVoters?: string[];
+  /** election id of the certificate as the adopting node saw it (CertIncluded.ebSlot) */
+  certEbSlot?: number;
   adoptedByHonest?: boolean;
 }
 
@@ -76,6 +78,8 @@ export interface Facts {
   /** field → events that lacked it (the rules list them as missing data) */
   missing: Map<string, number>;
   txIncludedWithoutIds: number;
+  /** events the nodes' trace writers dropped (TraceDropped): rules may miss what they did not see */
+  dropped: number;
   lines: number;
   bad: number;
 }
@@ -96,6 +100,7 @@ export function newFacts(): Facts {
     counts: new Map(),
     missing: new Map(),
     txIncludedWithoutIds: 0,
+    dropped: 0,
     lines: 0,
     bad: 0,
   };
@@ -179,6 +184,9 @@ function observe(f: Facts, ctx: VerifyContext, node: string, e: TraceEvent): voi
     case 'StoppedFollowing':
       nf.stopped = true;
       return;
+    case 'TraceDropped':
+      f.dropped += n(m.count) ?? 0;
+      return;
     case 'EBGenerated': {
       const id = s(m.id);
       if (id) ebSlot(f, id, n(m.slot));
@@ -199,6 +207,7 @@ function observe(f: Facts, ctx: VerifyContext, node: string, e: TraceEvent): voi
       if (honest) b.adoptedByHonest = true;
       const v = strArr(m.voters);
       if (v) b.certVoters ??= v;
+      b.certEbSlot ??= n(m.ebSlot);
       return;
     }
     case 'TxIncluded': {

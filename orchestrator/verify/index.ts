@@ -31,7 +31,8 @@ export interface VerifyReport {
   nodes: string[];
   adversaries: string[];
   params: VerifyContext['params'];
-  trace: { lines: number; bad: number };
+  /** lines read, malformed lines skipped, events the nodes dropped (TraceDropped) */
+  trace: { lines: number; bad: number; dropped: number };
   rules: RuleResult[];
   checks: number;
   violations: number;
@@ -72,7 +73,7 @@ export async function verifyRun(runDir: string, opts: VerifyOptions = {}): Promi
     nodes: ctx.nodes,
     adversaries: [...ctx.adversaries],
     params: ctx.params,
-    trace: { lines: facts.lines, bad: facts.bad },
+    trace: { lines: facts.lines, bad: facts.bad, dropped: facts.dropped },
     rules: results,
     checks: results.reduce((a, r) => a + r.checks, 0),
     violations,
@@ -102,7 +103,7 @@ function table(rows: string[][]): string {
 export function formatVerify(r: VerifyReport): string {
   const label: Record<RuleStatus, string> = { pass: 'PASS', fail: 'FAIL', 'not-checkable': 'N/A' };
   const rows = [['RULE', 'RESULT', 'CHECKS', 'VIOLATIONS', 'UNCHECKED'], ...r.rules.map((x) => [x.id, label[x.status], String(x.checks), String(x.violations), String(x.unchecked)])];
-  const out = [`conformance of ${r.runDir}: ${r.nodes.length} node(s), ${r.trace.lines} trace lines${r.trace.bad ? ` (${r.trace.bad} malformed, skipped)` : ''}${r.adversaries.length ? `; adversaries (not held to honest rules): ${r.adversaries.join(', ')}` : ''}`, '', table(rows)];
+  const out = [`conformance of ${r.runDir}: ${r.nodes.length} node(s), ${r.trace.lines} trace lines${r.trace.bad ? ` (${r.trace.bad} malformed, skipped)` : ''}${r.trace.dropped ? `; ${r.trace.dropped} events dropped by the nodes' trace writers (TraceDropped): rules see less` : ''}${r.adversaries.length ? `; adversaries (not held to honest rules): ${r.adversaries.join(', ')}` : ''}`, '', table(rows)];
   const bad = r.rules.filter((x) => x.violations > 0);
   if (bad.length) {
     out.push('violations:');

@@ -84,7 +84,7 @@ function announceSlot(f: Facts, b: BlockFact): number | undefined {
   const p = announcing(f, b);
   if (p?.slot !== undefined && (p.announcedEb === undefined || p.announcedEb === b.certifiedEb)) return p.slot;
   const slots = [...((b.certifiedEb ? f.ebSlots.get(b.certifiedEb) : undefined) ?? [])].filter((x) => b.slot === undefined || x < b.slot);
-  return slots.length > 0 ? Math.max(...slots) : p?.slot;
+  return slots.length > 0 ? Math.max(...slots) : (p?.slot ?? b.certEbSlot);
 }
 
 /** Final chain of a tip, genesis first; `complete` = the walk reached the first block. */

@@ -123,6 +123,35 @@ describe('leiosnet verify: fixtures', () => {
     expect(byId['certrb-no-txs']!.violations).toBe(1);
   });
 
+  it('counts events the nodes dropped, and says the rules saw less', async () => {
+    const dir = copy('pass');
+    const file = join(dir, 'nodes', 'p1', 'trace.jsonl');
+    writeFileSync(file, readFileSync(file, 'utf8') + JSON.stringify({ time_s: 31, message: { type: 'TraceDropped', node: 'p1', count: 3 } }) + '\n');
+    const r = await verifyRun(dir);
+    expect(r.trace.dropped).toBe(3);
+    expect(formatVerify(r)).toContain('3 events dropped');
+  });
+
+  it('uses CertIncluded.ebSlot for the election when the announcing RB is not in the traces', async () => {
+    // drop p1's trace (producer of rbA): its RBGenerated/EBGenerated are gone; p2..p4 still adopted rbA
+    const dir = copy('pass');
+    writeFileSync(join(dir, 'nodes', 'p1', 'trace.jsonl'), '');
+    const before = (await verifyRun(dir)).rules.find((x) => x.id === 'certrb-parent-eb')!;
+    expect(before.status).toBe('not-checkable'); // rbA's announced EB is unknown without p1's RBGenerated
+    for (const n of ['p2', 'p3', 'p4']) {
+      const file = join(dir, 'nodes', n, 'trace.jsonl');
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { message: Record<string, unknown> });
+      for (const l of lines) if (l.message.type === 'CertIncluded') l.message.ebSlot = 2;
+      // and without RBAdopted of rbA the parent's slot is unknown too
+      writeFileSync(file, lines.filter((l) => !(l.message.type === 'RBAdopted' && l.message.slot === 2)).map((l) => JSON.stringify(l)).join('\n') + '\n');
+    }
+    const r = await verifyRun(dir);
+    const timing = r.rules.find((x) => x.id === 'certrb-timing')!;
+    expect(timing.status).toBe('pass');
+    expect(timing.checks).toBe(1);
+    expect(r.rules.find((x) => x.id === 'certificate-quorum')!.status).toBe('pass');
+  });
+
   it('the human table lists every rule, the violations and the notes', async () => {
     const text = formatVerify(await verifyRun(join(FIX, 'neg-certrb-timing')));
     for (const id of RULE_IDS) expect(text).toContain(id);
