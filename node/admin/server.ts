@@ -17,6 +17,13 @@
  *
  * Bad input → 400 `{statusCode, error, message, field}`, the message naming the field
  * (e.g. "body.loss must be <= 1", "body.offsetMs is required", "body.foo is not allowed").
+ *
+ * Hardening: binds loopback unless `host` says otherwise; the token is checked (SHA-256 digests
+ * compared with timingSafeEqual, so neither content nor length leaks through timing) before any
+ * body is read; JSON control bodies are capped at CONTROL_BODY_LIMIT (413 past it), /tx at
+ * `bodyLimit`; non-finite numbers (JSON `1e999`) are refused as the wrong type; adversary
+ * `params` are bounded in depth, keys and string length; `__proto__`/`constructor` keys are
+ * refused by fastify's JSON parser.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -25,7 +32,8 @@ import type { Logger } from 'pino';
 import { AdminError, type AdminHooks, type LinkPatch } from './hooks.ts';
 
 export interface AdminServerOptions {
-  host: string;
+  /** default 127.0.0.1: reachable from this machine only */
+  host?: string;
   /** 0 = any free port (see the returned `port`) */
   port: number;
   /** bearer token for mutating routes; at least 8 characters */
@@ -36,8 +44,31 @@ export interface AdminServerOptions {
   logger?: Logger;
   /** add routes before the server starts listening */
   extraRoutes?: (app: FastifyInstance) => void;
-  /** max request body; default 1 MiB */
+  /** max request body of POST /tx; default 1 MiB (JSON control routes: CONTROL_BODY_LIMIT) */
   bodyLimit?: number;
+}
+
+/** Largest JSON body a control route (link, clock, adversary, shutdown) accepts. */
+export const CONTROL_BODY_LIMIT = 16 * 1024;
+/** Longest Authorization header looked at (a token is far shorter). */
+const MAX_AUTH_HEADER = 1024;
+/** Adversary params: how deep, how many keys in all, how long a string. */
+export const PARAMS_LIMITS = { depth: 8, keys: 256, stringLength: 4096 } as const;
+
+/** Why free-form `params` are unacceptable, or undefined. */
+export function paramsProblem(v: unknown, path = 'body.params', depth = 0, budget = { keys: PARAMS_LIMITS.keys }): FieldError | undefined {
+  if (typeof v === 'number' && !Number.isFinite(v)) return new FieldError(path, `${path} must be a finite number`);
+  if (typeof v === 'string' && v.length > PARAMS_LIMITS.stringLength) return new FieldError(path, `${path} must be at most ${PARAMS_LIMITS.stringLength} characters`);
+  if (typeof v !== 'object' || v === null) return undefined;
+  if (depth >= PARAMS_LIMITS.depth) return new FieldError(path, `${path} is nested too deeply (at most ${PARAMS_LIMITS.depth} levels)`);
+  const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x] as const) : Object.entries(v);
+  budget.keys -= entries.length;
+  if (budget.keys < 0) return new FieldError('body.params', `body.params has too many fields (at most ${PARAMS_LIMITS.keys})`);
+  for (const [k, x] of entries) {
+    const e = paramsProblem(x, Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`, depth + 1, budget);
+    if (e) return e;
+  }
+  return undefined;
 }
 
 export interface AdminServer {
@@ -114,7 +145,7 @@ const adversaryBody = {
   type: 'object',
   additionalProperties: false,
   required: ['enabled'],
-  properties: { enabled: { type: 'boolean' }, params: { type: 'object' } },
+  properties: { enabled: { type: 'boolean' }, params: { type: 'object', maxProperties: 64 } },
 } as const;
 
 const txIdParams = {
@@ -150,13 +181,17 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const { hooks, registry } = opts;
   if (typeof opts.token !== 'string' || opts.token.length < 8) throw new Error('admin token must be at least 8 characters');
   const tokenDigest = createHash('sha256').update(opts.token).digest();
+  const host = opts.host ?? '127.0.0.1';
 
   // (cast: with a custom loggerInstance fastify types the instance by that logger)
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     disableRequestLogging: true,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, useDefaults: false, coerceTypes: false, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, useDefaults: false, coerceTypes: false, allErrors: false, strictNumbers: true } },
+    // a prototype-poisoning key in a JSON body is a 400, never a property
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
     schemaErrorFormatter: (errors, dataVar) => describeValidationError(errors[0] as AjvErrorLike, dataVar),
   }) as unknown as FastifyInstance;
 
@@ -168,7 +203,8 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     if (status >= 500) req.log.error({ err, url: req.url }, 'admin request failed');
     const body: Record<string, unknown> = {
       statusCode: status,
-      error: status === 400 ? 'Bad Request' : status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : status >= 500 ? 'Internal Server Error' : 'Error',
+      error:
+        status === 400 ? 'Bad Request' : status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : status === 413 ? 'Payload Too Large' : status === 415 ? 'Unsupported Media Type' : status >= 500 ? 'Internal Server Error' : 'Error',
       message: err.message,
     };
     if (err.field) body.field = err.field;
@@ -177,8 +213,9 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
 
   const requireToken = async (req: FastifyRequest, reply: FastifyReply) => {
     const h = req.headers.authorization;
-    const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-    const ok = m !== null && timingSafeEqual(createHash('sha256').update(m[1]).digest(), tokenDigest);
+    const m = typeof h === 'string' && h.length <= MAX_AUTH_HEADER ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
+    // digests have one length whatever was sent: timingSafeEqual never throws, leaks nothing
+    const ok = m !== null && timingSafeEqual(createHash('sha256').update(m[1]!).digest(), tokenDigest);
     if (!ok) {
       void reply
         .status(401)
@@ -209,18 +246,26 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
 
   app.put<{ Params: { name: string }; Body: LinkPatch }>(
     '/peers/:name/link',
-    { onRequest: requireToken, schema: { params: nameParams, body: linkBody } },
+    { onRequest: requireToken, bodyLimit: CONTROL_BODY_LIMIT, schema: { params: nameParams, body: linkBody } },
     async (req) => hooks.setLink(req.params.name, req.body),
   );
 
-  app.put<{ Body: { offsetMs: number } }>('/clock', { onRequest: requireToken, schema: { body: clockBody } }, async (req) => {
+  app.put<{ Body: { offsetMs: number } }>('/clock', { onRequest: requireToken, bodyLimit: CONTROL_BODY_LIMIT, schema: { body: clockBody } }, async (req) => {
     await hooks.setClockOffset(req.body.offsetMs);
     return { ok: true, offsetMs: req.body.offsetMs };
   });
 
   app.put<{ Params: { behaviour: string }; Body: { enabled: boolean; params?: Record<string, unknown> } }>(
     '/adversary/:behaviour',
-    { onRequest: requireToken, schema: { params: adversaryParams, body: adversaryBody } },
+    {
+      onRequest: requireToken,
+      bodyLimit: CONTROL_BODY_LIMIT,
+      schema: { params: adversaryParams, body: adversaryBody },
+      preHandler: async (req) => {
+        const e = paramsProblem(req.body.params);
+        if (e) throw e;
+      },
+    },
     async (req) => {
       await hooks.setAdversary(req.params.behaviour, req.body.enabled, req.body.params);
       return { ok: true, behaviour: req.params.behaviour, enabled: req.body.enabled };
@@ -231,6 +276,7 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     '/shutdown',
     {
       onRequest: requireToken,
+      bodyLimit: CONTROL_BODY_LIMIT,
       onResponse: async (_req, reply) => {
         if (reply.statusCode !== 202) return;
         setImmediate(() => {
@@ -256,10 +302,10 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
 
   opts.extraRoutes?.(app);
 
-  await app.listen({ host: opts.host, port: opts.port });
+  await app.listen({ host, port: opts.port });
   const addr = app.server.address();
   const port = addr !== null && typeof addr === 'object' ? addr.port : opts.port;
-  const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const hostPart = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${hostPart}:${port}`,
     port,

@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { blsKeygen, blsPop } from '../../node/crypto/bls.ts';
 import { ed25519PublicKey } from '../../node/crypto/ed25519.ts';
 import { hash224, toHex } from '../../node/crypto/hash.ts';
@@ -44,4 +45,28 @@ export function paymentKey(seed: number, owner: string): PaymentKey {
 export function keyFileText(type: KeyType, secret: Uint8Array): string {
   if (secret.length !== 32) throw new Error(`${type}: secret seed must be 32 bytes`);
   return `${JSON.stringify({ type, hex: toHex(secret) }, null, 2)}\n`;
+}
+
+/**
+ * Write a secret (key file, a config holding a token) readable by its owner only: created 0600
+ * under a temporary name and renamed into place, so it is never visible with wider permissions
+ * (writeFileSync's `mode` applies only when the file is created; an existing 0644 file would
+ * keep its mode).
+ */
+export function writeSecretFile(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    chmodSync(tmp, 0o600); // against a umask or a leftover tmp file
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+/** Write a key file (keyFileText) with 0600 permissions. */
+export function writeKeyFile(file: string, type: KeyType, secret: Uint8Array): void {
+  writeSecretFile(file, keyFileText(type, secret));
 }
