@@ -24,6 +24,8 @@ import { evaluateAssertions, type NodeState } from './assertions.ts';
 import { mean, percentile, round, sortNumbers } from './stats.ts';
 import type { AssertionResult, Percentiles, Summary } from './summary.ts';
 import { num, readJsonl, readTrace, runNodes, str, type TraceMessage } from './traces.ts';
+import { analyseTxFate } from './tx-fate.ts';
+import { faultTable, readRunEvents } from '../scenario/recovery.ts';
 
 export const DEFAULT_DIFFUSION_WITHIN_S = 5;
 
@@ -568,6 +570,9 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   const nodeStates = Object.fromEntries(state);
   summary.assertions = [...scenarioAssertions, ...evaluateAssertions(assertions, { summary, nodes: nodeStates })];
   summary.passed = summary.assertions.every((a) => a.passed);
+  summary.faults = faultTable(readRunEvents(runDir), runStart !== undefined ? runStart * 1000 : undefined);
+  const txFate = await analyseTxFate(runDir);
+  if (txFate) summary.txFate = txFate;
 
   const series: Series = {
     rbDelaysMs: rb.delays,

@@ -75,6 +75,10 @@ export interface Summary {
   };
   /** the trace verifier's verdict (orchestrator/verify), absent when it did not run */
   conformance?: Conformance;
+  /** per-node recovery after each fault (scenario/recovery.ts) */
+  faults?: import('../scenario/recovery.ts').FaultRow[];
+  /** accepted txs that never reached the ledger, by cause (tx-fate.ts) */
+  txFate?: import('./tx-fate.ts').TxFate;
   assertions: AssertionResult[];
   passed: boolean;
 }

@@ -80,7 +80,7 @@ Quick start: leiosnet run quickstart`,
   const runtimeOpt = () =>
     new Option('--runtime <name>', 'where nodes run').choices([...RUNTIME_NAMES]).default('process');
 
-  const startRun = async (profile: string, o: { runtime: string; set: string[]; out?: string; json?: boolean; scrapeInterval?: number; prometheus?: boolean }, keepUp: boolean) => {
+  const startRun = async (profile: string, o: { runtime: string; set: string[]; out?: string; json?: boolean; scrapeInterval?: number; junit?: string; prometheus?: boolean }, keepUp: boolean) => {
     const progress = new Progress({ tty: io.tty, quiet: false, stream: process.stderr });
     const r = await runPipeline({
       profile,
@@ -91,6 +91,7 @@ Quick start: leiosnet run quickstart`,
       keepUp,
       progress,
       scrapeIntervalMs: o.scrapeInterval,
+      junit: o.junit,
       prometheus: o.prometheus,
     });
     if (o.json) {
@@ -121,6 +122,7 @@ Quick start: leiosnet run quickstart`,
     .option('--out <dir>', 'run dir (default runs/<run-id>)')
     .option('--scrape-interval <ms>', 'metrics scrape interval', num('--scrape-interval'))
     .option('--prometheus', 'scrape with a real Prometheus server (analysis reads its samples); see `leiosnet observe`')
+    .option('--junit <file>', 'also write every assertion and check as a JUnit XML testcase (for CI)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExit code: 0 all assertions passed, 1 one failed, 2 bad profile or flag, 3 infrastructure failure, 130 interrupted.')
     .action((profile: string, o) => startRun(profile, o, false));

@@ -17,7 +17,7 @@ import { InfraError, LeiosnetError, UserError } from '../errors.ts';
 import { writeGeneratorConfig, writeRunFiles, type AddressOf } from '../genesis/index.ts';
 import type { Plan } from '../profile/plan.ts';
 import { loadPlan } from '../profile/resolve.ts';
-import { writeReports } from '../report/index.ts';
+import { writeJunit, writeReports } from '../report/index.ts';
 import { attachConformance } from '../verify/attach.ts';
 import { REPO_ROOT } from '../runtime/process/node22.ts';
 import { getRuntime, hasAddressPlan } from '../runtime/registry.ts';
@@ -44,6 +44,8 @@ export interface RunOptions {
   /** Abort from outside (tests); SIGINT/SIGTERM are handled unless `handleSignals` is false. */
   signal?: AbortSignal;
   handleSignals?: boolean;
+  /** Also write the assertions and checks as JUnit XML here (`--junit FILE`). */
+  junit?: string;
 }
 
 export interface RunResult {
@@ -405,6 +407,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   meta.status = status;
   updateMeta(runDir, meta);
   events.emit('done', { status, exitCode });
+  if (opts.junit) {
+    try {
+      writeJunit(resolve(cwd, opts.junit), { runId, runDir, profile: plan.profile.name, runtime: rt.name, status, exitCode, error, startedAt: meta.startedAt, durationS: summary?.run.durationS }, summary);
+    } catch (e) {
+      progress.log(`--junit: ${(e as Error).message}`);
+    }
+  }
   progress.done();
   return { runId, runDir, exitCode, status, summary, report, error };
 }

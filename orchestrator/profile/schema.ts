@@ -3,6 +3,7 @@ import { CommitteeSchema, EraSchema, GenesisSchema, LeiosParamsSchema, ProtocolP
 import { LinkShapeSchema } from '../../node/config/schema.ts';
 import { DEFAULT_RELEASE, ReleaseNameSchema } from './releases.ts';
 import { RULE_IDS } from '../verify/rule-ids.ts';
+import { CHECKS } from '../scenario/checks/names.ts';
 
 // The profile: what a user writes (profiles/*.yaml). Sections after cardano-profile: composition,
 // genesis, node, generator, scenario, analysis. Fields with a `default` may be omitted: the loader
@@ -296,17 +297,98 @@ const PartitionFaultSchema = Type.Object(
 
 export const FaultSchema = Type.Union([NodeFaultSchema, LinkFaultSchema, ClockFaultSchema, PartitionFaultSchema]);
 
+// Step-only assertions: relative to an earlier value, or over a window of time.
+const withinS = Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'poll until this deadline' }));
+export const GROWS_METRICS = ['height', 'certified-ebs', 'tx-applied', 'tx-kb-applied'] as const;
+const RelativeAssertionSchemas = [
+  Type.Object(
+    {
+      kind: Type.Literal('grows', { description: 'a figure grows by at least `by` from its value at `since` (a mark) or at this step' }),
+      metric: Type.Union(GROWS_METRICS.map((m) => Type.Literal(m)), { description: 'height: best block; certified-ebs; tx-applied / tx-kb-applied: ledger counters (best node)' }),
+      by: Type.Number({ exclusiveMinimum: 0 }),
+      since: Type.Optional(Type.String({ minLength: 1, description: 'a `mark` label earlier in the timeline' })),
+      withinS,
+    },
+    strict,
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('majority-agreement', { description: 'more than `minShare` of the running nodes share a tip (within maxBlocksApart); a disagreement counts only once it outlasts `graceS`' }),
+      minShare: Type.Number({ minimum: 0, maximum: 1, default: 0.5 }),
+      maxBlocksApart: Type.Integer({ minimum: 0, default: 1 }),
+      graceS: Type.Number({ minimum: 0, default: 30 }),
+      forS: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'watch this long (health); default: one check, passing once agreement is seen within graceS' })),
+      nodes: Type.Optional(NodeNames),
+    },
+    strict,
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('throughput-above-praos', { description: 'ledger bytes applied per second over `windowS` exceed factor × Praos capacity (maxBlockBodySize · f / slotLengthS)' }),
+      windowS: Type.Number({ exclusiveMinimum: 0, default: 20 }),
+      factor: Type.Number({ exclusiveMinimum: 0, default: 1 }),
+      withinS,
+    },
+    strict,
+  ),
+];
+
+export const StepAssertionSchema = Type.Union([...assertionKinds({ withinS }), ...RelativeAssertionSchemas]);
+
+export const CheckSchema = Type.Object(
+  {
+    name: Type.Union(
+      Object.entries(CHECKS).map(([n, d]) => Type.Literal(n, { description: d })),
+      { description: `functional check: ${Object.keys(CHECKS).join(' | ')}` },
+    ),
+    node: Type.Optional(NodeName),
+    nodes: Type.Optional(NodeNames),
+    withinS: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'deadline for inclusion or for what the check waits for; default 60' })),
+    outputs: Type.Optional(Type.Integer({ minimum: 2, maximum: 1000, description: 'multi-output: number of outputs (default 20)' })),
+    groups: Type.Optional(Type.Array(NodeNames, { minItems: 2, maxItems: 2, description: 'rollback: [minority, majority]; default: the first pool vs the rest' })),
+  },
+  { ...strict, description: 'a functional check: submit over the admin API, see it included or refused with its reason' },
+);
+
+export const ProposeSchema = Type.Object(
+  {
+    node: NodeName,
+    era: Type.Union([Type.Literal('praos'), Type.Literal('leios')]),
+    protocolVersion: Type.Integer({ minimum: 1 }),
+    epoch: Type.Integer({ minimum: 0, description: 'earliest epoch it takes effect' }),
+    endorsers: Type.Array(NodeName, { default: [], description: 'pools that endorse it (POST /update on each)' }),
+    withinS: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'how long endorsers may take to see the proposal; default 60' })),
+  },
+  { ...strict, description: 'on-chain hard-fork proposal: `node` proposes, `endorsers` endorse' },
+);
+
+const RangeS = Type.Object(
+  { min: Type.Number({ minimum: 0 }), max: Type.Number({ minimum: 0 }) },
+  { ...strict, description: 'seconds, drawn uniformly from [min, max] with the profile seed' },
+);
+
+export const CampaignSchema = Type.Object(
+  {
+    kind: Type.Union((['kill', 'stop', 'pause', 'restart'] as const).map((k) => Type.Literal(k)), { default: 'kill' }),
+    nodes: NodeNames,
+    rounds: Type.Integer({ minimum: 1, maximum: 100, default: 1, description: 'each node is hit once per round, in a seeded order' }),
+    gapS: RangeS,
+    downS: Type.Optional(RangeS),
+  },
+  { ...strict, description: 'a seeded fault campaign, expanded by the planner into wait + fault steps: before each fault a gap of gapS, then the node is down for downS (restarted from its DB)' },
+);
+
 export const StepSchema = Type.Union([
   Type.Object({ wait: DurationSchema }, strict),
+  Type.Object({ campaign: CampaignSchema }, strict),
   Type.Object({ fault: FaultSchema }, strict),
   Type.Object(
     { upgrade: Type.Object({ nodes: Type.Union([Type.Literal('all'), NodeNames]), release: ReleaseNameSchema }, strict) },
     strict,
   ),
-  Type.Object(
-    { assert: Type.Union(assertionKinds({ withinS: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'poll until this deadline' })) })) },
-    strict,
-  ),
+  Type.Object({ assert: StepAssertionSchema }, strict),
+  Type.Object({ check: CheckSchema }, strict),
+  Type.Object({ propose: ProposeSchema }, strict),
   Type.Object(
     {
       generator: Type.Object(
@@ -376,5 +458,8 @@ export type Duration = Static<typeof DurationSchema>;
 export type Assertion = Static<typeof AssertionSchema>;
 export type Fault = Static<typeof FaultSchema>;
 export type Step = Static<typeof StepSchema>;
+export type StepAssertion = Static<typeof StepAssertionSchema>;
+export type CheckSpec = Static<typeof CheckSchema>;
+export type ProposeSpec = Static<typeof ProposeSchema>;
 export type Resources = Static<typeof ResourcesSchema>;
 export type GeneratorSection = Static<typeof GeneratorSectionSchema>;

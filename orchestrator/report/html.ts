@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import type { Series } from '../analysis/analyse.ts';
 import type { Summary } from '../analysis/summary.ts';
 import { renderMarkdown } from './markdown.ts';
+import type { ScenarioReport } from './scenario.ts';
 
 export interface Figure {
   id: string;
@@ -173,10 +174,10 @@ for (const f of figs) {
 }
 `;
 
-export function renderHtml(summary: Summary, series: Series): string {
+export function renderHtml(summary: Summary, series: Series, scenario?: ScenarioReport): string {
   const { js, css } = uplot();
   const figs = figures(series);
-  const body = markdownToHtml(renderMarkdown(summary).replace(/\nPlots: report\.html.*\n/, '\n'));
+  const body = markdownToHtml(renderMarkdown(summary, undefined, scenario).replace(/\nPlots: report\.html.*\n/, '\n'));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>leiosnet ${escapeHtml(summary.run.id)}</title>

@@ -3,6 +3,8 @@
 import type { Series } from '../analysis/analyse.ts';
 import { percentile } from '../analysis/stats.ts';
 import type { Summary } from '../analysis/summary.ts';
+import { renderScenarioMarkdown, type ScenarioReport } from './scenario.ts';
+import { renderTxFateMarkdown } from './tx-fate.ts';
 import { conformanceMarkdown } from '../verify/markdown.ts';
 
 export function fmt(v: unknown, digits = 3): string {
@@ -37,7 +39,7 @@ function cdfLine(sorted: number[]): string {
   return [0.1, 0.25, 0.5, 0.75, 0.9, 0.99].map((p) => `p${Math.round(p * 100)} ${fmt(percentile(sorted, p), 3)}`).join(' · ');
 }
 
-export function renderMarkdown(summary: Summary, series?: Series): string {
+export function renderMarkdown(summary: Summary, series?: Series, scenario?: ScenarioReport): string {
   const s = summary;
   const out: string[] = [];
   out.push(`# leiosnet run ${s.run.id}`);
@@ -49,9 +51,13 @@ export function renderMarkdown(summary: Summary, series?: Series): string {
   out.push('');
   if (s.assertions.length) {
     out.push('## Assertions', '');
-    out.push(table(['assertion', 'result', 'detail'], s.assertions.map((a) => [a.name, a.passed ? 'PASS' : 'FAIL', a.detail])));
+    out.push(table(['assertion', 'result', 'detail'], s.assertions.map((a) => [a.name, a.passed ? (a.detail.startsWith('skipped: ') ? 'SKIP' : 'PASS') : 'FAIL', a.detail])));
     out.push('');
   }
+  const scen = scenario ? renderScenarioMarkdown(scenario) : [];
+  const timelineAt = scen.indexOf('## Timeline');
+  const scenTimeline = timelineAt >= 0 ? scen.splice(timelineAt - 1) : [];
+  if (scen.length) out.push(...scen.slice(1), '');
   out.push('## Chain', '');
   out.push(
     kv([
@@ -113,8 +119,10 @@ export function renderMarkdown(summary: Summary, series?: Series): string {
   out.push(`Mean per node: CPU ${fmt(s.resources.cpuPctPerNode)} %, RSS ${fmt(s.resources.rssMbPerNode)} MB`, '');
   const per = Object.entries(s.resources.perNode);
   if (per.length) out.push(table(['node', 'CPU %', 'RSS MB'], per.map(([n, r]) => [n, r.cpuPct, r.rssMb])));
+  out.push(...renderTxFateMarkdown(s));
   const happenings = series?.events.filter((e) => e.type !== 'phase' && e.type !== 'assertion') ?? [];
-  if (happenings.length) {
+  if (scenTimeline.length) out.push(...scenTimeline);
+  else if (happenings.length) {
     out.push('', '## Timeline', '');
     out.push(table(['t (s)', 'event'], happenings.map((e) => [e.t, e.text])));
   }
