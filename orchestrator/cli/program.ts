@@ -21,6 +21,7 @@ import { RUNTIME_NAMES, getRuntime } from '../runtime/registry.ts';
 import { applyFault, describeFault } from '../scenario/faults.ts';
 import { sleep } from '../scenario/engine.ts';
 import { attachRun, downRun, findRunDir, listLiveRuns, listRunDirs, runtimeOf } from './runs.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerObserve } from './commands/observe.ts';
 import { followLog } from '../observe/follow.ts';
 import { registerSweep } from './commands/sweep.ts';
@@ -399,13 +400,7 @@ Quick start: leiosnet run quickstart`,
       exit(await imageBuildCommand({ ...o, log: (l) => io.err(`${l}\n`), print: (l) => io.out(`${l}\n`) }));
     });
 
-  program
-    .command('serve')
-    .description('REST + WebSocket API and the web page (not yet implemented: exits 2)')
-    .option('--port <port>', 'port', num('--port'), 8080)
-    .action(() => {
-      throw new UserError('serve: not yet implemented in this build (use run/up/status/ls meanwhile)');
-    });
+  registerServe(program, io, exit);
 
   registerSweep(program, io, exit);
   registerVerify(program, io, exit);
