@@ -99,7 +99,7 @@ export async function awaitScrapesAfter(base: string, afterS: number, timeoutMs:
 }
 
 /** Labels Prometheus adds (target labels), dropped from series keys: the sample names the node. */
-export const TARGET_LABELS = ['job', 'instance', 'run', 'node', 'role', 'release', 'region'] as const;
+export const TARGET_LABELS = ['job', 'instance', 'run', 'node', 'role', 'release', 'region', 'runtime'] as const;
 
 export interface ExportOptions {
   runId: string;
@@ -122,7 +122,8 @@ export async function samplesFromPrometheus(base: string, opts: ExportOptions): 
   const run = JSON.stringify(opts.runId);
   let nodes = opts.nodes;
   if (!nodes) {
-    const r = await query(base, `count by (node) ({run=${run}, role!="orchestrator", __name__!~"up|scrape_.*"})`, opts.end);
+    const windowS = Math.max(1, Math.ceil(opts.end - opts.start) + 1);
+    const r = await query(base, `count by (node) (last_over_time({run=${run}, role!="orchestrator", __name__=~"leios_.*"}[${windowS}s]))`, opts.end);
     nodes = r.map((x) => x.metric.node!).filter(Boolean).sort();
   }
   const stepS = Math.max(opts.stepS, (opts.end - opts.start) / MAX_POINTS);

@@ -17,6 +17,16 @@ import { fileSd, type MetricsTarget } from './targets.ts';
 
 export const PROMETHEUS_DIR = 'prometheus';
 
+/**
+ * exec "$@" (prometheus keeps the shell's pid and group) with a watcher in the background that
+ * ends it when the orchestrator is gone; stopping the group ends both.
+ */
+const WATCHDOG = [
+  'o="$LEIOSNET_ORCHESTRATOR_PID"; self=$$',
+  '( while kill -0 "$o" 2>/dev/null && kill -0 "$self" 2>/dev/null; do sleep 2; done; kill -TERM "$self" 2>/dev/null ) </dev/null >/dev/null 2>&1 &',
+  'exec "$@"',
+].join('\n');
+
 export interface PrometheusServerInfo {
   pid: number;
   url: string;
@@ -152,8 +162,13 @@ export class PrometheusServer {
         '--log.level=warn',
       ];
       // own process group: Ctrl-C on the terminal reaches the orchestrator, which exports the
-      // samples before it stops Prometheus itself
-      const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd] });
+      // samples before it stops Prometheus itself. A watchdog shell (the group leader) ends
+      // Prometheus when the orchestrator dies, even by SIGKILL: no orphaned server.
+      const child = spawn('sh', ['-c', WATCHDOG, 'leiosnet-prometheus', bin, ...args], {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, LEIOSNET_ORCHESTRATOR_PID: String(process.pid) },
+      });
       closeSync(fd);
       child.on('error', () => {});
       child.unref();

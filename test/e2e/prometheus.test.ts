@@ -134,8 +134,9 @@ async function checkRun(o: RunOutcome): Promise<void> {
   const lastOf = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null).at(-1);
   const a = fromProm.series.timeline;
   const b = fromScraper.series.timeline;
-  expect(lastOf(a.height)).toBe(lastOf(b.height));
-  expect(lastOf(a.txApplied)).toBe(lastOf(b.txApplied));
+  // the two last scrapes are a few seconds apart while blocks keep coming
+  expect(Math.abs(lastOf(a.height)! - lastOf(b.height)!)).toBeLessThanOrEqual(2);
+  expect(Math.abs(lastOf(a.txApplied)! - lastOf(b.txApplied)!)).toBeLessThanOrEqual(Math.max(20, 0.05 * lastOf(b.txApplied)!));
   expect(Math.abs(a.t.length - b.t.length)).toBeLessThanOrEqual(3);
 }
 
