@@ -298,7 +298,12 @@ export class LeiosNode {
   receiveHeader(headerBytes: Uint8Array, from: string): TreeNode<BlockInfo> | undefined {
     const key = toHex(hash256(headerBytes));
     const known = this.chain.get(key);
-    if (known) return known.data.block || known.data.invalid ? undefined : known;
+    if (known) {
+      // After a restart the DB may hold a certified RB whose EB closure never reached the EB
+      // store: its header comes back from peers, and that is when to fetch the EB.
+      this.wantCertifiedEb(known, from);
+      return known.data.block || known.data.invalid ? undefined : known;
+    }
     if (!this.following) return undefined;
     let h;
     try {
@@ -331,11 +336,20 @@ export class LeiosNode {
       const node = this.chain.addHeader(h, headerBytes, v);
       this.leios.noteHeader(h.issuerVkey, h.slot, node.key, h.ebAnnounce ? { ebHash: h.ebAnnounce.hash, epochNonce: node.data.nonce.epochNonce } : undefined);
       if (h.ebAnnounce && !this.leios.has(h.ebAnnounce.hash)) this.onEbWanted?.(h.ebAnnounce.hash, h.slot, from);
+      this.wantCertifiedEb(node, from);
       return this.chain.couldImprove(node) ? node : undefined;
     } catch (e) {
       if (e instanceof HeaderError) throw new PeerFault(`invalid header from ${from}: ${e.message}`);
       throw e;
     }
+  }
+
+  /** A certified RB is only selectable with its EB's closure: fetch it if we lack it (e.g. it was stale when announced). */
+  private wantCertifiedEb(n: TreeNode<BlockInfo>, from: string): void {
+    if (!n.data.header.certified) return;
+    const parent = n.data.header.prevHash ? this.chain.get(toHex(n.data.header.prevHash)) : undefined;
+    const ann = parent?.data.header.ebAnnounce;
+    if (parent && ann && !this.leios.get(ann.hash)?.complete) this.onEbWanted?.(ann.hash, parent.slot, from);
   }
 
   /** A body fetched from a peer. */

@@ -112,9 +112,13 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     return this.votePool.stats;
   }
 
+  /** Elections up to this slot are never voted in: a restarted node cannot know whether it voted before it died. */
+  private voteFloorSlot = -1;
+
   async open(): Promise<void> {
     // Stored EBs stay on disk and are loaded when a block needs them (replay, rollback).
     await this.store.open(this.d.dbPath, this.d.log);
+    this.voteFloorSlot = this.d.currentSlot();
   }
 
   async close(): Promise<void> {
@@ -356,7 +360,7 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
         ebMatchesAnnouncement: rb.ebSize === e.enc.bytes.length,
         rbIsTip: rb.isTip,
         inCommittee,
-        alreadyVoted: this.votedElections.has(rb.slot),
+        alreadyVoted: this.votedElections.has(rb.slot) || rb.slot <= this.voteFloorSlot,
       },
       this.p,
     );

@@ -6,6 +6,7 @@ import type { Plan, PlanNode } from './plan.ts';
 import { apportion } from './apportion.ts';
 import { releaseInfo, type ReleaseInfo, type ReleaseName } from './releases.ts';
 import { deriveBytes, Rng } from './rng.ts';
+import { expandCampaigns } from './campaign.ts';
 import type { Duration, Profile, StakeSpec, Step } from './schema.ts';
 import { displayPath, type Segment } from './validate.ts';
 
@@ -48,6 +49,8 @@ function stepNodeRefs(step: Step, at: Segment[]): [string, Segment[]][] {
     list(step.upgrade.nodes, [...at, 'upgrade', 'nodes']);
   } else if ('adversary' in step) {
     refs.push([step.adversary.node, [...at, 'adversary', 'node']]);
+  } else if ('campaign' in step) {
+    list(step.campaign.nodes, [...at, 'campaign', 'nodes']);
   } else if ('assert' in step && 'nodes' in step.assert) {
     list(step.assert.nodes, [...at, 'assert', 'nodes']);
   }
@@ -181,7 +184,7 @@ export function resolvePlan(input: LoadedProfile | Profile): Plan {
     scenario: {
       duration: structuredClone(scenario.duration),
       estimatedDurationS: estimateDurationS(scenario.duration, gen.slotLengthS, gen.f),
-      steps: structuredClone(scenario.steps),
+      steps: expandCampaigns(scenario.steps, rng.fork('scenario/campaigns')),
     },
     analysis: structuredClone(analysis),
   };

@@ -33,6 +33,8 @@ export interface TestnetOptions {
   leios?: Partial<Genesis['leios']>;
   /** Nodes beyond the pools that run as relays (no stake, no keys). */
   relays?: number;
+  /** Stake of pool i (default 1000 each). */
+  stake?: (i: number) => number;
 }
 
 export function buildTestnet(o: TestnetOptions): { genesis: Genesis; configs: string[]; names: string[]; payment: Uint8Array } {
@@ -52,11 +54,11 @@ export function buildTestnet(o: TestnetOptions): { genesis: Genesis; configs: st
     eras: o.eras ?? [{ era: 'praos', startEpoch: 0, protocolVersion: 1 }],
     leios: { lHdrSlots: 1, lVoteSlots: 4, lDiffSlots: 7, ebMaxRefBytes: 512000, ebMaxTxBytes: 12000000, quorum: 0.75, committee: { kind: 'truncation', sigmaC: 0.99 }, ...o.leios },
     updateThreshold: 0.75,
-    pools: names.map((n) => {
+    pools: names.map((n, i) => {
       const bls = blsKeygen(seed(`${n}/bls`));
       return {
         id: n,
-        stake: 1000,
+        stake: o.stake ? o.stake(i) : 1000,
         coldVkey: toHex(ed25519PublicKey(seed(`${n}/cold`))),
         vrfVkey: toHex(vrfKeygen(seed(`${n}/vrf`)).pk),
         blsVkey: toHex(bls.pk),
