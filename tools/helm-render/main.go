@@ -631,14 +631,21 @@ func (e *engine) funcMap() template.FuncMap {
 
 // cleanupError turns Go's template errors into Helm's shape:
 // "execution error at (leiosnet/templates/x.yaml:3:4): message".
-var execErrRe = regexp.MustCompile(`^template: (\S+?:\d+:\d+): executing "[^"]*" at <[^>]*>: error calling \w+: (.*)$`)
+var (
+	execLocRe  = regexp.MustCompile(`^template: (\S+?:\d+:\d+): executing `)
+	execCallRe = regexp.MustCompile(`error calling \w+: `)
+)
 
+// cleanupError turns Go's template errors into Helm's shape, with the innermost message (a
+// required/fail deep inside include calls): "execution error at (<file:line:col>): <message>".
 func cleanupError(err error) error {
 	msg := err.Error()
-	if m := execErrRe.FindStringSubmatch(msg); m != nil {
-		return fmt.Errorf("execution error at (%s): %s", m[1], m[2])
+	loc := execLocRe.FindStringSubmatch(msg)
+	calls := execCallRe.FindAllStringIndex(msg, -1)
+	if loc == nil || len(calls) == 0 {
+		return err
 	}
-	return err
+	return fmt.Errorf("execution error at (%s): %s", loc[1], strings.TrimSpace(msg[calls[len(calls)-1][1]:]))
 }
 
 // ------------------------------------------------------------------------------------ capabilities

@@ -1,0 +1,315 @@
+// charts/leiosnet, tested as honestly as a machine without `helm` allows:
+// - rendered by tools/helm-render (Go text/template + sprig + Helm's include/tpl/required/toYaml,
+//   values.schema.json checked by gojsonschema, like helm) with default and custom values; bad
+//   values and a missing required value fail with helm's messages;
+// - the genesis Job's own command line (`leiosnet genesis` as rendered) and its publish step run
+//   here, so the Job's inputs are the real ones;
+// - on the real single-node cluster (.ci/k8s-setup.sh): the rendered objects applied to a fresh
+//   namespace; the 4-pool testnet forges and agrees (tips read from each pod's IP), then the
+//   namespace is deleted.
+// Without the renderer (no Go toolchain) or without a cluster, one SKIPPED line each;
+// LEIOSNET_E2E_HELM=1 / LEIOSNET_E2E_K8S=1 make them failures.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const CHART = join(REPO, 'charts/leiosnet');
+const POD_SCRIPT = join(CHART, 'files/leiosnet-pod.mjs');
+
+// ------------------------------------------------------------------------------- renderer gate
+
+function buildRenderer(): { bin?: string; detail: string } {
+  const r = spawnSync('bash', [join(REPO, '.ci/helm-setup.sh')], { encoding: 'utf8', timeout: 300_000 });
+  const bin = r.stdout.trim().split('\n').pop();
+  if (r.status === 0 && bin && existsSync(bin)) return { bin, detail: 'built' };
+  return { detail: `tools/helm-render could not be built (.ci/helm-setup.sh exit ${r.status}): ${(r.stderr || '').trim().split('\n').slice(-2).join(' ')}` };
+}
+
+const renderer = buildRenderer();
+const helmRequired = process.env.LEIOSNET_E2E_HELM === '1';
+const skipRender = !renderer.bin && !helmRequired;
+if (skipRender) console.warn(`[helm-chart] SKIPPED: ${renderer.detail} (set LEIOSNET_E2E_HELM=1 to make this a failure)`);
+
+interface Rendered {
+  code: number;
+  stdout: string;
+  stderr: string;
+  docs: K8sObject[];
+}
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: any;
+  data?: Record<string, string>;
+}
+
+function render(args: string[] = [], opts: { name?: string; namespace?: string } = {}): Rendered {
+  if (!renderer.bin) throw new Error(`[helm-chart] LEIOSNET_E2E_HELM=1 but ${renderer.detail}`);
+  const r = spawnSync(renderer.bin, ['--name', opts.name ?? 'tn', '--namespace', opts.namespace ?? 'lnet', ...args, CHART], { encoding: 'utf8' });
+  const docs = r.status === 0 ? parseAllDocuments(r.stdout).map((d) => d.toJSON() as K8sObject).filter(Boolean) : [];
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, docs };
+}
+
+const ofKind = (docs: K8sObject[], kind: string) => docs.filter((d) => d.kind === kind);
+const container = (o: K8sObject, name: string) => [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers].find((c: any) => c.name === name);
+
+describe.skipIf(skipRender)('helm chart: rendering (tools/helm-render)', () => {
+  it('renders the defaults: 4 node StatefulSets with run/node labels and /health readiness, a headless Service, genesis and generator Jobs, no monitors', () => {
+    const r = render();
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const kinds = r.docs.map((d) => d.kind);
+    // helm's install order: ConfigMap before Service before StatefulSet before Job
+    expect(kinds).toEqual(['ConfigMap', 'Service', 'StatefulSet', 'StatefulSet', 'StatefulSet', 'StatefulSet', 'Job', 'Job']);
+    expect(r.stdout).toContain('# Source: leiosnet/templates/statefulsets.yaml');
+    for (const d of r.docs) expect(d.metadata.labels?.['leiosnet.io/run']).toBe('tn');
+    const sts = ofKind(r.docs, 'StatefulSet');
+    expect(sts.map((s) => s.spec.template.metadata.labels['leiosnet.io/node'])).toEqual(['pool-1', 'pool-2', 'pool-3', 'pool-4']);
+    for (const s of sts) {
+      const c = container(s, 'node');
+      expect(c.image).toBe('leiosnet/node:leios-2.0');
+      expect(c.readinessProbe.httpGet).toEqual({ path: '/health', port: 'admin' });
+      expect(c.ports.map((p: any) => p.containerPort)).toEqual([3001, 12798]);
+      expect(s.spec.volumeClaimTemplates).toBeUndefined();
+      expect(s.spec.template.spec.volumes.find((v: any) => v.name === 'shared').hostPath.path).toBe('/var/lib/leiosnet/lnet/tn');
+    }
+    expect(ofKind(r.docs, 'Service')[0]!.spec.clusterIP).toBe('None');
+    const nodes = JSON.parse(ofKind(r.docs, 'ConfigMap')[0]!.data!['nodes.json']!);
+    expect(Object.keys(nodes)).toEqual(['pool-1', 'pool-2', 'pool-3', 'pool-4']);
+    expect(nodes['pool-1']).toEqual({ group: 'pools', release: 'leios-2.0', pod: 'tn-leiosnet-pool-1-0', dns: 'tn-leiosnet-pool-1-0.tn-leiosnet-pools.lnet.svc.cluster.local' });
+    const genesis = ofKind(r.docs, 'Job').find((j) => j.metadata.name === 'tn-leiosnet-genesis')!;
+    const args: string[] = container(genesis, 'genesis').args;
+    expect(args.slice(0, 3)).toEqual(['orchestrator/cli/main.ts', 'genesis', 'quickstart']);
+    expect(args).toContain('node.releases.pool-4=leios-2.0');
+    expect(r.docs.some((d) => d.kind === 'PodMonitor' || d.kind === 'ServiceMonitor')).toBe(false);
+    // the chart's pod script rides in the ConfigMap verbatim (.Files.Get)
+    expect(ofKind(r.docs, 'ConfigMap')[0]!.data!['leiosnet-pod.mjs']).toBe(readFileSync(POD_SCRIPT, 'utf8').replace(/\n$/, ''));
+  });
+
+  it('renders custom values: mixed releases per group, an inline profile, persistence, a PodMonitor, dns addressing, no generator', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'helm-values-'));
+    try {
+      const values = join(dir, 'values.yaml');
+      writeFileSync(
+        values,
+        [
+          'profile:',
+          '  inline: |',
+          '    extends: quickstart',
+          '    description: {{ .Release.Name }} upgrade test',
+          '    composition: { pools: 4 }',
+          '  set: ["generator.tps=2"]',
+          'groups:',
+          '  - { name: old, nodes: [pool-1, pool-2], release: praos-1.0, resources: { requests: { cpu: 100m } } }',
+          '  - { name: new, nodes: [pool-3, pool-4], image: { repository: registry.example/leiosnet, tag: "2.0.1" } }',
+          'persistence: { enabled: true, size: 2Gi, storageClass: fast }',
+          'monitoring: { podMonitor: { enabled: true, labels: { release: prom } } }',
+          'generator: { enabled: false }',
+        ].join('\n'),
+      );
+      const r = render(['-f', values, '--set', 'addressing.mode=dns', '--set-string', 'podAnnotations.team=qa']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const sts = ofKind(r.docs, 'StatefulSet');
+      const image = (n: string) => container(sts.find((s) => s.metadata.labels!['leiosnet.io/node'] === n)!, 'node').image;
+      expect(image('pool-1')).toBe('leiosnet/node:praos-1.0');
+      expect(image('pool-3')).toBe('registry.example/leiosnet:2.0.1');
+      expect(sts.map((s) => s.metadata.labels!['leiosnet.io/release'])).toEqual(['praos-1.0', 'praos-1.0', 'leios-2.0', 'leios-2.0']);
+      expect(container(sts[0]!, 'node').resources).toEqual({ requests: { cpu: '100m' } });
+      expect(sts[0]!.spec.template.metadata.annotations.team).toBe('qa');
+      expect(sts[0]!.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '2Gi' } } });
+      expect(sts.map((s) => s.spec.serviceName)).toEqual(['tn-leiosnet-old', 'tn-leiosnet-old', 'tn-leiosnet-new', 'tn-leiosnet-new']);
+      expect(ofKind(r.docs, 'Service').map((s) => s.metadata.name)).toEqual(['tn-leiosnet-old', 'tn-leiosnet-new']);
+      const env = container(sts[0]!, 'node').env.find((e: any) => e.name === 'LEIOSNET_ADDRESSING');
+      expect(env.value).toBe('dns');
+      const cm = ofKind(r.docs, 'ConfigMap')[0]!;
+      // tpl renders the inline profile with the release's values
+      expect(cm.data!['profile.yaml']).toContain('description: tn upgrade test');
+      const args: string[] = container(ofKind(r.docs, 'Job')[0]!, 'genesis').args;
+      expect(args[2]).toBe('/chart/profile.yaml');
+      expect(args).toEqual(expect.arrayContaining(['generator.tps=2', 'node.releases.pool-1=praos-1.0', 'node.releases.pool-3=leios-2.0']));
+      expect(ofKind(r.docs, 'Job').map((j) => j.metadata.name)).toEqual(['tn-leiosnet-genesis']);
+      const pm = ofKind(r.docs, 'PodMonitor')[0]!;
+      expect(pm.metadata.labels!.release).toBe('prom');
+      expect(pm.spec.selector.matchLabels['leiosnet.io/run']).toBe('tn');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('values.schema.json rejects bad values with the field named, as helm does', () => {
+    const bad = [
+      [['--set', 'addressing.mode=bogus'], 'addressing.mode'],
+      [['--set', 'groups[0].nodes[0]=Pool_1'], 'groups.0.nodes.0'],
+      [['--set', 'nodeRelease=leios-9'], 'nodeRelease'],
+      [['--set', 'ports.n2n=70000'], 'ports.n2n'],
+      [['--set', 'surprise=1'], 'surprise'],
+    ] as const;
+    for (const [args, field] of bad) {
+      const r = render([...args]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain("values don't meet the specifications of the schema(s) in the following chart(s):");
+      expect(r.stderr).toContain(field);
+    }
+  });
+
+  it('required values and inconsistent groups fail the render with a clear message', () => {
+    const noShared = render(['--set', 'shared.hostPath=null']);
+    expect(noShared.code).toBe(1);
+    expect(noShared.stderr).toMatch(/Error: execution error at \(leiosnet\/templates\/[a-z-]+\.yaml:\d+:\d+\): shared\.hostPath or shared\.existingClaim is required/);
+    const twice = render(['--set', 'groups[1].name=more', '--set', 'groups[1].nodes={pool-4}']);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('node pool-4 is in two groups (pools and more)');
+  });
+
+  it("the genesis Job's own command line and publish step produce a genesis for every chart node", () => {
+    const r = render(['--set', 'genesis.startDelayS=5', '--set', 'groups[0].release=praos-1.0']);
+    expect(r.code).toBe(0);
+    const job = ofKind(r.docs, 'Job').find((j) => j.metadata.name.endsWith('-genesis'))!;
+    const shared = mkdtempSync(join(tmpdir(), 'helm-shared-'));
+    const chartDir = mkdtempSync(join(tmpdir(), 'helm-chartfiles-'));
+    try {
+      const cm = ofKind(r.docs, 'ConfigMap')[0]!;
+      for (const [k, v] of Object.entries(cm.data!)) writeFileSync(join(chartDir, k), v);
+      const uid = 'test-uid';
+      const args = (container(job, 'genesis').args as string[]).map((a) => a.replace('/shared', shared).replace('$(LEIOSNET_JOB_UID)', uid));
+      execFileSync(process.execPath, args, { cwd: REPO, stdio: 'pipe' });
+      const env = { ...process.env, LEIOSNET_SHARED: shared, LEIOSNET_CHART_DIR: chartDir, LEIOSNET_JOB_UID: uid };
+      execFileSync(process.execPath, [join(chartDir, 'leiosnet-pod.mjs'), 'finalize'], { env, stdio: 'pipe' });
+      expect(readFileSync(join(shared, 'run/READY'), 'utf8').trim()).toBe(uid);
+      const manifest = JSON.parse(readFileSync(join(shared, 'run/genesis-manifest.json'), 'utf8'));
+      expect(manifest.nodes.map((n: any) => [n.name, n.release])).toEqual([1, 2, 3, 4].map((i) => [`pool-${i}`, 'praos-1.0']));
+      const cfg = JSON.parse(readFileSync(join(shared, 'run/nodes/pool-1/config.json'), 'utf8'));
+      expect(cfg.listen).toEqual({ host: '0.0.0.0', port: 3001 });
+      expect(cfg.peers.map((p: any) => [p.name, p.host, p.port])).toEqual([2, 3, 4].map((i) => [`pool-${i}`, `pool-${i}`, 3001]));
+      expect(cfg.release.maxProtocolVersion).toBe(1);
+      expect(existsSync(join(shared, 'run/genesis/keys/pool-4.bls.skey'))).toBe(true);
+      // a second run of the same Job keeps what it published
+      execFileSync(process.execPath, [join(chartDir, 'leiosnet-pod.mjs'), 'finalize'], { env, stdio: 'pipe' });
+      expect(readFileSync(join(shared, 'run/genesis-manifest.json'), 'utf8')).toBe(JSON.stringify(manifest, null, 2) + '\n');
+      // a chart whose groups do not match the profile's nodes: the Job fails and says why
+      writeFileSync(join(chartDir, 'nodes.json'), JSON.stringify({ 'pool-1': {}, 'pool-9': {} }));
+      cpSync(join(shared, 'run'), join(shared, 'staging-other'), { recursive: true });
+      const bad = spawnSync(process.execPath, [join(chartDir, 'leiosnet-pod.mjs'), 'finalize'], { env: { ...env, LEIOSNET_JOB_UID: 'other' }, encoding: 'utf8' });
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toContain('not in any group: pool-2, pool-3, pool-4; not in the profile: pool-9');
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+      rmSync(chartDir, { recursive: true, force: true });
+    }
+  });
+});
+
+// -------------------------------------------------------------------------------- on a cluster
+
+const K8S_STATE = process.env.LEIOSNET_K8S_STATE ?? '/tmp/leiosnet-k8s';
+const KUBECONFIG = process.env.KUBECONFIG ?? join(K8S_STATE, 'kubeconfig');
+const KUBECTL = [join(process.env.LEIOSNET_K8S_CACHE ?? '/var/cache/leiosnet-k8s', 'bin/kubectl'), '/usr/bin/kubectl'].find((p) => existsSync(p));
+
+function clusterStatus(): { ok: boolean; detail: string } {
+  if (!KUBECTL) return { ok: false, detail: 'no kubectl' };
+  if (!existsSync(KUBECONFIG)) return { ok: false, detail: `no kubeconfig at ${KUBECONFIG} (bash .ci/k8s-setup.sh brings a cluster up)` };
+  const r = spawnSync(KUBECTL, ['--kubeconfig', KUBECONFIG, '--request-timeout=5s', 'get', 'nodes', '--no-headers'], { encoding: 'utf8', timeout: 15_000 });
+  if (r.status !== 0 || !/\sReady\s/.test(r.stdout)) return { ok: false, detail: `the cluster of ${KUBECONFIG} does not answer or has no Ready node` };
+  return { ok: true, detail: 'ready' };
+}
+
+const cluster = skipRender ? { ok: false, detail: 'no renderer' } : clusterStatus();
+const k8sRequired = process.env.LEIOSNET_E2E_K8S === '1';
+const skipCluster = skipRender || (!cluster.ok && !k8sRequired);
+if (!skipRender && skipCluster) console.warn(`[helm-chart on a cluster] SKIPPED: ${cluster.detail} (set LEIOSNET_E2E_K8S=1 to make this a failure)`);
+
+function kubectl(args: string[], input?: string): string {
+  return execFileSync(KUBECTL!, ['--kubeconfig', KUBECONFIG, ...args], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+}
+
+interface TipSample {
+  node: string;
+  ip?: string;
+  blockNo?: number;
+  hash?: string | null;
+}
+
+async function tipOf(ip: string, port: number): Promise<{ blockNo: number; hash: string | null } | undefined> {
+  try {
+    const res = await fetch(`http://${ip}:${port}/tip`, { signal: AbortSignal.timeout(2000) });
+    return res.ok ? ((await res.json()) as { blockNo: number; hash: string | null }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+describe.skipIf(skipCluster)('helm chart: applied to the real cluster', () => {
+  const suffix = Math.random().toString(36).slice(2, 8);
+  const ns = `leiosnet-helm-${suffix}`;
+  const release = `h${suffix}`;
+  const hostPath = '/tmp/leiosnet-helm-e2e';
+  let created = false;
+
+  beforeAll(async () => {
+    if (!cluster.ok) throw new Error(`[helm-chart] LEIOSNET_E2E_K8S=1 but ${cluster.detail}`);
+    // the chart runs the project's own image; build it if missing or stale (cached otherwise)
+    const { ensureImages } = await import('../../orchestrator/image/build.ts');
+    await ensureImages(['leios-2.0']);
+  }, 240_000);
+
+  afterAll(() => {
+    if (created) {
+      try {
+        kubectl(['delete', 'namespace', ns, '--wait=false']);
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(join(hostPath, ns), { recursive: true, force: true });
+  });
+
+  it('the rendered chart brings up a 4-pool testnet that forges and agrees', async () => {
+    const r = render(['--set', `shared.hostPath=${hostPath}`, '--set', 'genesis.startDelayS=10', '--set', 'image.pullPolicy=Never'], { name: release, namespace: ns });
+    expect(r.stderr).toBe('');
+    kubectl(['create', 'namespace', ns]);
+    created = true;
+    kubectl(['label', 'namespace', ns, `leiosnet.io/run=${release}`]);
+    kubectl(['apply', '-n', ns, '-f', '-'], r.stdout);
+
+    const deadline = Date.now() + 200_000;
+    let last: TipSample[] = [];
+    let agreed = false;
+    while (Date.now() < deadline && !agreed) {
+      await new Promise((res) => setTimeout(res, 3000));
+      const pods = JSON.parse(kubectl(['get', 'pods', '-n', ns, '-l', `leiosnet.io/run=${release},leiosnet.io/component=node`, '-o', 'json'])).items as any[];
+      last = await Promise.all(
+        pods.map(async (p) => {
+          const s: TipSample = { node: p.metadata.labels['leiosnet.io/node'], ip: p.status.podIP };
+          const tip = s.ip ? await tipOf(s.ip, 12798) : undefined;
+          return { ...s, blockNo: tip?.blockNo, hash: tip?.hash };
+        }),
+      );
+      agreed =
+        last.length === 4 &&
+        last.every((t) => (t.blockNo ?? 0) >= 3) &&
+        new Set(last.map((t) => t.hash)).size === 1;
+    }
+    if (!agreed) {
+      let logs = '';
+      try {
+        logs = kubectl(['logs', '-n', ns, `job/${release}-leiosnet-genesis`, '--all-containers', '--tail=20']);
+        logs += kubectl(['get', 'pods', '-n', ns, '-o', 'wide']);
+      } catch (e) {
+        logs += String(e);
+      }
+      throw new Error(`no agreement within 200 s: ${JSON.stringify(last)}\n${logs}`);
+    }
+    expect(last.map((t) => t.node).sort()).toEqual(['pool-1', 'pool-2', 'pool-3', 'pool-4']);
+    const job = JSON.parse(kubectl(['get', 'job', '-n', ns, `${release}-leiosnet-genesis`, '-o', 'json']));
+    expect(job.status.succeeded).toBe(1);
+    console.log(`[helm-chart] ${ns}: 4 pools agree at block ${last[0]!.blockNo} (${last[0]!.hash?.slice(0, 12)})`);
+  }, 240_000);
+});
