@@ -51,6 +51,8 @@ export interface VoteFact {
   slotField?: number;
   /** slot at which the vote was cast: explicit vote_slot, else floor(time_s / slot length) */
   castSlot?: number;
+  /** castSlot came from the event (vote_slot), not from time_s */
+  castSlotExplicit?: boolean;
   timeS: number;
   generated: boolean;
 }
@@ -234,10 +236,11 @@ function observe(f: Facts, ctx: VerifyContext, node: string, e: TraceEvent): voi
       }
       const election = n(m.election_id) ?? n(m.electionId);
       const slotField = n(m.slot);
-      const castSlot = n(m.vote_slot) ?? (generated && ctx.params.slotLengthS ? Math.floor(e.time_s / ctx.params.slotLengthS + 1e-9) : undefined);
+      const explicitSlot = n(m.vote_slot);
+      const castSlot = explicitSlot ?? (generated && ctx.params.slotLengthS ? Math.floor(e.time_s / ctx.params.slotLengthS + 1e-9) : undefined);
       const ebs = generated && m.votes && typeof m.votes === 'object' ? Object.keys(m.votes as object) : fromId.eb ? [fromId.eb] : [];
       for (const eb of ebs) {
-        const v: VoteFact = { node, voter, eb, election, slotField, castSlot, timeS: e.time_s, generated };
+        const v: VoteFact = { node, voter, eb, election, slotField, castSlot, castSlotExplicit: explicitSlot !== undefined, timeS: e.time_s, generated };
         if (generated) f.votesCast.push(v);
         const key = `${eb}|${voter}|${election ?? ''}|${slotField ?? ''}`;
         if (!f.votesSeen.has(key)) f.votesSeen.set(key, v);

@@ -40,6 +40,9 @@ export interface Rule {
 
 const short = (h: string | undefined) => (h ? h.slice(0, 12) : '?');
 
+/** Slack for judging a vote's slot from its trace time: the trace clock is not the node's slot clock. */
+export const CLOCK_TOLERANCE_S = 0.05;
+
 function outcome(rule: string): RuleOutcome & { add: (v: Omit<Violation, 'rule'>) => void } {
   const o = {
     checks: 0,
@@ -134,12 +137,17 @@ export const RULES: Rule[] = [
         o.checks++;
         const lo = a + 3 * lHdr;
         const hi = a + 3 * lHdr + lVote;
-        if (v.castSlot < lo || v.castSlot > hi) {
+        // time_s (performance clock) and the node's slot clock (Date.now) may differ by a few ms:
+        // a vote judged from time_s is out of the window only beyond CLOCK_TOLERANCE_S
+        const L = ctx.params.slotLengthS;
+        const early = v.castSlotExplicit ? v.castSlot < lo : v.timeS < lo * L - CLOCK_TOLERANCE_S;
+        const late = v.castSlotExplicit ? v.castSlot > hi : v.timeS >= (hi + 1) * L + CLOCK_TOLERANCE_S;
+        if (early || late) {
           o.add({
             node: v.node,
             slot: v.castSlot,
             ref: v.eb,
-            message: `${v.voter} voted for EB ${short(v.eb)} (announced at slot ${a}) in slot ${v.castSlot} (t=${v.timeS.toFixed(3)} s): ${v.castSlot < lo ? `before the equivocation-detection period ends (slot ${lo})` : `after the voting period (last slot ${hi})`}`,
+            message: `${v.voter} voted for EB ${short(v.eb)} (announced at slot ${a}) in slot ${v.castSlot} (t=${v.timeS.toFixed(3)} s): ${early ? `before the equivocation-detection period ends (slot ${lo})` : `after the voting period (last slot ${hi})`}`,
           });
         }
         if (v.election !== undefined) {

@@ -92,6 +92,23 @@ describe('leiosnet verify: fixtures', () => {
     expect(msgs.some((m) => m.includes('p4') && m.includes('slot 10') && m.includes('after the voting period (last slot 9)'))).toBe(true);
   });
 
+  it('vote window boundaries: 3·L_hdr − ε refused, 3·L_hdr and 3·L_hdr + L_vote accepted (clock slack 50 ms)', async () => {
+    const at = async (voteTimes: Record<string, number>) => {
+      const dir = copy('pass');
+      for (const [n, t] of Object.entries(voteTimes)) {
+        const file = join(dir, 'nodes', n, 'trace.jsonl');
+        const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { time_s: number; message: Record<string, unknown> });
+        for (const l of lines) if (l.message.type === 'VTBundleGenerated' && l.message.slot === 2) l.time_s = t;
+        writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      }
+      return (await verifyRun(dir)).rules.find((x) => x.id === 'vote-window')!.violations;
+    };
+    // announcing RB at slot 2, 1 s slots: window = slots 5..9 = [5.0 s, 10.0 s)
+    expect(await at({ p1: 5.0, p2: 9.999, p3: 4.97, p4: 10.04 })).toBe(0);
+    expect(await at({ p1: 4.9 })).toBe(1);
+    expect(await at({ p1: 10.1 })).toBe(1);
+  });
+
   it('quorum without the certificate\'s voters in the trace is an upper bound, and says so', async () => {
     const r = await verifyRun(join(FIX, 'neg-certificate-quorum'));
     const q = r.rules.find((x) => x.id === 'certificate-quorum')!;
