@@ -187,9 +187,10 @@ async function supervise(label, names, render, args) {
   const start = () => {
     writeFileSync('/config/config.json', `${JSON.stringify(render(current), null, 2)}\n`);
     log(`starting ${label} (${names.map((n) => `${n}=${current[n]}`).join(' ') || 'no peers'})`);
-    child = spawn(process.execPath, args, { stdio: 'inherit', cwd: APP });
-    child.on('exit', (code, signal) => {
-      if (child.restarting) return;
+    const c = spawn(process.execPath, args, { stdio: 'inherit', cwd: APP });
+    child = c;
+    c.on('exit', (code, signal) => {
+      if (c.restarting) return; // replaced on purpose (a peer moved)
       log(`${label} exited (${signal ?? code})`);
       process.exit(code ?? 1);
     });
