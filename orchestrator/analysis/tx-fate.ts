@@ -71,7 +71,17 @@ interface GenTx {
   verdict?: string | null;
 }
 
-export async function analyseTxFate(runDir: string): Promise<TxFate | undefined> {
+/** What tx fate needs from the node traces, when the caller has already streamed them. */
+export interface TxFateTraceFacts {
+  /** ids some node traced TxAccepted for; undefined = not read (every generator tx has a verdict) */
+  accepted?: ReadonlySet<string>;
+  /** ids some node traced TxIncluded for */
+  included: { has(id: string): boolean };
+  /** EBs some node traced CertIncluded for */
+  certified: ReadonlySet<string>;
+}
+
+export async function analyseTxFate(runDir: string, facts?: TxFateTraceFacts): Promise<TxFate | undefined> {
   const genDir = join(runDir, 'generator');
   const txs = new Map<string, GenTx>();
   for (const f of existsSync(genDir) ? readdirSync(genDir).filter((x) => /^txs(-\d+)?\.jsonl$/.test(x)) : []) {
@@ -86,17 +96,17 @@ export async function analyseTxFate(runDir: string): Promise<TxFate | undefined>
   }
   if (txs.size === 0) return undefined;
 
-  const acceptedByNode = new Set<string>();
-  const included = new Set<string>();
-  const certified = new Set<string>();
+  const acceptedByNode = new Set<string>(facts?.accepted ?? []);
+  const included: { has(id: string): boolean; add?(id: string): void } = facts?.included ?? new Set<string>();
+  const certified = new Set<string>(facts?.certified ?? []);
   const ebContents = new Map<string, string[]>();
   let dbs = 0;
   for (const node of runNodes(runDir)) {
-    await readTrace(join(runDir, 'nodes', node, 'trace.jsonl'), (e) => {
+    if (!facts) await readTrace(join(runDir, 'nodes', node, 'trace.jsonl'), (e) => {
       const m = e.message;
       if (m.type === 'TxAccepted' || m.type === 'TxIncluded') {
         const ids = Array.isArray(m.ids) ? (m.ids as unknown[]) : [m.id];
-        const into = m.type === 'TxAccepted' ? acceptedByNode : included;
+        const into = (m.type === 'TxAccepted' ? acceptedByNode : included) as Set<string>;
         for (const id of ids) if (typeof id === 'string') into.add(id);
       } else if (m.type === 'CertIncluded') {
         const eb = str(m, 'eb');
@@ -111,12 +121,23 @@ export async function analyseTxFate(runDir: string): Promise<TxFate | undefined>
   }
   // tx → EBs referencing it
   const ebsOf = new Map<string, string[]>();
-  for (const [eb, ids] of ebContents) for (const id of ids) if (txs.has(id)) ebsOf.set(id, [...(ebsOf.get(id) ?? []), eb]);
+  for (const [eb, ids] of ebContents)
+    for (const id of ids) {
+      if (!txs.has(id)) continue;
+      const l = ebsOf.get(id);
+      if (l) l.push(eb);
+      else ebsOf.set(id, [eb]);
+    }
 
   // the generator follows the final chain (rollbacks undone); node TxIncluded traces fill in txs it missed
   const onLedger = (id: string) => txs.get(id)?.state === 'included' || included.has(id);
   const spenders = new Map<string, string[]>();
-  for (const [id, t] of txs) for (const k of t.inputs) spenders.set(k, [...(spenders.get(k) ?? []), id]);
+  for (const [id, t] of txs)
+    for (const k of t.inputs) {
+      const l = spenders.get(k);
+      if (l) l.push(id);
+      else spenders.set(k, [id]);
+    }
 
   const fate: TxFate = {
     accepted: 0,

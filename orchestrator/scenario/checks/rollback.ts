@@ -66,7 +66,9 @@ export const rollbackCheck: CheckDef = {
       evidence.heightsAtHeal = heights;
       await doHeal();
       const all = [...minority, ...majority];
-      const final = await waitIncluded(ctx, tx.idHex, timeout * 2, all, (s) => s.all && new Set(Object.values(s.statuses).map((x) => (x.status === 'included' ? x.blockHash : ''))).size === 1 && s.where?.blockHash !== first.blockHash);
+      // done once every node has it in one block: a new one (rolled back and included again) or
+      // still the minority's (its chain won)
+      const final = await waitIncluded(ctx, tx.idHex, timeout * 2, all, (s) => s.all && new Set(Object.values(s.statuses).map((x) => (x.status === 'included' ? x.blockHash : ''))).size === 1);
       const after = await rollbacksOf();
       evidence.rollbacksAfter = after;
       evidence.final = summarise(final.statuses);
