@@ -23,11 +23,27 @@ import type { Assertion } from '../profile/schema.ts';
 import { evaluateAssertions, type NodeState } from './assertions.ts';
 import { mean, percentile, round, sortNumbers } from './stats.ts';
 import type { AssertionResult, Percentiles, Summary } from './summary.ts';
-import { num, readJsonl, readTrace, runNodes, str, type TraceMessage } from './traces.ts';
+import { forEachLine, num, peekNumber, peekString, peekTime, peekType, readJsonl, runNodes, str, type TraceEvent, type TraceMessage } from './traces.ts';
 import { analyseTxFate } from './tx-fate.ts';
 import { faultTable, readRunEvents } from '../scenario/recovery.ts';
 
 export const DEFAULT_DIFFUSION_WITHIN_S = 5;
+
+/** Trace event types the analysis reads fields of; other lines are only peeked at (time, slot). */
+const PARSED_TYPES = new Set([
+  'RBGenerated',
+  'EBGenerated',
+  'RBReceived',
+  'EBReceived',
+  'VTBundleGenerated',
+  'CertCreated',
+  'CertIncluded',
+  'RBAdopted',
+  'Rollback',
+  'HardFork',
+  'StoppedFollowing',
+  'TxIncluded',
+]);
 
 export interface AnalyseOptions {
   /** Default: plan analysis.diffusionWithinS, else 5 s. */
@@ -258,15 +274,47 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   let lastT = -Infinity;
   const badTraceLines: Record<string, number> = {};
 
+  // generator first: per-tx submission times, sizes, final states (generator/txs*.jsonl, one
+  // per generator segment). What they settle need not be read from the node traces again.
+  const sizeOf = new Map<string, number>();
+  const genState = new Map<string, string>();
+  /** generator txs that no node is known to have accepted (tx fate needs the traces for them) */
+  let genUnsettled = 0;
+  let genNoSubmitTime = 0;
+  const genDir = join(runDir, 'generator');
+  for (const f of existsSync(genDir) ? readdirSync(genDir).filter((f) => /^txs(-\d+)?\.jsonl$/.test(f)) : []) {
+    await readJsonl<{ id?: unknown; submitTime?: unknown; size?: unknown; state?: unknown; verdict?: unknown }>(join(genDir, f), (tx) => {
+      if (typeof tx.id !== 'string') return;
+      if (typeof tx.size === 'number') sizeOf.set(tx.id, tx.size);
+      if (typeof tx.state === 'string') genState.set(tx.id, tx.state);
+      if (tx.verdict !== 'accepted' && tx.state !== 'included') genUnsettled++;
+      const t = toUnixS(tx.submitTime);
+      if (t === undefined) {
+        genNoSubmitTime++;
+        return;
+      }
+      const prev = seen.get(tx.id);
+      if (prev === undefined || t < prev) seen.set(tx.id, t);
+    });
+  }
+  const genSummary = generatorSummary(runDir);
+  const genRecordsComplete = genState.size > 0 && genState.size === genSummary.submitted;
+  // TxAccepted only gives a tx's first sighting (its latency start) and, for tx fate, that some
+  // node accepted it. With complete generator records that carry every submission time (which
+  // precedes any node's acceptance) and a verdict per tx, the figures do not depend on it, and
+  // its lines (the bulk of a loaded trace) are skipped unparsed.
+  const readAccepted = !(genRecordsComplete && genNoSubmitTime === 0 && genUnsettled === 0);
+  const acceptedIds: Set<string> | undefined = readAccepted ? new Set() : undefined;
+  /** TxIncluded with ids, by block (eb|rb|count): every node reports the same block's ids, so they are parsed once and later reports only lower the first time */
+  const inclusionsByBlock = new Map<string, { ids: string[]; t: number }>();
+  const certIncludedEbs = new Set<string>();
+
+  // node traces: each streamed once, line by line. A line is parsed only if its type matters;
+  // other lines (vote receipts, rejections, ...) give their time and slot by peeking.
   for (const node of nodes) {
     const st = state.get(node)!;
-    const r = await readTrace(join(runDir, 'nodes', node, 'trace.jsonl'), (e) => {
-      const m = e.message;
-      const t = toUnix(e.time_s);
-      if (t < firstT) firstT = t;
-      if (t > lastT) lastT = t;
-      const slot = num(m, 'slot');
-      if (slot !== undefined && (maxSlot === null || slot > maxSlot)) maxSlot = slot;
+    let bad = 0;
+    const handle = (m: TraceMessage, t: number, slot: number | undefined): void => {
       switch (m.type) {
         case 'RBGenerated':
         case 'EBGenerated': {
@@ -310,7 +358,10 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
           const rb = str(m, 'rb');
           const eb = str(m, 'eb');
           if (rb) certRbs.add(rb);
-          if (eb) certified.add(eb);
+          if (eb) {
+            certified.add(eb);
+            certIncludedEbs.add(eb);
+          }
           return;
         }
         case 'RBAdopted':
@@ -334,10 +385,10 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
         case 'TxIncluded': {
           const ids = txIds(m);
           if (ids.length) {
-            for (const id of ids) {
-              const prev = includedIds.get(id);
-              if (prev === undefined || t < prev) includedIds.set(id, t);
-            }
+            const key = `${str(m, 'eb') ?? ''}|${str(m, 'rb') ?? ''}|${num(m, 'count') ?? ids.length}`;
+            const prev = inclusionsByBlock.get(key);
+            if (!prev) inclusionsByBlock.set(key, { ids, t });
+            else if (t < prev.t) prev.t = t;
           } else {
             const key = str(m, 'eb') ?? str(m, 'rb');
             const count = num(m, 'count') ?? 0;
@@ -349,32 +400,72 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
         }
         case 'TxAccepted':
           for (const id of txIds(m)) {
+            acceptedIds?.add(id);
             const prev = seen.get(id);
             if (prev === undefined || t < prev) seen.set(id, t);
           }
           return;
       }
+    };
+    await forEachLine(join(runDir, 'nodes', node, 'trace.jsonl'), (line) => {
+      const type = peekType(line);
+      if (type !== undefined && !PARSED_TYPES.has(type) && !(type === 'TxAccepted' && readAccepted)) {
+        // not needed beyond its time and slot: no parse (a torn line still counts as bad)
+        const ts = peekTime(line);
+        if (ts !== undefined && line.endsWith('}}')) {
+          const t = toUnix(ts);
+          if (t < firstT) firstT = t;
+          if (t > lastT) lastT = t;
+          const slot = peekNumber(line, '"slot":');
+          if (slot !== undefined && (maxSlot === null || slot > maxSlot)) maxSlot = slot;
+          return;
+        }
+      } else if (type === 'TxIncluded') {
+        // a block's inclusion already parsed at another node: only its time
+        const ts = peekTime(line);
+        const count = peekNumber(line, '"count":');
+        if (ts !== undefined && count !== undefined && line.endsWith('}}')) {
+          const prev = inclusionsByBlock.get(`${peekString(line, '"eb":"') ?? ''}|${peekString(line, '"rb":"') ?? ''}|${count}`);
+          if (prev) {
+            const t = toUnix(ts);
+            if (t < firstT) firstT = t;
+            if (t > lastT) lastT = t;
+            if (t < prev.t) prev.t = t;
+            const slot = peekNumber(line, '"slot":');
+            if (slot !== undefined && (maxSlot === null || slot > maxSlot)) maxSlot = slot;
+            return;
+          }
+        }
+      }
+      let e: TraceEvent;
+      try {
+        e = JSON.parse(line) as TraceEvent;
+      } catch {
+        bad++;
+        return;
+      }
+      if (!e || typeof e.time_s !== 'number' || !e.message || typeof e.message.type !== 'string') {
+        bad++;
+        return;
+      }
+      const m = e.message;
+      const t = toUnix(e.time_s);
+      if (t < firstT) firstT = t;
+      if (t > lastT) lastT = t;
+      const slot = num(m, 'slot');
+      if (slot !== undefined && (maxSlot === null || slot > maxSlot)) maxSlot = slot;
+      handle(m, t, slot);
     });
-    if (r.bad) badTraceLines[node] = r.bad;
+    if (bad) badTraceLines[node] = bad;
+  }
+  for (const { ids, t } of inclusionsByBlock.values()) {
+    for (const id of ids) {
+      const prev = includedIds.get(id);
+      if (prev === undefined || t < prev) includedIds.set(id, t);
+    }
   }
 
-  // generator: per-tx submission times (optional) and its summary
-  // generator/txs*.jsonl (one per generator segment): submission time and size of every tx
-  const sizeOf = new Map<string, number>();
-  const genState = new Map<string, string>();
-  const genDir = join(runDir, 'generator');
-  for (const f of existsSync(genDir) ? readdirSync(genDir).filter((f) => /^txs(-\d+)?\.jsonl$/.test(f)) : []) {
-    await readJsonl<{ id?: unknown; submitTime?: unknown; size?: unknown; state?: unknown }>(join(genDir, f), (tx) => {
-      if (typeof tx.id !== 'string') return;
-      if (typeof tx.size === 'number') sizeOf.set(tx.id, tx.size);
-      if (typeof tx.state === 'string') genState.set(tx.id, tx.state);
-      const t = toUnixS(tx.submitTime);
-      if (t === undefined) return;
-      const prev = seen.get(tx.id);
-      if (prev === undefined || t < prev) seen.set(tx.id, t);
-    });
-  }
-  const gen = generatorSummary(runDir);
+  const gen = genSummary;
 
   const runStart = toUnixS(pick(meta, 'startedAt', 'start')) ?? (Number.isFinite(firstT) ? firstT : undefined);
   const runEnd = toUnixS(pick(meta, 'endedAt', 'end')) ?? (Number.isFinite(lastT) ? lastT : undefined);
@@ -386,12 +477,30 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   const eb = diffusion(ebs, nodes, slotStart, withinS, endT);
 
   // metrics
-  const samples: MetricsSample[] = [];
-  await readJsonl<MetricsSample>(join(runDir, SAMPLES_FILE), (s) => samples.push(s));
+  // streamed: only each node's last sample and one aggregate per scrape round stay in memory
+  // (a sample holds every series an endpoint exposes; an hour of 50 nodes is ~10^5 of them)
+  const lastSample = new Map<string, MetricsSample>();
+  const roundAgg = new Map<number, { t: number; height?: number; applied?: number; memSum: number; memN: number }>();
+  let sampleCount = 0;
+  let firstSampleT: number | undefined;
+  await readJsonl<MetricsSample>(join(runDir, SAMPLES_FILE), (s) => {
+    if (sampleCount++ === 0) firstSampleT = s.t;
+    lastSample.set(s.node, s);
+    let r = roundAgg.get(s.round);
+    if (!r) roundAgg.set(s.round, (r = { t: -Infinity, memSum: 0, memN: 0 }));
+    if (s.t > r.t) r.t = s.t;
+    const h = s.values.leios_block_height;
+    if (typeof h === 'number') r.height = r.height === undefined ? h : Math.max(r.height, h);
+    const a = sumMetric(s.values, 'leios_ledger_tx_applied_total');
+    if (a !== undefined) r.applied = r.applied === undefined ? a : Math.max(r.applied, a);
+    const mem = s.values.leios_mempool_txs;
+    if (typeof mem === 'number') {
+      r.memSum += mem;
+      r.memN++;
+    }
+  });
   const resSamples: ResourceSample[] = [];
   await readJsonl<ResourceSample>(join(runDir, RESOURCES_FILE), (s) => resSamples.push(s));
-  const lastSample = new Map<string, MetricsSample>();
-  for (const s of samples) lastSample.set(s.node, s);
   for (const [n, s] of lastSample) {
     const pv = s.values.leios_protocol_version;
     const st = state.get(n);
@@ -422,7 +531,6 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   // With the generator's per-tx records, only its benchmark txs count (not fan-out txs), and
   // each is exactly one of included (on the final chain per the node traces, which outlive the
   // generator's drain), rejected (the node's verdict), or pending: the accounting closes.
-  const genRecordsComplete = genState.size > 0 && genState.size === gen.submitted;
   if (genRecordsComplete) for (const id of [...includedIds.keys()]) if (!genState.has(id)) includedIds.delete(id);
   let txIncluded = includedIds.size;
   for (const b of includedBlocks.values()) txIncluded += b.count;
@@ -431,7 +539,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     includedBytes = 0;
     for (const id of includedIds.keys()) includedBytes += sizeOf.get(id)!;
   }
-  if (samples.length) {
+  if (sampleCount) {
     let appliedMax: number | undefined;
     let bytesApplied: number | undefined;
     for (const s of lastSample.values()) {
@@ -481,25 +589,16 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   const rssMeans = Object.values(perNode).map((x) => x.rssMb).filter((x): x is number => x !== null);
 
   // timeline
-  const t0 = runStart ?? samples[0]?.t ?? 0;
-  const rounds = new Map<number, MetricsSample[]>();
-  for (const s of samples) {
-    let r = rounds.get(s.round);
-    if (!r) rounds.set(s.round, (r = []));
-    r.push(s);
-  }
+  const t0 = runStart ?? firstSampleT ?? 0;
   const timeline: Series['timeline'] = { t: [], height: [], txApplied: [], txRate: [], mempoolTxs: [] };
   let prev: { t: number; applied: number } | undefined;
-  for (const [, ss] of [...rounds].sort((a, b) => a[0] - b[0])) {
-    const t = Math.max(...ss.map((s) => s.t));
-    const heights = ss.map((s) => s.values.leios_block_height).filter((x): x is number => typeof x === 'number');
-    const applied = ss.map((s) => sumMetric(s.values, 'leios_ledger_tx_applied_total')).filter((x): x is number => x !== undefined);
-    const mem = ss.map((s) => s.values.leios_mempool_txs).filter((x): x is number => typeof x === 'number');
-    const a = applied.length ? Math.max(...applied) : null;
+  for (const [, r] of [...roundAgg].sort((a, b) => a[0] - b[0])) {
+    const t = r.t;
+    const a = r.applied ?? null;
     timeline.t.push(round(t - t0, 2)!);
-    timeline.height.push(heights.length ? Math.max(...heights) : null);
+    timeline.height.push(r.height ?? null);
     timeline.txApplied.push(a);
-    timeline.mempoolTxs.push(mem.length ? round(mean(mem), 1) : null);
+    timeline.mempoolTxs.push(r.memN ? round(r.memSum / r.memN, 1) : null);
     timeline.txRate.push(a !== null && prev && t > prev.t ? round((a - prev.applied) / (t - prev.t), 2) : null);
     if (a !== null) prev = { t, applied: a };
   }
@@ -571,7 +670,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   summary.assertions = [...scenarioAssertions, ...evaluateAssertions(assertions, { summary, nodes: nodeStates })];
   summary.passed = summary.assertions.every((a) => a.passed);
   summary.faults = faultTable(readRunEvents(runDir), runStart !== undefined ? runStart * 1000 : undefined);
-  const txFate = await analyseTxFate(runDir);
+  const txFate = await analyseTxFate(runDir, { accepted: acceptedIds, included: includedIds /* tx fate asks only about generator txs, which filtering keeps */, certified: certIncludedEbs });
   if (txFate) summary.txFate = txFate;
 
   const series: Series = {
@@ -580,11 +679,56 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     inclusionLatencyS: latencies,
     events: happenings,
     timeline,
-    resources: Object.fromEntries(
-      [...perNodeRes].map(([n, r]) => [n, { t: r.t.map((t) => round(t - t0, 2)!), cpuPct: r.cpu, rssMb: r.rss }]),
-    ),
+    resources: resourceSeries(perNodeRes, t0),
   };
   return { summary, series, nodes: nodeStates, badTraceLines };
+}
+
+/** Most points a per-node resource series keeps for the plots; longer runs are binned. */
+export const MAX_RESOURCE_POINTS = 600;
+
+/**
+ * Per-node CPU/RSS series for the report. Up to MAX_RESOURCE_POINTS samples per node as they
+ * are; beyond, the run is cut into that many equal time bins shared by every node (bin means,
+ * t = bin middle), so the plot stays small and the nodes' points line up on one x axis.
+ */
+function resourceSeries(perNode: Map<string, { cpu: number[]; rss: number[]; t: number[] }>, t0: number): Series['resources'] {
+  let most = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of perNode.values()) {
+    most = Math.max(most, r.t.length);
+    for (const t of r.t) {
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
+  }
+  if (most <= MAX_RESOURCE_POINTS || !(hi > lo)) {
+    return Object.fromEntries([...perNode].map(([n, r]) => [n, { t: r.t.map((t) => round(t - t0, 2)!), cpuPct: r.cpu, rssMb: r.rss }]));
+  }
+  const bins = MAX_RESOURCE_POINTS;
+  const width = (hi - lo) / bins;
+  const out: Series['resources'] = {};
+  for (const [n, r] of perNode) {
+    const cpu = new Array<number>(bins).fill(0);
+    const rss = new Array<number>(bins).fill(0);
+    const cnt = new Array<number>(bins).fill(0);
+    r.t.forEach((t, i) => {
+      const b = Math.min(bins - 1, Math.floor((t - lo) / width));
+      cpu[b]! += r.cpu[i]!;
+      rss[b]! += r.rss[i]!;
+      cnt[b]!++;
+    });
+    const s: Series['resources'][string] = { t: [], cpuPct: [], rssMb: [] };
+    for (let b = 0; b < bins; b++) {
+      if (!cnt[b]) continue;
+      s.t.push(round(lo + (b + 0.5) * width - t0, 2)!);
+      s.cpuPct.push(round(cpu[b]! / cnt[b]!, 1)!);
+      s.rssMb.push(round(rss[b]! / cnt[b]!, 1)!);
+    }
+    out[n] = s;
+  }
+  return out;
 }
 
 export function writeSummary(runDir: string, summary: Summary): string {
