@@ -1,8 +1,11 @@
 // Orchestrator figures on the process runtime (prints them; asserts nothing):
 //  1. time from `run` to the first block with 10 nodes, split into plan+genesis, up (all nodes
 //     healthy), the wait for systemStart, and the first block after systemStart;
-//  2. per-node CPU % and RSS at 25, 50 and 100 nodes (profile scale-100, 40 % pools, 60 % relays,
-//     generator off so the figures are the nodes' own), sampled over a settled window.
+//  2. per-node CPU %, RSS and PSS (shared pages counted once, /proc/<pid>/smaps_rollup) at 25, 50
+//     and 100 nodes (profile scale-100, 40 % pools, 60 % relays, generator off so the figures are
+//     the nodes' own), sampled over a settled window; bring-up time (run → every node /health)
+//     and the missed-leadership-check rate of the pools (leios_leadership_checks_missed_total /
+//     (checks + missed)) over the window.
 //
 //   npm run bench:orchestrator -- [--sizes 25,50,100] [--settle 20] [--only first-block|scale]
 
@@ -13,6 +16,8 @@ import { parseArgs } from 'node:util';
 import { getTip } from '../orchestrator/collect/admin.ts';
 import { runPipeline } from '../orchestrator/pipeline/run.ts';
 import { ProcessRuntime } from '../orchestrator/runtime/process.ts';
+import { memoryRollup } from '../orchestrator/runtime/process/pss.ts';
+import { parsePrometheus } from '../orchestrator/collect/prometheus.ts';
 import type { Deployment } from '../orchestrator/runtime/runtime.ts';
 
 const { values } = parseArgs({
@@ -79,9 +84,35 @@ async function firstBlock(): Promise<void> {
   }
 }
 
+/** Pids of a process-runtime run's nodes, from its pids.json. */
+function pidsOf(runDir: string): Map<string, number> {
+  const f = JSON.parse(readFileSync(join(runDir, 'pids.json'), 'utf8')) as { processes: { name: string; pid: number }[] };
+  return new Map(f.processes.map((p) => [p.name, p.pid]));
+}
+
+/** Leadership checks done and missed, summed over the nodes that answer. */
+async function leadership(dep: Deployment): Promise<{ checks: number; missed: number }> {
+  let checks = 0;
+  let missed = 0;
+  await Promise.all(
+    dep.nodes().map(async (h) => {
+      try {
+        const r = await fetch(`${h.endpoints().adminUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
+        for (const m of parsePrometheus(await r.text())) {
+          if (m.name === 'leios_leadership_checks_total') checks += m.value;
+          else if (m.name === 'leios_leadership_checks_missed_total') missed += m.value;
+        }
+      } catch {
+        /* a node that does not answer counts for nothing */
+      }
+    }),
+  );
+  return { checks, missed };
+}
+
 async function scale(n: number): Promise<void> {
   const pools = Math.round(n * 0.4);
-  const { dep, tStart, tUp } = await up(`scale-${n}`, 'scale-100', [
+  const { dep, runDir, tStart, tUp, tGenesis } = await up(`scale-${n}`, 'scale-100', [
     `composition.pools=${pools}`,
     `composition.relays=${n - pools}`,
     'generator.enabled=false',
@@ -89,7 +120,9 @@ async function scale(n: number): Promise<void> {
   ]);
   try {
     await sleep(5_000); // past systemStart: slot clocks and peer connections running
-    const samples = new Map<string, { cpu: number[]; rss: number[] }>();
+    const pids = pidsOf(runDir);
+    const lead0 = await leadership(dep);
+    const samples = new Map<string, { cpu: number[]; rss: number[]; pss: number[] }>();
     const rounds = Math.max(2, Math.round(settleS / 5));
     for (let i = 0; i < rounds; i++) {
       const t = Date.now();
@@ -98,22 +131,34 @@ async function scale(n: number): Promise<void> {
           const s = await h.stats();
           if (!s) return;
           let e = samples.get(h.name);
-          if (!e) samples.set(h.name, (e = { cpu: [], rss: [] }));
+          if (!e) samples.set(h.name, (e = { cpu: [], rss: [], pss: [] }));
           e.cpu.push(s.cpuPct);
           e.rss.push(s.rssMb);
+          const pid = pids.get(h.name);
+          const mem = pid !== undefined ? memoryRollup(pid) : undefined;
+          if (mem) e.pss.push(mem.pssBytes / 1024 / 1024);
         }),
       );
       await sleep(Math.max(0, 5_000 - (Date.now() - t)));
     }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const lead1 = await leadership(dep);
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const cpu = [...samples.values()].map((e) => mean(e.cpu));
     const rss = [...samples.values()].map((e) => mean(e.rss));
+    const pss = [...samples.values()].map((e) => mean(e.pss)).filter((x) => !Number.isNaN(x));
     const heights = await Promise.all(dep.nodes().map(async (h) => (await getTip(h.endpoints()))?.blockNo ?? -1));
+    const checks = lead1.checks - lead0.checks;
+    const missed = lead1.missed - lead0.missed;
+    const missedPct = checks + missed > 0 ? (100 * missed) / (checks + missed) : NaN;
+    const missedTotal = lead1.checks + lead1.missed > 0 ? (100 * lead1.missed) / (lead1.checks + lead1.missed) : NaN;
+    const f = (x: number, w: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–').padStart(w);
     console.log(
-      `${String(n).padStart(4)} nodes (${pools} pools)  up ${((tUp - tStart) / 1000).toFixed(1).padStart(6)} s  ` +
-        `CPU/node mean ${mean(cpu).toFixed(1).padStart(5)} % max ${Math.max(...cpu).toFixed(1).padStart(5)} %  ` +
-        `RSS/node mean ${mean(rss).toFixed(0).padStart(4)} MB max ${Math.max(...rss).toFixed(0).padStart(4)} MB  ` +
-        `total RSS ${(rss.reduce((a, b) => a + b, 0) / 1024).toFixed(2)} GB  CPU total ${cpu.reduce((a, b) => a + b, 0).toFixed(0)} %  ` +
+      `${String(n).padStart(4)} nodes (${String(pools).padStart(2)} pools)  bring-up ${f((tUp - tStart) / 1000, 5)} s (nodes up ${f((tUp - tGenesis) / 1000, 5)} s)  ` +
+        `CPU/node ${f(mean(cpu), 5)} % (max ${f(Math.max(...cpu), 5)})  ` +
+        `RSS/node ${f(mean(rss), 4, 0)} MB (max ${f(Math.max(...rss), 4, 0)})  PSS/node ${f(mean(pss), 4, 0)} MB (max ${f(Math.max(...pss), 4, 0)})  ` +
+        `total RSS ${f(sum(rss) / 1024, 5, 2)} GB PSS ${f(sum(pss) / 1024, 5, 2)} GB  CPU total ${f(sum(cpu), 4, 0)} %  ` +
+        `missed leadership checks ${f(missedPct, 5, 2)} % in the window (${missed}/${checks + missed}), ${f(missedTotal, 5, 2)} % since start  ` +
         `tips ${Math.min(...heights)}..${Math.max(...heights)}`,
     );
   } finally {
@@ -124,7 +169,7 @@ async function scale(n: number): Promise<void> {
 try {
   if (values.only !== 'scale') await firstBlock();
   if (values.only !== 'first-block') {
-    console.log(`\n== per-node resources (scale-100 mix, generator off, ${settleS} s window after systemStart + 5 s)`);
+    console.log(`\n== per-node resources (scale-100 mix, generator off, ${settleS} s window after systemStart + 5 s; PSS counts shared pages once)`);
     for (const n of sizes) await scale(n);
   }
 } finally {

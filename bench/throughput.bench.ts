@@ -1,0 +1,91 @@
+// Offered vs included throughput on ci-bench (10 pools, 1500 B txs) at 150, 250, 300 and 350
+// TxkB/s offered — the last above the protocol ceiling — with CPU per node, inclusion p50/p95,
+// RB/EB diffusion p95, certification rate and the ceiling for the profile's parameters. It is a
+// `leiosnet sweep` (orchestrator/sweep) underneath, so the sweep report (sweep-report.html, with
+// the knee) lands in the sweep dir, and an interrupted bench resumes with the same --out.
+// Prints figures; asserts nothing.
+//
+//   npm run bench:throughput -- [--loads 150,250,300,350] [--tx-size 1500] [--profile ci-bench]
+//                               [--duration 180] [--drain 200] [--out DIR] [--max-points N]
+//
+// --max-points runs that many points and stops (run again with the same --out to go on), so each
+// invocation can be kept short, e.g. under a shared lock.
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadPlan } from '../orchestrator/profile/resolve.ts';
+import { describeCeiling, planCeiling } from '../orchestrator/sweep/ceiling.ts';
+import { analyseSweep } from '../orchestrator/sweep/report.ts';
+import { runSweep } from '../orchestrator/sweep/run.ts';
+
+const { values } = parseArgs({
+  options: {
+    loads: { type: 'string', default: '150,250,300,350' },
+    'tx-size': { type: 'string', default: '1500' },
+    profile: { type: 'string', default: 'ci-bench' },
+    duration: { type: 'string' },
+    drain: { type: 'string' },
+    out: { type: 'string' },
+    'max-points': { type: 'string' },
+  },
+});
+const size = Number(values['tx-size']);
+const loads = values.loads.split(',').map(Number);
+const tpsList = loads.map((kb) => Math.round(((kb * 1000) / size) * 1000) / 1000);
+const sets = [`generator.txSizeBytes=${size}`];
+const base = loadPlan(values.profile, { sets });
+if (values.duration) sets.push(`generator.durationS=${Number(values.duration)}`);
+if (values.duration || values.drain) {
+  const dur = Number(values.duration ?? base.generator.durationS ?? 180);
+  const baseSlots = 'slots' in base.scenario.duration ? base.scenario.duration.slots : 380;
+  const drain = values.drain !== undefined ? Number(values.drain) : baseSlots * base.genesis.slotLengthS - (base.generator.durationS ?? dur);
+  sets.push(`scenario.duration.slots=${Math.ceil((dur + drain) / base.genesis.slotLengthS)}`);
+}
+const out = resolve(values.out ?? join(mkdtempSync(join(tmpdir(), 'leiosnet-throughput-')), 'sweep'));
+const t0 = Date.now();
+
+const r = await runSweep({
+  profile: values.profile,
+  vary: [`generator.tps=${tpsList.join(',')}`],
+  sets,
+  out,
+  maxPoints: values['max-points'] !== undefined ? Number(values['max-points']) : undefined,
+  log: (l) => console.error(l),
+});
+const a = analyseSweep(r.sweepDir, r.state);
+const ceiling = a.ceiling ?? planCeiling(base);
+
+const f = (x: number | null | undefined, w: number, d = 1) => (x === null || x === undefined ? '–' : x.toFixed(d)).padStart(w);
+console.log(`\n== throughput on ${values.profile} (${size} B txs), ${r.state.points.filter((p) => p.status === 'done').length}/${r.state.points.length} points, ${((Date.now() - t0) / 60000).toFixed(1)} min this run`);
+if (ceiling) console.log(describeCeiling(ceiling));
+console.log(
+  ['offered TxkB/s', 'submitted', 'included', 'incl/offered', 'incl/ceiling', 'CPU/node %', 'RSS/node MB', 'incl p50 s', 'incl p95 s', 'RB p95 ms', 'EB p95 ms', 'certRate', 'rejected'].map((h, i) => h.padStart(i ? 12 : 14)).join(' '),
+);
+for (const p of r.state.points) {
+  const m = p.metrics;
+  if (!m) {
+    console.log(`${f((p.values['generator.tps']! * size) / 1000, 14)} ${p.status}${p.error ? `: ${p.error.split('\n')[0]}` : ''}`);
+    continue;
+  }
+  console.log(
+    [
+      f(m.offeredTxkbPerS, 14),
+      f(m.submittedTxkbPerS, 12),
+      f(m.includedTxkbPerS, 12),
+      m.efficiency === null ? '–'.padStart(12) : `${(m.efficiency * 100).toFixed(0)} %`.padStart(12),
+      ceiling && m.includedTxkbPerS !== null ? `${((100 * m.includedTxkbPerS) / ceiling.txkbPerS).toFixed(0)} %`.padStart(12) : '–'.padStart(12),
+      f(m.cpuPctPerNode, 12),
+      f(m.rssMbPerNode, 12, 0),
+      f(m.inclusionP50S, 12),
+      f(m.inclusionP95S, 12),
+      f(m.rbP95Ms, 12, 0),
+      f(m.ebP95Ms, 12, 0),
+      f(m.certRate, 12, 2),
+      m.rejectedShare === null ? '–'.padStart(12) : `${(m.rejectedShare * 100).toFixed(1)} %`.padStart(12),
+    ].join(' '),
+  );
+}
+for (const g of a.groups) console.log(`knee: ${g.knee.explanation}`);
+console.log(`sweep dir ${r.sweepDir}${r.complete ? '' : ` (incomplete: run again with --out ${r.sweepDir})`}\nreport ${r.report.html}`);
