@@ -25,6 +25,7 @@ import type { Deployment, GeneratorSpec, Runtime } from '../runtime/runtime.ts';
 import { AbortedError, ScenarioEngine, type GeneratorControl } from '../scenario/engine.ts';
 import { faultNeeds } from '../scenario/faults.ts';
 import { EventLog } from './events.ts';
+import { lateStart, recordBringup, startLead } from './bringup.ts';
 import { Progress } from './progress.ts';
 
 export interface RunOptions {
@@ -253,7 +254,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     phase('genesis');
     const names = plan.nodes.map((n) => n.name);
     const addressOf = hasAddressPlan(rt) ? await rt.addressPlan(runId, runDir, [...names, 'generator'], plan.profile.name) : containerAddressOf;
-    const specs = writeRunFiles(plan, runDir, { now: new Date(), addressOf });
+    // the chain must not start before the testnet is up: systemStart = now + the larger of the
+    // profile's start delay and the bring-up measured here before (bringup.ts)
+    const lead = startLead(plan.genesis.startDelayS, rt.name, plan.nodes.length, 0);
+    if (lead.extraS > 0) {
+      const msg = `start delay extended by ${lead.extraS} s to ${lead.neededS} s: genesis.startDelayS ${lead.profileDelayS} s is shorter than the expected bring-up of ${plan.nodes.length} nodes (${lead.basis})`;
+      events.emit('start-delay', { extendedByS: lead.extraS, delayS: lead.neededS, profileDelayS: lead.profileDelayS, basis: lead.basis });
+      progress.log(msg);
+    }
+    const genesisAtMs = Date.now();
+    const specs = writeRunFiles(plan, runDir, { now: new Date(genesisAtMs + lead.extraS * 1000), addressOf });
     const genesis = JSON.parse(readFileSync(join(runDir, 'genesis', 'genesis.json'), 'utf8')) as { systemStart: string };
     const systemStartMs = Date.parse(genesis.systemStart);
     const usesGenerator = plan.generator.enabled || plan.scenario.steps.some((s) => 'generator' in s);
@@ -263,7 +273,14 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
 
     phase(`up (${specs.length} nodes, ${rt.name})`);
     dep = await rt.up(runId, runDir, specs);
-    events.emit('up', { nodes: specs.length });
+    const upAtMs = Date.now();
+    recordBringup(rt.name, specs.length, (upAtMs - genesisAtMs) / 1000);
+    events.emit('up', { nodes: specs.length, bringupS: Math.round(upAtMs - genesisAtMs) / 1000, systemStartInS: Math.round(systemStartMs - upAtMs) / 1000 });
+    const late = lateStart(systemStartMs, genesisAtMs, upAtMs, plan.genesis.startDelayS);
+    if (late) {
+      events.emit('start-delay', { tooShort: true, message: late });
+      progress.log(`warning: ${late}`);
+    }
     if (abort.signal.aborted) throw new AbortedError();
 
     if (opts.prometheus && !opts.keepUp) {
