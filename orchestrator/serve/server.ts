@@ -208,8 +208,14 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
     }),
   );
 
+  // listing asks every runtime (a container engine, a cluster): share one answer for a moment
+  let listing: { at: number; value: Promise<Awaited<ReturnType<typeof listRuns>>> } | undefined;
+  const cachedRuns = () => {
+    if (!listing || Date.now() - listing.at > 2_000) listing = { at: Date.now(), value: listRuns(cwd) };
+    return listing.value;
+  };
   app.get('/api/runs', async () => {
-    const l = await listRuns(cwd);
+    const l = await cachedRuns();
     const starting = [...started.values()].filter((s) => !s.runId && !s.result).map((s) => ({ runDir: s.runDir, profile: s.profile, mode: s.mode }));
     const mine = Object.fromEntries([...started.values()].filter((s) => s.runId).map((s) => [s.runId!, { mode: s.mode, status: s.result?.status ?? (s.error ? 'error' : 'running'), error: s.error ?? s.result?.error }]));
     return { ...l, starting, startedHere: mine };
