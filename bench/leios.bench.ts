@@ -170,3 +170,4 @@ perOp('isLeader, 64-byte beta (hash + compare)', 50_000, (i) => isLeader(betas[i
   console.log(`  first sight (signatures verified): ${cold.toFixed(0)} ms → ${((N / cold) * 1000).toFixed(0)} tx/s, ${((N * 1.5) / cold).toFixed(1)} MB/s`);
   console.log(`  txs seen before (signature cache):  ${warm.toFixed(0)} ms → ${((N / warm) * 1000).toFixed(0)} tx/s`);
 }
+

@@ -106,7 +106,7 @@ export class Sync {
       if (missing.length) {
         const txs = await client.fetchTxs(hash, a.slot, missing);
         if (!txs) return fail('no EB txs', false);
-        const err = this.node.leios.receiveEbTxs(hash, missing, txs);
+        const err = await this.node.leios.receiveEbTxs(hash, missing, txs);
         if (err) return fail(err, true);
       }
       this.ebInflight.delete(key);

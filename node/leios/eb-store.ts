@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import { BlockStore } from '../storage/blockstore.ts';
-import { cborDecode, cborEncode, asArray, asBytes } from '../codec/cbor.ts';
+import { cborDecode, asArray, asBytes } from '../codec/cbor.ts';
 import { toHex } from '../crypto/hash.ts';
 import { decodeEb, type EncodedEb } from './eb.ts';
 import type { Tx } from '../ledger/index.ts';
@@ -26,6 +26,8 @@ export interface EbEntry {
   extendsRb?: boolean;
   /** Decoded closure, cached once complete (applied, traced and indexed several times). */
   decoded?: Tx[];
+  /** Txs already decoded while the closure was assembled (mempool hits, fetched txs). */
+  parts?: (Tx | undefined)[];
 }
 
 /** Bounded LRU of transaction bodies seen anywhere, so EB closures mostly resolve locally. */
@@ -49,6 +51,24 @@ export class TxCache {
   get(id: string): Uint8Array | undefined {
     return this.map.get(id);
   }
+}
+
+function head(major: number, n: number): Uint8Array {
+  const m = major << 5;
+  if (n < 24) return Uint8Array.of(m | n);
+  if (n < 0x100) return Uint8Array.of(m | 24, n);
+  if (n < 0x10000) return Uint8Array.of(m | 25, n >> 8, n & 0xff);
+  const b = new Uint8Array(5);
+  b[0] = m | 26;
+  new DataView(b.buffer).setUint32(1, n);
+  return b;
+}
+
+/** The stored record, CBOR [eb bytes, [tx bytes…]], framed by hand: a 12 MB closure is one memcpy, not a CBOR encoder pass on the event loop. */
+export function encodeRecord(eb: Uint8Array, txs: readonly Uint8Array[]): Uint8Array {
+  const parts: Uint8Array[] = [head(4, 2), head(2, eb.length), eb, head(4, txs.length)];
+  for (const t of txs) parts.push(head(2, t.length), t);
+  return Buffer.concat(parts);
 }
 
 export class EbStore {
@@ -89,7 +109,7 @@ export class EbStore {
   persist(e: EbEntry): void {
     if (e.stored || !e.complete) return;
     e.stored = true;
-    void this.disk.append({ hash: e.enc.hash, prevHash: null, slot: e.enc.eb.slot, blockNo: 0, bytes: cborEncode([e.enc.bytes, e.txs]) });
+    void this.disk.append({ hash: e.enc.hash, prevHash: null, slot: e.enc.eb.slot, blockNo: 0, bytes: encodeRecord(e.enc.bytes, e.txs as Uint8Array[]) });
   }
 
   /** Drop closures from memory: stored complete ones before `keepFromSlot`, incomplete ones before `horizon`. */

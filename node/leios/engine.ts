@@ -7,12 +7,13 @@ import { decodeEb, decodeVote, encodeEb, encodeVote, checkEbLimits, type Encoded
 import { voteDecision, certAllowed, ebIsFresh, certificationWindowSlots, type VoteDecision } from './rules.ts';
 import { EbStore, type EbEntry } from './eb-store.ts';
 import { VotePool } from './vote-pool.ts';
-import { tryDecodeTx, noteWitnessesVerified, type Ledger, type Tx } from '../ledger/index.ts';
+import { tryDecodeTx, noteWitnessesVerified, checkTx, inputKeys, type Ledger, type Tx, type TxOut } from '../ledger/index.ts';
 import type { Mempool } from '../mempool/index.ts';
 import type { Genesis } from '../genesis/schema.ts';
 import type { NodeMetrics } from '../obs/metrics.ts';
 import type { TraceWriter } from '../obs/trace.ts';
 import type { WorkerPool } from '../work/pool.ts';
+import { packWitnesses } from '../work/tasks.ts';
 import type { Logger } from 'pino';
 
 export type { EbEntry };
@@ -221,11 +222,14 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     const lim = checkEbLimits(enc, this.p);
     if (lim) return { error: lim };
     const now = this.d.nowMs();
-    const txs = enc.eb.txs.map((r) => {
+    const parts: (Tx | undefined)[] = new Array(enc.eb.txs.length);
+    const txs = enc.eb.txs.map((r, i) => {
       const id = toHex(r.id);
-      return this.d.mempool.get(id)?.bytes ?? this.store.txCache.get(id);
+      const m = this.d.mempool.get(id);
+      if (m) parts[i] = m;
+      return m?.bytes ?? this.store.txCache.get(id);
     });
-    const e: EbEntry = { enc, txs, missing: txs.filter((t) => !t).length, complete: false, stored: false, rbSlot, receivedAtMs: now };
+    const e: EbEntry = { enc, txs, parts, missing: txs.filter((t) => !t).length, complete: false, stored: false, rbSlot, receivedAtMs: now };
     this.store.set(e);
     this.d.metrics.ebReceived.inc();
     this.d.metrics.ebArrivalDelay.observe(Math.max(0, (now - this.d.slotStartMs(enc.eb.slot)) / 1000));
@@ -234,8 +238,8 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     return txs.flatMap((t, i) => (t ? [] : [i]));
   }
 
-  /** Transactions of an EB arrived (in the order of `indices`). */
-  receiveEbTxs(hash: Uint8Array, indices: number[], txs: Uint8Array[]): string | null {
+  /** Transactions of an EB arrived (in the order of `indices`); decoded in slices between event-loop turns. */
+  async receiveEbTxs(hash: Uint8Array, indices: number[], txs: Uint8Array[]): Promise<string | null> {
     const e = this.store.mem.get(toHex(hash));
     if (!e) return 'unknown EB';
     if (txs.length !== indices.length) return 'wrong number of transactions';
@@ -247,8 +251,10 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
       const r = tryDecodeTx(txs[j]);
       if (!r.ok || r.tx.idHex !== toHex(ref.id)) return 'transaction does not match its reference';
       e.txs[i] = txs[j];
+      (e.parts ??= new Array(e.txs.length))[i] = r.tx;
       this.store.txCache.put(r.tx.idHex, txs[j]);
       e.missing--;
+      if ((j & 31) === 31) await new Promise((res) => setImmediate(res));
     }
     if (e.missing === 0 && !e.complete) this.completed(e);
     return null;
@@ -269,8 +275,30 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     if (ebIsFresh(e.enc.eb.slot, this.d.currentSlot(), this.p)) void this.checkSignatures(e);
   }
 
+  /** Decode a closure in slices between event-loop turns (a 12 MB EB is ~8,000 txs). */
+  private async decodeSliced(e: EbEntry): Promise<Tx[] | undefined> {
+    if (e.decoded) return e.decoded;
+    const out: Tx[] = [];
+    let decodedHere = 0;
+    for (let i = 0; i < e.txs.length; i++) {
+      const known = e.parts?.[i];
+      if (known) {
+        out.push(known);
+        continue;
+      }
+      const b = e.txs[i];
+      const r = b && tryDecodeTx(b);
+      if (!r || !r.ok) return undefined;
+      out.push(r.tx);
+      if ((++decodedHere & 31) === 0) await new Promise((res) => setImmediate(res));
+    }
+    e.decoded ??= out;
+    e.parts = undefined;
+    return e.decoded;
+  }
+
   private async checkSignatures(e: EbEntry): Promise<void> {
-    const txs = this.decodedTxs(e);
+    const txs = await this.decodeSliced(e);
     if (!txs) {
       e.sigsOk = false;
       this.onChecked?.(e);
@@ -279,7 +307,7 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     const items = txs.flatMap((t) => t.witnesses.map((w) => ({ vkey: w.vkey, msg: t.id, sig: w.sig })));
     let ok: boolean[];
     try {
-      ok = await this.d.workers.run({ kind: 'witnesses', items });
+      ok = await this.d.workers.run({ kind: 'witnesses', packed: packWitnesses(items) });
     } catch {
       return; // shutting down
     }
@@ -298,8 +326,14 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
   decodedTxs(e: EbEntry): Tx[] | undefined {
     if (e.decoded) return e.decoded;
     const out: Tx[] = [];
-    for (const t of e.txs) {
+    for (let i = 0; i < e.txs.length; i++) {
+      const t = e.txs[i];
       if (!t) return undefined;
+      const known = e.parts?.[i];
+      if (known) {
+        out.push(known);
+        continue;
+      }
       const r = tryDecodeTx(t);
       if (!r.ok) return undefined;
       out.push(r.tx);
@@ -308,23 +342,58 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     return out;
   }
 
+  private readonly validating = new WeakSet<EbEntry>();
+
   /**
-   * Condition 5: do the EB's txs apply on top of the ledger (which must be at the announcing
-   * RB)? Undefined while its witnesses are still being checked.
+   * Condition 5: do the EB's txs form a valid extension of the ledger, which must be at the
+   * announcing RB (the caller's tip)? Read-only (an overlay of the EB's own outputs and spends
+   * over the ledger) and in slices between event-loop turns, so a 12 MB closure never holds
+   * up header relay; witnesses were checked in the worker pool first (signature-cache hits
+   * here). Aborts if the ledger moves on meanwhile (the RB is no longer the tip). `done` runs
+   * when a verdict is in.
    */
-  validateAgainst(e: EbEntry, ledger: Ledger): boolean | undefined {
-    if (e.extendsRb !== undefined) return e.extendsRb;
-    if (e.sigsOk === undefined) return undefined;
+  validateAgainst(e: EbEntry, ledger: Ledger, done: () => void): void {
+    if (e.extendsRb !== undefined || e.sigsOk === undefined || this.validating.has(e)) return;
     const txs = e.sigsOk ? this.decodedTxs(e) : undefined;
-    let ok = false;
-    if (txs) {
-      const r = ledger.applyBody(txs, 'validate');
-      if (r.ok) ledger.undo(r.undo);
-      ok = r.ok;
+    if (!txs) {
+      e.extendsRb = false;
+      e.validatedAtMs = this.d.nowMs();
+      done();
+      return;
     }
-    e.extendsRb = ok;
-    e.validatedAtMs = this.d.nowMs();
-    return ok;
+    this.validating.add(e);
+    const version = ledger.version;
+    const produced = new Map<string, TxOut>();
+    const spent = new Set<string>();
+    const lookup = (k: string): TxOut | undefined => (spent.has(k) ? undefined : (produced.get(k) ?? ledger.get(k)));
+    const SLICE = 64;
+    let i = 0;
+    const step = (): void => {
+      if (ledger.version !== version) {
+        this.validating.delete(e); // the tip moved: validate again against the new one if it still announces this EB
+        return;
+      }
+      const end = Math.min(txs.length, i + SLICE);
+      for (; i < end; i++) {
+        const tx = txs[i];
+        const keys = inputKeys(tx);
+        if (checkTx(tx, lookup, ledger.params, 'validate', keys) !== null) {
+          i = -1;
+          break;
+        }
+        for (const k of keys) spent.add(k);
+        tx.body.outputs.forEach((o, j) => produced.set(`${tx.idHex}#${j}`, o));
+      }
+      if (i !== -1 && i < txs.length) {
+        setImmediate(step);
+        return;
+      }
+      this.validating.delete(e);
+      e.extendsRb = i !== -1;
+      e.validatedAtMs = this.d.nowMs();
+      done();
+    };
+    step();
   }
 
   // ---- votes ------------------------------------------------------------------------------
@@ -335,7 +404,11 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     const ebKey = toHex(rb.ebHash);
     const e = this.store.get(ebKey);
     if (!e || !e.complete) return undefined;
-    if (rb.isTip) this.validateAgainst(e, ledger);
+    if (rb.isTip && e.extendsRb === undefined) {
+      // Validation first (in slices); the vote is decided once it is done.
+      this.validateAgainst(e, ledger, () => this.onChecked?.(e));
+      if (e.extendsRb === undefined) return undefined;
+    }
     const sel = this.committee(rb.epochNonce);
     const member = sel.byPoolId.get(this.d.poolId);
     let eligibility: Uint8Array | null = null;

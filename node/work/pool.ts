@@ -64,7 +64,9 @@ export class WorkerPool {
       }
       const job = this.queue.shift()!;
       this.busy.set(w, job);
-      w.postMessage({ id: job.id, task: job.task });
+      // A packed witness buffer is handed over, not copied.
+      const transfer = job.task.kind === 'witnesses' ? [job.task.packed.buffer as ArrayBuffer] : [];
+      w.postMessage({ id: job.id, task: job.task }, transfer);
     }
   }
 

@@ -13,8 +13,9 @@ export type Task =
   | { kind: 'votes'; epochNonce: Uint8Array; electionId: number; ebHash: Uint8Array; votes: { poolId: string; sig: Uint8Array; eligibility: Uint8Array | null }[] }
   /** A certificate against the election's committee: null = valid, else the reason. */
   | { kind: 'certificate'; cert: Uint8Array; epochNonce: Uint8Array; quorum: number }
-  /** Ed25519 witnesses (vkey, msg = tx id, sig): per-item verdicts. */
-  | { kind: 'witnesses'; items: { vkey: Uint8Array; msg: Uint8Array; sig: Uint8Array }[] };
+  /** Ed25519 witnesses packed 128 bytes each (vkey 32 ‖ msg = tx id 32 ‖ sig 64), so one
+   *  buffer crosses to the worker instead of thousands of views: per-item verdicts. */
+  | { kind: 'witnesses'; packed: Uint8Array };
 
 export type TaskResult<T extends Task> = T extends { kind: 'certificate' } ? string | null : boolean[];
 
@@ -46,8 +47,15 @@ export class TaskRunner {
     switch (t.kind) {
       case 'votes':
         return checkVotes(this.committee(t.epochNonce), t);
-      case 'witnesses':
-        return t.items.map((w) => ed25519Verify(w.vkey, w.msg, w.sig));
+      case 'witnesses': {
+        const n = t.packed.length >> 7;
+        const out = new Array<boolean>(n);
+        for (let i = 0; i < n; i++) {
+          const o = i << 7;
+          out[i] = ed25519Verify(t.packed.subarray(o, o + 32), t.packed.subarray(o + 32, o + 64), t.packed.subarray(o + 64, o + 128));
+        }
+        return out;
+      }
       case 'certificate': {
         let cert;
         try {
@@ -81,4 +89,16 @@ export function checkVotes(sel: CommitteeSelection, t: Extract<Task, { kind: 'vo
   const v = blsVerifyVotesBatch(voteMessage(t.electionId, t.ebHash), items);
   items.forEach((it, j) => (ok[it.i] = v[j]));
   return ok;
+}
+
+/** Pack witnesses for the 'witnesses' task. */
+export function packWitnesses(items: { vkey: Uint8Array; msg: Uint8Array; sig: Uint8Array }[]): Uint8Array {
+  const out = new Uint8Array(items.length * 128);
+  items.forEach((w, i) => {
+    if (w.vkey.length !== 32 || w.msg.length !== 32 || w.sig.length !== 64) return; // left zero: verifies as false
+    out.set(w.vkey, i * 128);
+    out.set(w.msg, i * 128 + 32);
+    out.set(w.sig, i * 128 + 64);
+  });
+  return out;
 }
