@@ -1,0 +1,74 @@
+// `leiosnet sweep` end to end on the process runtime: two points of a shortened ci-test. The first
+// invocation stops after one point (--max-points 1, as a killed sweep would have), the second
+// resumes: it runs only the missing point, then writes the sweep report with the knee and the
+// protocol ceiling.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/leiosnet.js');
+const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-sweep-e2e-'));
+const env = { ...process.env, LEIOSNET_HOME: join(tmp, 'home') };
+const out = join(tmp, 'sweep');
+
+function leiosnet(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let o = '';
+    let e = '';
+    c.stdout!.on('data', (d) => (o += d));
+    c.stderr!.on('data', (d) => (e += d));
+    c.on('exit', (code) => resolve({ code, out: o, err: e }));
+  });
+}
+
+afterAll(async () => {
+  // each point's run tears itself down; if one did not, take exactly that run down
+  try {
+    const st = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { points: { runDir?: string }[] };
+    for (const p of st.points) {
+      const meta = p.runDir && existsSync(join(out, p.runDir, 'meta.json')) ? (JSON.parse(readFileSync(join(out, p.runDir, 'meta.json'), 'utf8')) as { runId: string }) : undefined;
+      if (meta) await leiosnet(['down', meta.runId]);
+    }
+  } catch {
+    /* nothing was started */
+  }
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const args = ['sweep', 'ci-test', '--vary', 'generator.tps=2,6', '--set', 'scenario.duration.slots=50', '--set', 'analysis.assertions=[]', '--out', out, '--json'];
+
+describe('leiosnet sweep on processes', () => {
+  it('runs a grid point by point, resumes after stopping, and reports the knee and the ceiling', { timeout: 180_000 }, async () => {
+    const first = await leiosnet([...args, '--max-points', '1']);
+    expect(first.code, first.err).toBe(0);
+    const r1 = JSON.parse(first.out);
+    expect(r1.complete).toBe(false);
+    expect(r1.state.points.map((p: { status: string }) => p.status)).toEqual(['done', 'pending']);
+
+    const second = await leiosnet(args);
+    expect(second.code, second.err).toBe(0);
+    const r2 = JSON.parse(second.out);
+    expect(r2.complete).toBe(true);
+    const [a, b] = r2.state.points;
+    expect(a.attempts).toBe(1); // not run again
+    expect(b.status).toBe('done');
+    expect(a.metrics.offeredTxkbPerS).toBeCloseTo(0.8, 6); // 2 tx/s × 400 B
+    expect(b.metrics.offeredTxkbPerS).toBeCloseTo(2.4, 6);
+    for (const p of [a, b]) {
+      expect(p.metrics.includedTxkbPerS).toBeGreaterThan(0);
+      expect(existsSync(join(out, p.runDir, 'summary.json'))).toBe(true);
+    }
+    expect(r2.ceiling.windowSlots).toBe(3 * 1 + 3 + 3); // ci-test's windows
+    const md = readFileSync(join(out, 'sweep-report.md'), 'utf8');
+    expect(md).toMatch(/## Knee/);
+    expect(md).toMatch(/protocol ceiling/);
+    const html = readFileSync(join(out, 'sweep-report.html'), 'utf8');
+    expect(html).toContain('fig-sweep-throughput');
+    expect(html).toContain('uPlot');
+  });
+});
