@@ -6,6 +6,14 @@
 //   pending   — neither (accepted into a mempool, not yet fetched by the node, or no verdict).
 // A rolled-back block puts its txs back to pending (and un-loses their rivals) until seen
 // again. So submitted = included + rejected + pending always holds.
+//
+// Memory stays bounded over long runs: a tx whose fate can no longer change is *settled* — its
+// txs.jsonl line goes to `onSettle` (the generator streams it to disk) and only counters keep
+// it (counts, bytes, an exact latency tally by value). Settled: included at least `settleDepth`
+// blocks below the tip (deeper than any rollback: 2k), lost to a rival that deep (every target
+// answered), or refused by
+// every target it was offered to (not as 'duplicate') `settleDepth` blocks ago. Pending txs stay
+// in memory.
 
 export type TxState = 'included' | 'rejected' | 'pending';
 
@@ -68,8 +76,64 @@ export interface Counts {
   rejectedByReason: Record<string, number>;
 }
 
+export interface AccountingOptions {
+  /** blocks below the tip past which a decided tx is final (default: never settle) */
+  settleDepth?: number;
+  /** receives each settled tx (with its final state) before it leaves memory */
+  onSettle?: (rec: TxRecord, acct: Accounting) => void;
+}
+
+/** Exact tally of values (inclusion latencies in s): value → count, so percentiles are exact. */
+export class ValueTally {
+  private readonly counts = new Map<number, number>();
+  n = 0;
+  sum = 0;
+  max = -Infinity;
+  add(v: number, k = 1): void {
+    this.counts.set(v, (this.counts.get(v) ?? 0) + k);
+    this.n += k;
+    this.sum += v * k;
+    if (v > this.max) this.max = v;
+  }
+  /** Sorted [value, count] pairs, merged with extra (unsorted) values. */
+  sortedWith(extra: readonly number[]): [number, number][] {
+    const m = new Map(this.counts);
+    for (const v of extra) m.set(v, (m.get(v) ?? 0) + 1);
+    return [...m].sort((a, b) => a[0] - b[0]);
+  }
+}
+
+/** Percentile by linear interpolation over sorted [value, count] pairs (same as on the expanded list). */
+export function tallyPercentile(pairs: readonly [number, number][], n: number, q: number): number | null {
+  if (n === 0) return null;
+  const pos = (n - 1) * q;
+  const at = (rank: number): number => {
+    let seen = 0;
+    for (const [v, c] of pairs) {
+      seen += c;
+      if (rank < seen) return v;
+    }
+    return pairs[pairs.length - 1]![0];
+  };
+  const lo = at(Math.floor(pos));
+  const hi = at(Math.ceil(pos));
+  return lo + (hi - lo) * (pos - Math.floor(pos));
+}
+
 export class Accounting {
   private readonly txs = new Map<string, TxRecord>();
+  private readonly settleDepth: number;
+  private readonly onSettle: ((rec: TxRecord, acct: Accounting) => void) | undefined;
+  /** blockNo of the tip when each open tx was registered (for settling refusals) */
+  private readonly registeredAt = new Map<string, number>();
+  /** blockNo of the block whose rival made a tx lose */
+  private readonly lostAt = new Map<string, number>();
+  private tipBlockNo = 0;
+  /** counts of settled txs (no longer in memory) */
+  private readonly settled: Counts = { submitted: 0, accepted: 0, included: 0, rejected: 0, pending: 0, rejectedByReason: {} };
+  private settledIncludedBytes = 0;
+  /** inclusion latencies (s) of settled included txs */
+  readonly settledLatencies = new ValueTally();
   /** input key → our txs spending it */
   private readonly spenders = new Map<string, string[]>();
   private readonly undos: BlockUndo[] = [];
@@ -77,8 +141,21 @@ export class Accounting {
   /** verdict tallies (one per verdict message, not per tx) */
   readonly verdictCounts = { accepted: 0, rejected: {} as Record<string, number> };
   rollbacks = 0;
+  /** rollbacks that reached a block whose txs were already settled (deeper than settleDepth) */
+  lateRollbacks = 0;
 
+  constructor(opts: AccountingOptions = {}) {
+    this.settleDepth = opts.settleDepth ?? Infinity;
+    this.onSettle = opts.onSettle;
+  }
+
+  /** txs registered, settled included */
   get size(): number {
+    return this.txs.size + this.settled.submitted;
+  }
+
+  /** txs still held in memory */
+  get openCount(): number {
     return this.txs.size;
   }
 
@@ -86,8 +163,23 @@ export class Accounting {
     return this.txs.get(idHex);
   }
 
+  /** The txs still in memory (not settled). */
   records(): IterableIterator<TxRecord> {
     return this.txs.values();
+  }
+
+  /** Bytes of included txs, settled or not. */
+  includedBytes(): number {
+    let b = this.settledIncludedBytes;
+    for (const r of this.txs.values()) if (r.included) b += r.size;
+    return b;
+  }
+
+  /** Inclusion latencies (s) of every included tx: sorted [value, count] pairs and their number. */
+  latencyTally(): { pairs: [number, number][]; n: number } {
+    const open: number[] = [];
+    for (const r of this.txs.values()) if (r.included) open.push((r.included.timeMs - r.submitTimeMs) / 1000);
+    return { pairs: this.settledLatencies.sortedWith(open), n: this.settledLatencies.n + open.length };
   }
 
   /** A tx was emitted. Registering the same id twice is an error. */
@@ -95,6 +187,7 @@ export class Accounting {
     if (this.txs.has(r.idHex)) throw new Error(`accounting: tx ${r.idHex} registered twice`);
     const rec: TxRecord = { ...r, verdicts: r.verdicts ?? new Map() };
     this.txs.set(rec.idHex, rec);
+    if (this.settleDepth !== Infinity) this.registeredAt.set(rec.idHex, this.tipBlockNo);
     for (const k of rec.inputs) {
       const s = this.spenders.get(k);
       if (s) s.push(rec.idHex);
@@ -107,7 +200,15 @@ export class Accounting {
    *  its first acceptance / just became rejected. */
   verdict(target: string, idHex: string, reason: string | null): { rec?: TxRecord; firstAccept: boolean; nowRejected: boolean } {
     const rec = this.txs.get(idHex);
-    if (!rec) return { firstAccept: false, nowRejected: false };
+    if (!rec) {
+      // settling: a verdict for an id no longer here is a late one for a settled tx (included
+      // ones settle without waiting for every target); it still counts as a verdict message
+      if (this.settleDepth !== Infinity && this.settled.submitted > 0) {
+        if (reason === null) this.verdictCounts.accepted++;
+        else this.verdictCounts.rejected[reason] = (this.verdictCounts.rejected[reason] ?? 0) + 1;
+      }
+      return { firstAccept: false, nowRejected: false };
+    }
     const before = this.state(rec);
     const hadAccept = this.accepted(rec);
     if (reason === null) this.verdictCounts.accepted++;
@@ -158,15 +259,73 @@ export class Accounting {
         for (const other of this.spenders.get(k) ?? []) {
           if (other === t.idHex) continue;
           const o = this.txs.get(other)!;
-          if (o.included || o.lostTo !== undefined) continue;
+          // a tx every target refused for good keeps the node's reason
+          if (o.included || o.lostTo !== undefined || this.finallyRefused(o)) continue;
           o.lostTo = t.idHex;
+          this.lostAt.set(other, b.blockNo);
           undo.lost.push(other);
         }
       }
     }
     this.undos.push(undo);
     if (this.undos.length > 4096) this.undos.shift();
+    this.tipBlockNo = b.blockNo;
+    if (this.settleDepth !== Infinity) this.settle();
     return ours;
+  }
+
+  /** Settle every open tx whose fate is final at the current tip (see the header). */
+  settle(final = false): void {
+    const below = this.tipBlockNo - this.settleDepth;
+    const done: TxRecord[] = [];
+    for (const rec of this.txs.values()) {
+      const st = this.state(rec);
+      const deep =
+        final ||
+        // included: once every target answered (its line lists their verdicts), or much deeper
+        (st === 'included' && rec.included!.blockNo <= below && (rec.verdicts.size >= new Set(rec.targets).size || rec.included!.blockNo <= below - 3 * this.settleDepth)) ||
+        (st === 'rejected' && rec.lostTo !== undefined && rec.verdicts.size >= new Set(rec.targets).size && (this.lostAt.get(rec.idHex) ?? Infinity) <= below) ||
+        (st === 'rejected' && rec.lostTo === undefined && this.finallyRefused(rec) && (this.registeredAt.get(rec.idHex) ?? Infinity) <= below);
+      if (deep && (final || st !== 'pending')) done.push(rec);
+    }
+    for (const rec of done) this.settleOne(rec);
+  }
+
+  /**
+   * Every target answered and none will ever hold it: a refusal other than 'duplicate' (a node
+   * that already has the tx may still put it in a block).
+   */
+  private finallyRefused(rec: TxRecord): boolean {
+    if (rec.verdicts.size < new Set(rec.targets).size) return false;
+    for (const v of rec.verdicts.values()) if (v === null || v === 'duplicate') return false;
+    return true;
+  }
+
+  private settleOne(rec: TxRecord): void {
+    this.onSettle?.(rec, this);
+    const s = this.settled;
+    s.submitted++;
+    if (this.accepted(rec)) s.accepted++;
+    const st = this.state(rec);
+    s[st]++;
+    if (st === 'rejected') {
+      const r = this.rejectReason(rec)!;
+      s.rejectedByReason[r] = (s.rejectedByReason[r] ?? 0) + 1;
+    }
+    if (rec.included) {
+      this.settledIncludedBytes += rec.size;
+      this.settledLatencies.add((rec.included.timeMs - rec.submitTimeMs) / 1000);
+    }
+    this.txs.delete(rec.idHex);
+    this.registeredAt.delete(rec.idHex);
+    this.lostAt.delete(rec.idHex);
+    for (const k of rec.inputs) {
+      const list = this.spenders.get(k);
+      if (!list) continue;
+      const rest = list.filter((x) => x !== rec.idHex);
+      if (rest.length > 0) this.spenders.set(k, rest);
+      else this.spenders.delete(k);
+    }
   }
 
   /** The latest applied block left the chain. */
@@ -175,16 +334,31 @@ export class Accounting {
     if (!u) return;
     if (u.key !== key) throw new Error(`accounting: rollback of ${key.slice(0, 16)} but the latest block is ${u.key.slice(0, 16)}`);
     this.rollbacks++;
+    this.tipBlockNo = Math.max(0, this.tipBlockNo - 1);
     for (const id of u.included) {
-      const rec = this.txs.get(id)!;
+      const rec = this.txs.get(id);
+      if (!rec) {
+        // settled already: deeper than settleDepth (never in Praos with settleDepth ≥ k)
+        this.lateRollbacks++;
+        continue;
+      }
       rec.included = undefined;
       this.includedCount--;
     }
-    for (const id of u.lost) this.txs.get(id)!.lostTo = undefined;
+    for (const id of u.lost) {
+      const rec = this.txs.get(id);
+      if (!rec) {
+        this.lateRollbacks++;
+        continue;
+      }
+      rec.lostTo = undefined;
+      this.lostAt.delete(id);
+    }
   }
 
   counts(): Counts {
-    const c: Counts = { submitted: this.txs.size, accepted: 0, included: 0, rejected: 0, pending: 0, rejectedByReason: {} };
+    const t = this.settled;
+    const c: Counts = { submitted: t.submitted + this.txs.size, accepted: t.accepted, included: t.included, rejected: t.rejected, pending: t.pending, rejectedByReason: { ...t.rejectedByReason } };
     for (const rec of this.txs.values()) {
       if (this.accepted(rec)) c.accepted++;
       const s = this.state(rec);

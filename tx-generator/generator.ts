@@ -5,12 +5,12 @@ import type { Genesis } from '../node/genesis/schema.ts';
 import { buildTx, inputKey, makeSigner, minFee, TxBuildError, type BuildTxInput, type Tx, type TxOut, type TxSigner } from '../node/ledger/index.ts';
 import { connectPeer, PROTOCOL, TxSubmissionClient, type Peer } from '../node/network/index.ts';
 import { LEIOS_PROTOCOLS } from '../node/leios/diffusion.ts';
-import { Accounting, type ChainBlock } from './accounting.ts';
+import { Accounting, tallyPercentile, type ChainBlock, type TxRecord } from './accounting.ts';
 import { resolveGeneratorConfig, targetTps, GeneratorConfigError, type GeneratorConfig, type GeneratorTarget } from './config.ts';
 import { ChainFollower, type FollowedBlock } from './follower.ts';
 import { makeMetrics, serveMetrics, type GeneratorMetrics } from './metrics.ts';
 import { Outbox } from './outbox.ts';
-import { inclusionLatencies, mean, percentile, rateFigures, round, txLine, type GeneratorSummary } from './summary.ts';
+import { rateFiguresFromCounts, round, txLine, type GeneratorSummary } from './summary.ts';
 import { UtxoPool, Wallet, type Utxo } from './utxo.ts';
 import { makeWorkload, type Workload } from './workloads/index.ts';
 
@@ -171,7 +171,9 @@ class Generator {
   readonly follower: ChainFollower;
   readonly wallet: Wallet;
   readonly pool = new UtxoPool();
-  readonly acct = new Accounting();
+  /** benchmark txs; decided ones settle out of memory into txs.jsonl as the chain grows */
+  readonly acct: Accounting;
+  /** fan-out txs: few (bounded by the UTxOs prepared), kept to the end */
   readonly fanoutAcct = new Accounting();
   workload!: Workload;
   tps = 0;
@@ -187,7 +189,16 @@ class Generator {
   feeding = false;
   benchStartMs: number | undefined;
   benchEndMs: number | undefined;
-  readonly emitTimes: number[] = [];
+  /** txs emitted in each second of the benchmark phase (not one entry per tx) */
+  readonly emitCounts: number[] = [];
+  emitted = 0;
+  lastEmitMs: number | undefined;
+  /** emission times of the last second, for the progress rate */
+  private readonly recentEmits: number[] = [];
+  /** settled txs.jsonl lines not yet written; the file they go to */
+  private txsBuf: string[] = [];
+  private txsFd: number | undefined;
+  private txsDone = false;
   starved = 0;
   bytesSubmitted = 0;
   aborted = false;
@@ -207,6 +218,9 @@ class Generator {
       throw e;
     }
     this.networkMagic = cfg.networkMagic ?? this.genesis.networkMagic;
+    // deeper than any rollback (k), within the follower's and the accounting's undo window
+    const settleDepth = Math.min(4000, Math.max(20, 2 * this.genesis.securityParam));
+    this.acct = new Accounting({ settleDepth, onSettle: (rec, acct) => this.settled(rec, acct) });
     this.metrics = makeMetrics(opts.defaultMetrics ?? !!cfg.metrics);
     this.wallet = new Wallet(this.signer.address, this.genesis.initialUtxo, 4096);
     this.follower = new ChainFollower(
@@ -535,7 +549,15 @@ class Generator {
       this.links[t].outbox.push(tx.id, tx.bytes, tx.idHex);
       this.metrics.submitted.inc({ target: this.links[t].target.name });
     }
-    this.emitTimes.push(nowMs);
+    if (this.benchStartMs !== undefined) {
+      const sec = Math.floor((nowMs - this.benchStartMs) / 1000);
+      while (this.emitCounts.length <= sec) this.emitCounts.push(0);
+      this.emitCounts[sec]!++;
+    }
+    this.emitted++;
+    this.lastEmitMs = nowMs;
+    this.recentEmits.push(nowMs);
+    if (this.recentEmits.length > 4096 && this.recentEmits[0]! < nowMs - 1000) this.trimRecent(nowMs);
     this.bytesSubmitted += tx.size;
     this.submissions?.write(`{"id":"${tx.idHex}","time_s":${nowMs / 1000},"target":"${names[0]}"}\n`);
     return true;
@@ -567,7 +589,7 @@ class Generator {
       await sleep(Math.max(0, next - Date.now()), this.opts.signal);
     }
     this.benchEndMs = Math.min(Date.now(), durationS === Infinity ? Date.now() : start + durationS * 1000);
-    if (i >= count && this.emitTimes.length) this.benchEndMs = Math.max(this.emitTimes[this.emitTimes.length - 1], start + 1);
+    if (i >= count && this.lastEmitMs !== undefined) this.benchEndMs = Math.max(this.lastEmitMs, start + 1);
     this.aborted = !!this.opts.signal?.aborted;
     await new Promise<void>((r) => this.submissions!.end(r));
     this.submissions = undefined;
@@ -589,8 +611,8 @@ class Generator {
   progress(): GeneratorProgress {
     const c = this.acct.counts();
     const now = Date.now();
-    let last = 0;
-    for (let k = this.emitTimes.length - 1; k >= 0 && this.emitTimes[k] > now - 1000; k--) last++;
+    this.trimRecent(now);
+    const last = this.recentEmits.length;
     const tS = this.benchStartMs !== undefined ? (now - this.benchStartMs) / 1000 : 0;
     return {
       phase: this.phase,
@@ -622,11 +644,10 @@ class Generator {
     const profile = this.workload?.arrivals.profile;
     const rf =
       start !== undefined && profile
-        ? rateFigures(this.emitTimes, start, durationS, (t) => profile.cumulative(t), (t) => profile.rateAt(t), this.cfg.rampUpS)
+        ? rateFiguresFromCounts(this.emitCounts, this.emitted, durationS, (t) => profile.cumulative(t), (t) => profile.rateAt(t), this.cfg.rampUpS)
         : { rateSeries: [], targetSeries: [], rateErrorPct: null, rateCoV: null };
-    const lat = inclusionLatencies(this.acct.records());
-    let includedBytes = 0;
-    for (const r of this.acct.records()) if (r.included) includedBytes += r.size;
+    const lat = this.acct.latencyTally();
+    const includedBytes = this.acct.includedBytes();
     const per = (x: number) => (durationS > 0 ? round(x / durationS, 3)! : 0);
     const tip = this.follower.tip;
     const s: GeneratorSummary = {
@@ -662,11 +683,11 @@ class Generator {
       rateErrorPct: rf.rateErrorPct,
       rateCoV: rf.rateCoV,
       latency: {
-        inclusionP50S: round(percentile(lat, 0.5), 3),
-        inclusionP95S: round(percentile(lat, 0.95), 3),
-        inclusionMeanS: round(mean(lat), 3),
-        inclusionMaxS: lat.length ? round(lat[lat.length - 1], 3) : null,
-        count: lat.length,
+        inclusionP50S: round(tallyPercentile(lat.pairs, lat.n, 0.5), 3),
+        inclusionP95S: round(tallyPercentile(lat.pairs, lat.n, 0.95), 3),
+        inclusionMeanS: lat.n ? round(lat.pairs.reduce((s, [v, c]) => s + v * c, 0) / lat.n, 3) : null,
+        inclusionMaxS: lat.n ? round(lat.pairs[lat.pairs.length - 1]![0], 3) : null,
+        count: lat.n,
       },
       throughput: {
         txSubmitted: c.submitted,
@@ -719,24 +740,45 @@ class Generator {
     if (this.excluded.size) this.log('info', 'inputs a previous run left pending are not reused', { count: this.excluded.size });
   }
 
-  writeTxs(): void {
-    const file = path.join(this.cfg.outDir, 'txs.jsonl');
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      let buf: string[] = [];
-      for (const r of this.acct.records()) {
-        buf.push(JSON.stringify(txLine(this.acct, r)));
-        if (buf.length >= 2000) {
-          fs.writeSync(fd, buf.join('\n') + '\n');
-          buf = [];
-        }
-      }
-      if (buf.length) fs.writeSync(fd, buf.join('\n') + '\n');
-    } finally {
-      fs.closeSync(fd);
+  private trimRecent(now: number): void {
+    let k = 0;
+    while (k < this.recentEmits.length && this.recentEmits[k]! <= now - 1000) k++;
+    if (k > 0) this.recentEmits.splice(0, k);
+  }
+
+  private txsFile(): string {
+    return path.join(this.cfg.outDir, 'txs.jsonl');
+  }
+
+  /** A settled tx: its final line is buffered for txs.jsonl, then it leaves memory. */
+  private settled(rec: TxRecord, acct: Accounting): void {
+    this.txsBuf.push(JSON.stringify(txLine(acct, rec)));
+    if (this.txsBuf.length >= 2000) this.flushTxs();
+  }
+
+  /** Write buffered lines to txs.jsonl.partial (renamed to txs.jsonl by writeTxs at the end). */
+  private flushTxs(): void {
+    if (this.txsDone) return;
+    if (this.txsFd === undefined) {
+      fs.mkdirSync(this.cfg.outDir, { recursive: true });
+      this.txsFd = fs.openSync(`${this.txsFile()}.partial`, 'w');
     }
-    fs.renameSync(tmp, file);
+    if (this.txsBuf.length > 0) fs.writeSync(this.txsFd, this.txsBuf.join('\n') + '\n');
+    this.txsBuf = [];
+  }
+
+  /** txs.jsonl: the settled txs streamed during the run, then every tx still open. Once. */
+  writeTxs(): void {
+    if (this.txsDone) return;
+    for (const r of this.acct.records()) {
+      this.txsBuf.push(JSON.stringify(txLine(this.acct, r)));
+      if (this.txsBuf.length >= 2000) this.flushTxs();
+    }
+    this.flushTxs();
+    fs.closeSync(this.txsFd!);
+    this.txsFd = undefined;
+    this.txsDone = true;
+    fs.renameSync(`${this.txsFile()}.partial`, this.txsFile());
   }
 
   close(): void {

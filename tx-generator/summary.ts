@@ -125,19 +125,33 @@ export function rateFigures(
   rateAt: (tS: number) => number,
   rampUpS: number,
 ): RateFigures {
+  return rateFiguresFromCounts(perSecond(timesMs, startMs, Math.ceil(durationS - 1e-9)), timesMs.length, durationS, cumulative, rateAt, rampUpS);
+}
+
+/**
+ * rateFigures from per-second emission counts (index s = txs emitted in second s of the phase;
+ * extra entries past the phase are ignored) and the number emitted in all: what a long run keeps
+ * instead of every emission time.
+ */
+export function rateFiguresFromCounts(
+  counts: readonly number[],
+  emitted: number,
+  durationS: number,
+  cumulative: (tS: number) => number,
+  rateAt: (tS: number) => number,
+  rampUpS: number,
+): RateFigures {
   const whole = Math.floor(durationS + 1e-9);
   const secs = Math.ceil(durationS - 1e-9);
-  const rateSeries = perSecond(timesMs, startMs, secs);
+  const rateSeries = Array.from({ length: Math.max(0, secs) }, (_, s) => counts[s] ?? 0);
   const targetSeries: number[] = [];
   for (let s = 0; s < secs; s++) targetSeries.push(round(cumulative(Math.min(s + 1, durationS)) - cumulative(s), 3)!);
   const expected = cumulative(durationS);
-  const emitted = timesMs.length;
   const steady: number[] = [];
   for (let s = Math.ceil(rampUpS); s < whole; s++) {
-    // full-rate seconds only: the target rate is constant and non-zero across the second
     const a = rateAt(s + 1e-6);
     const b = rateAt(s + 1 - 1e-6);
-    if (a > 0 && Math.abs(a - b) < 1e-9 * Math.max(1, a)) steady.push(rateSeries[s]);
+    if (a > 0 && Math.abs(a - b) < 1e-9 * Math.max(1, a)) steady.push(rateSeries[s]!);
   }
   return {
     rateSeries,
