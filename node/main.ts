@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The Leios node process: `node node/main.ts --config config.json`.
 import fs from 'node:fs';
+import { startCpuProfile } from './obs/cpu-profile.ts';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     { name: config.name, level: config.logLevel ?? 'info', base: { node: config.name } },
     config.logFile ? pino.destination({ dest: config.logFile, mkdir: true, sync: false }) : pino.destination(1),
   );
+  const stopProfile = await startCpuProfile(config.name);
   const systemStartMs = Date.parse(genesis.systemStart);
   // Trace times use the true wall clock so traces of nodes with injected clock offsets stay comparable.
   const traceWriter = new TraceWriter({ file: config.traceFile, node: config.name, systemStartMs });
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     await pm.close().catch(() => {});
     await node.close().catch(() => {});
     await traceWriter.close().catch(() => {});
+    await stopProfile?.().catch(() => {});
     log.flush();
     process.exit(0);
   };

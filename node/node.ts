@@ -511,10 +511,11 @@ export class LeiosNode {
   }
 
   /** Transactions from a peer or a client. Returns per-tx reject reason or null (accepted). */
-  submitTxs(txs: Uint8Array[]): (string | null)[] {
+  submitTxs(txs: Uint8Array[], decoded?: WeakMap<Uint8Array, Tx>): (string | null)[] {
     const out: (string | null)[] = [];
     for (const bytes of txs) {
-      const d = tryDecodeTx(bytes);
+      const pre = decoded?.get(bytes);
+      const d = pre ? ({ ok: true, tx: pre } as const) : tryDecodeTx(bytes);
       const gErr = d.ok && d.tx.body.update ? (checkUpdate(d.tx.body.update, this.stake) ?? this.checkEndorsedKnown(d.tx.body.update)) : null;
       if (gErr) {
         this.metrics.txRejected.inc({ reason: gErr });

@@ -5,11 +5,16 @@ import type { Peer, PeerManager } from './network/peers.ts';
 import { ProtocolError } from './network/types.ts';
 import { bytesEqual, toHex } from './crypto/hash.ts';
 import { LeiosNode, PeerFault } from './node.ts';
-import { tryDecodeTx } from './ledger/index.ts';
+import { tryDecodeTx, type Tx } from './ledger/index.ts';
+
+/** Txs decoded while their id was checked, so submission does not decode them again. */
+const decodedTxs = new WeakMap<Uint8Array, Tx>();
 
 function txIdOfBytes(b: Uint8Array): Uint8Array {
   const r = tryDecodeTx(b);
-  return r.ok ? r.tx.id : new Uint8Array(32);
+  if (!r.ok) return new Uint8Array(32);
+  decodedTxs.set(b, r.tx);
+  return r.tx.id;
 }
 import type { BlockInfo } from './chain/chain-state.ts';
 import type { TreeNode } from './consensus/chain-selection.ts';
@@ -162,7 +167,7 @@ export class Sync {
     new TxSubmissionServer(peer, {
       txId: (tx) => txIdOfBytes(tx),
       known: (id) => node.mempool.has(id),
-      submit: async (txs) => node.submitTxs(txs),
+      submit: async (txs) => node.submitTxs(txs, decodedTxs),
     });
     if (peer.name.startsWith('txgen')) {
       // Clients only submit; they may follow certified EBs' transactions, so serve LeiosFetch.

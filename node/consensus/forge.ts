@@ -1,6 +1,6 @@
 import { makeBlock, type Block, type Body, type EbAnnouncement } from '../chain/block.ts';
 import { isLeader, vrfLeaderValue, vrfNonceValue } from '../crypto/leader.ts';
-import { vrfProofToHash, vrfProve } from '../crypto/vrf.ts';
+import { vrfOutput, vrfProve } from '../crypto/vrf.ts';
 import { advanceToEpoch, epochOf, vrfInput, type NonceState } from './nonce.ts';
 
 // Block production: the leader check for a slot and the assembly of a signed RB.
@@ -30,10 +30,12 @@ export function checkLeadership(
   p: { epochLengthSlots: number; f: number; totalStake: bigint },
 ): LeaderProof | undefined {
   const nonce = advanceToEpoch(tipNonce, epochOf(slot, p));
-  const proof = vrfProve(keys.vrfSk, vrfInput(slot, nonce.epochNonce));
-  const beta = vrfProofToHash(proof);
+  const alpha = vrfInput(slot, nonce.epochNonce);
+  // Output first (a third of the proof's cost); the proof only for a won slot.
+  const beta = vrfOutput(keys.vrfSk, alpha);
   const leaderValue = vrfLeaderValue(beta);
   if (!isLeader(leaderValue, keys.stake, p.totalStake, p.f)) return undefined;
+  const proof = vrfProve(keys.vrfSk, alpha);
   return { slot, proof, beta, leaderValue, nonceValue: vrfNonceValue(beta) };
 }
 

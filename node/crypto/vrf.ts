@@ -97,12 +97,36 @@ export function vrfKeygen(seed: Uint8Array): { sk: Uint8Array; pk: Uint8Array } 
   return { sk: new Uint8Array(seed), pk: Point.BASE.multiply(x).toBytes() };
 }
 
+const secretCache = new Map<string, { x: bigint; prefix: Uint8Array; pkBytes: Uint8Array }>();
+
+/** The expanded secret and public key of a VRF key, computed once per key (a leader check runs every slot). */
+function secretOf(sk: Uint8Array): { x: bigint; prefix: Uint8Array; pkBytes: Uint8Array } {
+  const k = Buffer.from(sk).toString('hex');
+  let c = secretCache.get(k);
+  if (!c) {
+    const { x, prefix } = expandSecret(sk);
+    c = { x, prefix, pkBytes: Point.BASE.multiply(x).toBytes() };
+    if (secretCache.size > 64) secretCache.clear();
+    secretCache.set(k, c);
+  }
+  return c;
+}
+
+/**
+ * The VRF output (beta) alone: hash-to-curve and one scalar multiplication, the same beta
+ * vrfProve's proof hashes to. A leader check needs only this; the proof (two more scalar
+ * multiplications) is made only when the slot is won.
+ */
+export function vrfOutput(sk: Uint8Array, alpha: Uint8Array): Uint8Array {
+  const { x, pkBytes } = secretOf(sk);
+  return gammaToHash(encodeToCurve(pkBytes, alpha).multiply(x));
+}
+
 /** ECVRF_prove (§5.1). Throws on a malformed secret key. */
 export function vrfProve(sk: Uint8Array, alpha: Uint8Array): Uint8Array {
-  const { x, prefix } = expandSecret(sk);
   if (!(alpha instanceof Uint8Array)) throw new Error('VRF alpha must be a Uint8Array');
-  const Y = Point.BASE.multiply(x);
-  const pkBytes = Y.toBytes();
+  const { x, prefix, pkBytes } = secretOf(sk);
+  const Y = Point.fromBytes(pkBytes);
   const H = encodeToCurve(pkBytes, alpha);
   const hBytes = H.toBytes();
   const gamma = H.multiply(x);

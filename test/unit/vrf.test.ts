@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { vrfKeygen, vrfProofToHash, vrfProve, vrfVerify } from '../../node/crypto/vrf.ts';
+import { vrfKeygen, vrfOutput, vrfProofToHash, vrfProve, vrfVerify } from '../../node/crypto/vrf.ts';
 import { fromHex, toHex } from '../../node/crypto/hash.ts';
 
 // RFC 9381 Appendix B.4 (ECVRF-EDWARDS25519-SHA512-ELL2), Examples 19–21.
@@ -36,6 +36,8 @@ describe('ECVRF-EDWARDS25519-SHA512-ELL2 (RFC 9381)', () => {
       const pi = vrfProve(sk, fromHex(v.alpha));
       expect(toHex(pi)).toBe(v.pi);
       expect(toHex(vrfProofToHash(pi))).toBe(v.beta);
+      // the leader check's shortcut (output without the proof) yields the same beta
+      expect(toHex(vrfOutput(sk, fromHex(v.alpha)))).toBe(v.beta);
       const beta = vrfVerify(fromHex(v.pk), fromHex(v.pi), fromHex(v.alpha));
       expect(beta && toHex(beta)).toBe(v.beta);
     });
