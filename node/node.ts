@@ -13,17 +13,18 @@ import { hash256, toHex } from './crypto/hash.ts';
 import { vrfLeaderValue, vrfNonceValue } from './crypto/leader.ts';
 import { vrfKeygen, vrfProofToHash } from './crypto/vrf.ts';
 import type { Genesis } from './genesis/schema.ts';
-import { Ledger, tryDecodeTx, bodySize, signTx, updateSigningBytes, proposalId, type Tx, type TxUpdate, type UndoRecord } from './ledger/index.ts';
+import { Ledger, tryDecodeTx, signTx, updateSigningBytes, proposalId, type Tx, type TxUpdate, type UndoRecord } from './ledger/index.ts';
 import { Mempool, minMempoolCapacity } from './mempool/index.ts';
 import { createNodeMetrics, type NodeMetrics } from './obs/metrics.ts';
 import type { Logger } from 'pino';
 import { BlockStore } from './storage/blockstore.ts';
 import { decodeHeader } from './chain/block.ts';
 import { EraSchedule } from './consensus/eras.ts';
-import { applyGovernance, checkUpdate, EMPTY_GOV, type GovState } from './consensus/governance.ts';
+import { checkUpdate, EMPTY_GOV, type GovState } from './consensus/governance.ts';
 import { AdminError } from './admin/hooks.ts';
 import { LeiosEngine, type EbEntry } from './leios/engine.ts';
-import { certAllowed, voteOpenSlot } from './leios/rules.ts';
+import { voteOpenSlot } from './leios/rules.ts';
+import { blockRules } from './chain/block-rules.ts';
 import { WorkerPool } from './work/pool.ts';
 import type { TraceWriter } from './obs/trace.ts';
 
@@ -168,64 +169,14 @@ export class LeiosNode {
   }
 
   private ledgerPort(): LedgerPort<UndoRecord[]> {
-    return {
-      applyBlock: (info, parent, level) => {
-        const b = info.block!;
-        const txs = this.txsOf(b);
-        if (!txs) return { ok: false, reason: 'malformed' };
-        if (bodySize(txs) > this.genesis.protocolParams.maxBlockBodySize) return { ok: false, reason: 'body-too-large' };
-        const h = b.header;
-        const parentGov = parent ? (parent.gov ?? EMPTY_GOV) : EMPTY_GOV;
-        const epoch = epochOf(h.slot, this.genesis);
-        if (h.protocolVersion !== this.eraAt(epoch, parentGov).protocolVersion) return { ok: false, reason: 'bad-protocol-version' };
-        const leiosEra = this.isLeiosEpoch(epoch, parentGov);
-        if (!leiosEra && (h.ebAnnounce || h.certified || b.body.cert)) return { ok: false, reason: 'leios-content-before-leios-era' };
-        if (h.ebAnnounce && (h.ebAnnounce.size > this.genesis.leios.ebMaxRefBytes || h.ebAnnounce.txBytes > this.genesis.leios.ebMaxTxBytes))
-          return { ok: false, reason: 'eb-too-large' };
-        const undo: UndoRecord[] = [];
-        if (h.certified !== (b.body.cert !== null)) return { ok: false, reason: 'certified-flag-mismatch' };
-        if (h.certified) {
-          const ann = parent?.header.ebAnnounce;
-          if (!parent || !ann) return { ok: false, reason: 'certificate-without-eb' };
-          if (!certAllowed(parent.header.slot, h.slot, this.genesis.leios)) return { ok: false, reason: 'certificate-too-early' };
-          if (txs.length > 0) return { ok: false, reason: 'certified-rb-with-txs' };
-          const e = this.leios.get(ann.hash);
-          const ebTxs = e?.complete ? this.leios.decodedTxs(e) : undefined;
-          if (!ebTxs) return { ok: false, reason: 'certified-eb-unavailable' };
-          // Verified in the worker pool when the body arrived (receiveBlock); blocks from our DB or our own forge need no check.
-          if (level === 'validate' && info.certCheck !== undefined && info.certCheck !== 'ok') return { ok: false, reason: info.certCheck };
-          // Certified EB content is applied without re-validation.
-          const r = this.ledger.applyBody(ebTxs, 'trusted');
-          if (!r.ok) return { ok: false, reason: r.reason };
-          undo.push(r.undo);
-        }
-        const r = this.ledger.applyBody(txs, level);
-        if (!r.ok) {
-          for (const u of undo.reverse()) this.ledger.undo(u);
-          return { ok: false, reason: r.reason };
-        }
-        undo.push(r.undo);
-        if (level === 'validate') {
-          for (const t of txs) {
-            const err = t.body.update ? checkUpdate(t.body.update, this.stake) : null;
-            if (err) {
-              for (const u of undo.reverse()) this.ledger.undo(u);
-              return { ok: false, reason: err };
-            }
-          }
-        }
-        const certTxs = h.certified ? (this.leios.decodedTxs(this.leios.get(parent!.header.ebAnnounce!.hash)!) ?? []) : [];
-        info.gov = applyGovernance(parentGov, [...certTxs, ...txs], h.slot, {
-          stake: this.stake,
-          threshold: this.genesis.updateThreshold,
-          epochLengthSlots: this.genesis.epochLengthSlots,
-        });
-        return { ok: true, undo };
-      },
-      undoBlock: (u) => {
-        for (let i = u.length - 1; i >= 0; i--) this.ledger.undo(u[i]);
-      },
-    };
+    return blockRules({
+      genesis: this.genesis,
+      ledger: this.ledger,
+      stake: this.stake,
+      leios: this.leios,
+      txsOf: (b) => this.txsOf(b),
+      eraAt: (epoch, gov) => this.eraAt(epoch, gov),
+    });
   }
 
   private txsOf(b: Block): Tx[] | undefined {
