@@ -12,6 +12,11 @@
  * go out as one event stamped with the first tx's time, so those lines can be up to one flush
  * interval older than the lines before them; consumers should not assume `time_s` is monotonic.
  *
+ * Size bound: a trace file never grows past `maxFileBytes` (default TRACE_MAX_FILE_BYTES, 1 GiB;
+ * an hour of ci-bench load writes a few MB per node). Past it, events are dropped and counted;
+ * one TraceDropped line (the usual shape) is written when the limit is hit and, with the final
+ * count, at close — from a reserve kept for them, so the file stays under the bound.
+ *
  * The node's own SIGTERM handler should still `await trace.close()`; the built-in handler only
  * guarantees nothing queued is lost when the process dies by the signal's default action.
  *
@@ -155,6 +160,8 @@ export interface TraceWriterOptions {
   flushBytes?: number;
   /** drop events beyond this many queued bytes; default 16 MiB */
   maxBufferBytes?: number;
+  /** the file never grows past this many bytes; default TRACE_MAX_FILE_BYTES */
+  maxFileBytes?: number;
   /** max tx ids per TxAccepted/TxRejected event; default 1000 */
   maxTxIdsPerEvent?: number;
   /** write the queue synchronously on SIGTERM/SIGINT/exit; default true */
@@ -166,6 +173,11 @@ interface TxBatch {
   lastMs: number;
   ids: string[];
 }
+
+/** Default bound of one trace file. */
+export const TRACE_MAX_FILE_BYTES = 1024 * 1024 * 1024;
+/** Kept free under the bound for the TraceDropped notes. */
+const NOTE_RESERVE = 1024;
 
 const live = new Set<TraceWriter>();
 let handlersInstalled = false;
@@ -205,6 +217,9 @@ export class TraceWriter {
   private readonly now: () => number;
   private readonly flushBytes: number;
   private readonly maxBufferBytes: number;
+  private readonly maxFileBytes: number;
+  /** the size limit was reached: events are only counted */
+  private full = false;
   private readonly maxTxIds: number;
   private readonly signals: boolean;
 
@@ -220,6 +235,7 @@ export class TraceWriter {
   private droppedTotal = 0;
   private written = 0;
   private closed = false;
+  private closing = false;
   private txAcc: TxBatch | undefined;
   private txRej = new Map<string, TxBatch>();
   private writeError: Error | undefined;
@@ -231,6 +247,7 @@ export class TraceWriter {
     this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
     this.flushBytes = opts.flushBytes ?? 64 * 1024;
     this.maxBufferBytes = opts.maxBufferBytes ?? 16 * 1024 * 1024;
+    this.maxFileBytes = Math.max(NOTE_RESERVE * 2, opts.maxFileBytes ?? TRACE_MAX_FILE_BYTES);
     this.maxTxIds = opts.maxTxIdsPerEvent ?? 1000;
     this.signals = opts.handleSignals ?? true;
     if (this.file) {
@@ -270,8 +287,21 @@ export class TraceWriter {
     this.push(JSON.stringify({ time_s: timeS ?? this.timeS(), message: msg }) + '\n');
   }
 
+  /** bytes the file will have once everything queued is written */
+  private get projectedBytes(): number {
+    return this.pos + this.queuedBytes;
+  }
+
   private push(line: string): void {
-    if (this.queuedBytes + line.length > this.maxBufferBytes) {
+    if (!this.full && this.projectedBytes + Buffer.byteLength(line) > this.maxFileBytes - NOTE_RESERVE) {
+      // the file is full: say so once (from the reserve), then only count
+      this.full = true;
+      this.droppedSinceReport++;
+      this.droppedTotal++;
+      this.noteDrops(true);
+      return;
+    }
+    if (this.full || this.queuedBytes + line.length > this.maxBufferBytes) {
       this.droppedSinceReport++;
       this.droppedTotal++;
       return;
@@ -283,9 +313,12 @@ export class TraceWriter {
   }
 
   /** queue a TraceDropped event for events dropped since the last one */
-  private noteDrops(): void {
+  private noteDrops(force = false): void {
     if (this.droppedSinceReport === 0) return;
+    // once full, notes wait for close (one final count), unless this is the one saying so
+    if (this.full && !force && !this.closing) return;
     const note = JSON.stringify({ time_s: this.timeS(), message: { type: 'TraceDropped', node: this.node, count: this.droppedSinceReport } }) + '\n';
+    if (this.projectedBytes + Buffer.byteLength(note) > this.maxFileBytes) return;
     this.droppedSinceReport = 0;
     this.queue.push(note);
     this.queuedBytes += note.length;
@@ -502,6 +535,7 @@ export class TraceWriter {
   /** Flush and close the file. Idempotent. */
   async close(): Promise<void> {
     if (this.fd < 0) return;
+    this.closing = true;
     await this.flush();
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
