@@ -173,7 +173,8 @@ export class LeiosNode {
       genesis: this.genesis,
       ledger: this.ledger,
       stake: this.stake,
-      leios: this.leios,
+      // The engine is created after the chain state: resolve it at call time.
+      leios: { get: (h) => this.leios.get(h), decodedTxs: (e) => this.leios.decodedTxs(e) },
       txsOf: (b) => this.txsOf(b),
       eraAt: (epoch, gov) => this.eraAt(epoch, gov),
     });
