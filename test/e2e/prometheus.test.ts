@@ -18,7 +18,7 @@ const REPO = resolve(import.meta.dirname, '../..');
 const BIN = join(REPO, 'bin/leiosnet.js');
 const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-prom-'));
 const env = { ...process.env, LEIOSNET_HOME: join(tmp, 'home') };
-const SLOTS = 110; // hard fork at slot 60: Praos and Leios both in the run
+const SLOTS = 250; // 50 s of ci-test (0.2 s slots): Praos; the Leios series exist from the start (zero counters, empty histograms)
 
 const promRequired = process.env.LEIOSNET_E2E_PROMETHEUS === '1';
 const promMissing = !findPrometheus();
@@ -92,7 +92,8 @@ async function checkRun(o: RunOutcome): Promise<void> {
   for (const t of o.allUp!) {
     expect(t.health, `${t.scrapeUrl}: ${t.lastError}`).toBe('up');
     expect(t.labels.run).toBe(o.runId);
-    expect(Object.keys(t.labels)).toEqual(expect.arrayContaining(['run', 'node', 'role', 'release', 'region']));
+    // (Prometheus drops empty labels: region is empty without a topology's regions, release for the generator/orchestrator)
+    expect(Object.keys(t.labels)).toEqual(expect.arrayContaining(['run', 'node', 'role']));
   }
   expect(o.allUp!.filter((t) => t.labels.role === 'pool').every((t) => t.labels.release === 'leios-2.0' || t.labels.release === 'praos-1.0')).toBe(true);
 
@@ -107,7 +108,7 @@ async function checkRun(o: RunOutcome): Promise<void> {
     let checked = 0;
     for (const d of DASHBOARDS) {
       for (const q of queriesOf(d.build())) {
-        const expr = concrete(q.expr, { run: o.runId, rateInterval: '10s', interval: '10s' });
+        const expr = concrete(q.expr, { run: o.runId, rateInterval: '20s', interval: '10s' });
         const series = await queryRange(prom.url, expr, source.start, source.end, 5); // throws on a parse error
         checked++;
         if (q.kind === 'panel' && series.length === 0) empty.push(`${d.file} / ${q.panel}: ${expr}`);
