@@ -23,11 +23,21 @@ import type { Assertion } from '../profile/schema.ts';
 import { evaluateAssertions, type NodeState } from './assertions.ts';
 import { mean, percentile, round, sortNumbers } from './stats.ts';
 import type { AssertionResult, Percentiles, Summary } from './summary.ts';
-import { forEachLine, num, peekNumber, peekString, peekTime, peekType, readJsonl, runNodes, str, type TraceEvent, type TraceMessage } from './traces.ts';
-import { analyseTxFate } from './tx-fate.ts';
+import { forEachLine, forEachLineBytes, indexIn, num, numberAt, peekNumber, peekString, readJsonl, stringAt, runNodes, str, type TraceEvent, type TraceMessage } from './traces.ts';
+import { analyseTxFate, type GenTx } from './tx-fate.ts';
 import { faultTable, readRunEvents } from '../scenario/recovery.ts';
 
 export const DEFAULT_DIFFUSION_WITHIN_S = 5;
+
+const TIME_PREFIX = Buffer.from('{"time_s":');
+const TYPE_PREFIX = Buffer.from(',"message":{"type":"');
+const SLOT_KEY = Buffer.from('"slot":');
+const COUNT_KEY = Buffer.from('"count":');
+const RB_KEY = Buffer.from('"rb":"');
+const EB_KEY = Buffer.from('"eb":"');
+
+/** Own event types without a slot field (trace-events.ts): their lines need no scan for one. */
+const NO_SLOT_TYPES = new Set(['TxAccepted', 'TxRejected', 'TraceDropped']);
 
 /** Trace event types the analysis reads fields of; other lines are only peeked at (time, slot). */
 const PARSED_TYPES = new Set([
@@ -280,16 +290,23 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   // per generator segment). What they settle need not be read from the node traces again.
   const sizeOf = new Map<string, number>();
   const genState = new Map<string, string>();
+  /** the same records for tx fate (inputs, state, verdict) */
+  const genTxs = new Map<string, GenTx>();
   /** generator txs that no node is known to have accepted (tx fate needs the traces for them) */
   let genUnsettled = 0;
   let genNoSubmitTime = 0;
   const genDir = join(runDir, 'generator');
   for (const f of existsSync(genDir) ? readdirSync(genDir).filter((f) => /^txs(-\d+)?\.jsonl$/.test(f)) : []) {
-    await readJsonl<{ id?: unknown; submitTime?: unknown; size?: unknown; state?: unknown; verdict?: unknown }>(join(genDir, f), (tx) => {
+    await readJsonl<{ id?: unknown; submitTime?: unknown; size?: unknown; state?: unknown; verdict?: unknown; inputs?: unknown }>(join(genDir, f), (tx) => {
       if (typeof tx.id !== 'string') return;
       if (typeof tx.size === 'number') sizeOf.set(tx.id, tx.size);
       if (typeof tx.state === 'string') genState.set(tx.id, tx.state);
       if (tx.verdict !== 'accepted' && tx.state !== 'included') genUnsettled++;
+      genTxs.set(tx.id, {
+        inputs: Array.isArray(tx.inputs) ? tx.inputs.filter((x): x is string => typeof x === 'string') : [],
+        state: typeof tx.state === 'string' ? tx.state : undefined,
+        verdict: typeof tx.verdict === 'string' ? tx.verdict : null,
+      });
       const t = toUnixS(tx.submitTime);
       if (t === undefined) {
         genNoSubmitTime++;
@@ -409,36 +426,47 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
           return;
       }
     };
-    await forEachLine(join(runDir, 'nodes', node, 'trace.jsonl'), (line) => {
-      const type = peekType(line);
-      if (type !== undefined && !PARSED_TYPES.has(type) && !(type === 'TxAccepted' && readAccepted)) {
-        // not needed beyond its time and slot: no parse (a torn line still counts as bad)
-        const ts = peekTime(line);
-        if (ts !== undefined && line.endsWith('}}')) {
-          const t = toUnix(ts);
-          if (t < firstT) firstT = t;
-          if (t > lastT) lastT = t;
-          const slot = peekNumber(line, '"slot":');
-          if (slot !== undefined && (maxSlot === null || slot > maxSlot)) maxSlot = slot;
-          return;
-        }
-      } else if (type === 'TxIncluded') {
-        // a block's inclusion already parsed at another node: only its time
-        const ts = peekTime(line);
-        const count = peekNumber(line, '"count":');
-        if (ts !== undefined && count !== undefined && line.endsWith('}}')) {
-          const prev = inclusionsByBlock.get(`${peekString(line, '"eb":"') ?? ''}|${peekString(line, '"rb":"') ?? ''}|${count}`);
-          if (prev) {
-            const t = toUnix(ts);
+    await forEachLineBytes(join(runDir, 'nodes', node, 'trace.jsonl'), (b, s, end) => {
+      // the node's lines are {"time_s":<n>,"message":{"type":"<T>",…}}: read the time and type
+      // from the bytes, and skip (undecoded) what only adds a time and a slot
+      if (end - s > 40 && b[end - 1] === 125 && b[end - 2] === 125 && b.compare(TIME_PREFIX, 0, TIME_PREFIX.length, s, s + TIME_PREFIX.length) === 0) {
+        const time = numberAt(b, s + TIME_PREFIX.length, end);
+        const k = time.next;
+        if (time.value !== undefined && b.compare(TYPE_PREFIX, 0, TYPE_PREFIX.length, k, k + TYPE_PREFIX.length) === 0) {
+          const type = stringAt(b, k + TYPE_PREFIX.length, Math.min(end, k + TYPE_PREFIX.length + 64)).value;
+          if (type !== undefined && !PARSED_TYPES.has(type) && !(type === 'TxAccepted' && readAccepted)) {
+            const t = toUnix(time.value);
             if (t < firstT) firstT = t;
             if (t > lastT) lastT = t;
-            if (t < prev.t) prev.t = t;
-            const slot = peekNumber(line, '"slot":');
+            if (NO_SLOT_TYPES.has(type)) return;
+            const at = indexIn(b, SLOT_KEY, k, end);
+            const slot = at === -1 ? undefined : numberAt(b, at + SLOT_KEY.length, end).value;
             if (slot !== undefined && (maxSlot === null || slot > maxSlot)) maxSlot = slot;
             return;
           }
+          if (type === 'TxIncluded') {
+            // a block's inclusion already parsed at another node: only its time
+            const c = indexIn(b, COUNT_KEY, k, end);
+            const count = c === -1 ? undefined : numberAt(b, c + COUNT_KEY.length, end).value;
+            const r = indexIn(b, RB_KEY, k, end);
+            const rb = r === -1 ? '' : stringAt(b, r + RB_KEY.length, end).value;
+            const x = indexIn(b, EB_KEY, k, end);
+            const ebId = x === -1 ? '' : stringAt(b, x + EB_KEY.length, end).value;
+            const prev = count !== undefined && rb !== undefined && ebId !== undefined ? inclusionsByBlock.get(`${ebId}|${rb}|${count}`) : undefined;
+            if (prev) {
+              const t = toUnix(time.value);
+              if (t < firstT) firstT = t;
+              if (t > lastT) lastT = t;
+              if (t < prev.t) prev.t = t;
+              const at = indexIn(b, SLOT_KEY, k, end);
+              const slot = at === -1 ? undefined : numberAt(b, at + SLOT_KEY.length, end).value;
+              if (slot !== undefined && (maxSlot === null || slot > maxSlot)) maxSlot = slot;
+              return;
+            }
+          }
         }
       }
+      const line = b.toString('utf8', s, end);
       let e: TraceEvent;
       try {
         e = JSON.parse(line) as TraceEvent;
@@ -482,25 +510,61 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   // streamed: only each node's last sample and one aggregate per scrape round stay in memory
   // (a sample holds every series an endpoint exposes; an hour of 50 nodes is ~10^5 of them)
   const lastSample = new Map<string, MetricsSample>();
+  /** each node's last sample line, parsed once at the end */
+  const lastLine = new Map<string, string>();
   const roundAgg = new Map<number, { t: number; height?: number; applied?: number; memSum: number; memN: number }>();
   let sampleCount = 0;
   let firstSampleT: number | undefined;
-  await readJsonl<MetricsSample>(join(runDir, SAMPLES_FILE), (s) => {
-    if (sampleCount++ === 0) firstSampleT = s.t;
-    lastSample.set(s.node, s);
-    let r = roundAgg.get(s.round);
-    if (!r) roundAgg.set(s.round, (r = { t: -Infinity, memSum: 0, memN: 0 }));
-    if (s.t > r.t) r.t = s.t;
-    const h = s.values.leios_block_height;
-    if (typeof h === 'number') r.height = r.height === undefined ? h : Math.max(r.height, h);
-    const a = sumMetric(s.values, 'leios_ledger_tx_applied_total');
-    if (a !== undefined) r.applied = r.applied === undefined ? a : Math.max(r.applied, a);
-    const mem = s.values.leios_mempool_txs;
-    if (typeof mem === 'number') {
+  const addSample = (t: number, roundNo: number, node: string, height: number | undefined, applied: number | undefined, mem: number | undefined) => {
+    if (sampleCount++ === 0) firstSampleT = t;
+    let r = roundAgg.get(roundNo);
+    if (!r) roundAgg.set(roundNo, (r = { t: -Infinity, memSum: 0, memN: 0 }));
+    if (t > r.t) r.t = t;
+    if (height !== undefined) r.height = r.height === undefined ? height : Math.max(r.height, height);
+    if (applied !== undefined) r.applied = r.applied === undefined ? applied : Math.max(r.applied, applied);
+    if (mem !== undefined) {
       r.memSum += mem;
       r.memN++;
     }
+    void node;
+  };
+  await forEachLine(join(runDir, SAMPLES_FILE), (line) => {
+    // the collector's lines: {"t":…,"round":…,"node":"…",…,"values":{…}}. Only four series are
+    // needed per sample, so they are peeked at; a line of another shape (or with a labelled
+    // applied counter to sum) is parsed
+    const t = peekNumber(line, '{"t":');
+    const roundNo = peekNumber(line, '"round":');
+    const node = peekString(line, '"node":"');
+    const v = line.indexOf('"values":{');
+    if (t !== undefined && roundNo !== undefined && node !== undefined && v !== -1 && line.endsWith('}}') && !line.includes('"leios_ledger_tx_applied_total{', v)) {
+      const at = (k: string) => {
+        const i = line.indexOf(k, v);
+        return i === -1 ? undefined : peekNumber(line.slice(i, i + k.length + 32), k);
+      };
+      addSample(t, roundNo, node, at('"leios_block_height":'), at('"leios_ledger_tx_applied_total":'), at('"leios_mempool_txs":'));
+      lastLine.set(node, line);
+      return;
+    }
+    let s: MetricsSample;
+    try {
+      s = JSON.parse(line) as MetricsSample;
+    } catch {
+      return;
+    }
+    if (!s || typeof s.node !== 'string' || !s.values) return;
+    const h = s.values.leios_block_height;
+    const m = s.values.leios_mempool_txs;
+    addSample(s.t, s.round, s.node, typeof h === 'number' ? h : undefined, sumMetric(s.values, 'leios_ledger_tx_applied_total'), typeof m === 'number' ? m : undefined);
+    lastLine.delete(s.node);
+    lastSample.set(s.node, s);
   });
+  for (const [n, line] of lastLine) {
+    try {
+      lastSample.set(n, JSON.parse(line) as MetricsSample);
+    } catch {
+      /* peeked fine, cannot happen for a line ending in }} that JSON.parse rejects: skip */
+    }
+  }
   const resSamples: ResourceSample[] = [];
   await readJsonl<ResourceSample>(join(runDir, RESOURCES_FILE), (s) => resSamples.push(s));
   for (const [n, s] of lastSample) {
@@ -672,7 +736,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   summary.assertions = [...scenarioAssertions, ...evaluateAssertions(assertions, { summary, nodes: nodeStates })];
   summary.passed = summary.assertions.every((a) => a.passed);
   summary.faults = faultTable(readRunEvents(runDir), runStart !== undefined ? runStart * 1000 : undefined);
-  const txFate = await analyseTxFate(runDir, { accepted: acceptedIds, included: includedIds /* tx fate asks only about generator txs, which filtering keeps */, certified: certIncludedEbs });
+  const txFate = await analyseTxFate(runDir, { accepted: acceptedIds, included: includedIds /* tx fate asks only about generator txs, which filtering keeps */, certified: certIncludedEbs, txs: genTxs });
   if (txFate) summary.txFate = txFate;
 
   const series: Series = {

@@ -3,8 +3,8 @@
 // aliases, so a renamed field does not silently zero a figure.
 
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { isAscii } from 'node:buffer';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 
 export interface TraceMessage {
   type: string;
@@ -31,6 +31,11 @@ export function naturalCompare(a: string, b: string): number {
 }
 
 const CHUNK = 1 << 20;
+
+/** UTF-8 → string; ASCII (traces, metrics: hex ids and names) is copied as one-byte text. */
+function decode(b: Buffer): string {
+  return b.toString(isAscii(b) ? 'latin1' : 'utf8');
+}
 /** Yield to the event loop after this many bytes, so a long read does not stall timers. */
 const YIELD_EVERY = 32 << 20;
 
@@ -42,33 +47,132 @@ export async function forEachLine(file: string, each: (line: string) => void): P
   if (!existsSync(file)) return;
   const fd = openSync(file, 'r');
   const buf = Buffer.allocUnsafe(CHUNK);
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
+  /** bytes after the last newline of the previous chunk (a line's start) */
+  let carry: Buffer | undefined;
   let sinceYield = 0;
+  const lines = (text: string) => {
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      let end = nl;
+      if (end > start && text.charCodeAt(end - 1) === 13) end--; // CRLF
+      if (end > start) each(text.slice(start, end));
+      start = nl + 1;
+    }
+    if (start < text.length) {
+      let end = text.length;
+      if (text.charCodeAt(end - 1) === 13) end--;
+      if (end > start) each(text.slice(start, end));
+    }
+  };
   try {
     for (;;) {
       const n = readSync(fd, buf, 0, CHUNK, null);
       if (n === 0) break;
-      const text = rest + decoder.write(n === CHUNK ? buf : buf.subarray(0, n));
-      let start = 0;
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-        let end = nl;
-        if (end > start && text.charCodeAt(end - 1) === 13) end--; // CRLF
-        if (end > start) each(text.slice(start, end));
-        start = nl + 1;
+      const chunk = buf.subarray(0, n);
+      // decode whole lines only (a newline byte never sits inside a UTF-8 sequence); the line
+      // carried over from the previous chunk is completed with this chunk's first line
+      const lastNl = chunk.lastIndexOf(10);
+      if (lastNl === -1) {
+        carry = carry ? Buffer.concat([carry, chunk]) : Buffer.from(chunk);
+        continue;
       }
-      rest = start === 0 ? text : text.slice(start);
+      let from = 0;
+      if (carry) {
+        const firstNl = chunk.indexOf(10);
+        lines(decode(Buffer.concat([carry, chunk.subarray(0, firstNl)])));
+        from = firstNl + 1;
+      }
+      carry = lastNl + 1 < n ? Buffer.from(chunk.subarray(lastNl + 1)) : undefined;
+      if (lastNl > from) lines(decode(chunk.subarray(from, lastNl)));
       sinceYield += n;
       if (sinceYield >= YIELD_EVERY) {
         sinceYield = 0;
         await new Promise((r) => setImmediate(r));
       }
     }
-    rest += decoder.end();
-    if (rest.trim() !== '') each(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
+    if (carry && carry.length) lines(decode(carry));
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Like forEachLine, but hands over each line as bytes (`buf[start, end)`, valid only during the
+ * call), so a caller can look at a line and skip it without decoding it at all.
+ */
+export async function forEachLineBytes(file: string, each: (buf: Buffer, start: number, end: number) => void): Promise<void> {
+  if (!existsSync(file)) return;
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let carry: Buffer | undefined;
+  let sinceYield = 0;
+  const line = (b: Buffer, s: number, e: number) => {
+    if (e > s && b[e - 1] === 13) e--; // CRLF
+    if (e > s) each(b, s, e);
+  };
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      let from = 0;
+      let nl = chunk.indexOf(10);
+      if (nl === -1) {
+        carry = carry ? Buffer.concat([carry, chunk]) : Buffer.from(chunk);
+        continue;
+      }
+      if (carry) {
+        const first = Buffer.concat([carry, chunk.subarray(0, nl)]);
+        line(first, 0, first.length);
+        from = nl + 1;
+        nl = chunk.indexOf(10, from);
+        carry = undefined;
+      }
+      while (nl !== -1) {
+        line(chunk, from, nl);
+        from = nl + 1;
+        nl = chunk.indexOf(10, from);
+      }
+      carry = from < n ? Buffer.from(chunk.subarray(from)) : undefined;
+      sinceYield += n;
+      if (sinceYield >= YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    if (carry && carry.length) line(carry, 0, carry.length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Index of `pattern` in `buf[start, end)`, or -1. */
+export function indexIn(buf: Buffer, pattern: Buffer, start: number, end: number): number {
+  const i = buf.subarray(start, end).indexOf(pattern);
+  return i === -1 ? -1 : start + i;
+}
+
+/** The JSON number starting at `buf[i]`: value and the index after it (value undefined if none). */
+export function numberAt(buf: Buffer, i: number, end: number): { value: number | undefined; next: number } {
+  let j = i;
+  while (j < end) {
+    const c = buf[j]!;
+    if ((c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46 || c === 101 || c === 69) j++;
+    else break;
+  }
+  if (j === i) return { value: undefined, next: i };
+  const v = Number(buf.toString('latin1', i, j));
+  return { value: Number.isFinite(v) ? v : undefined, next: j };
+}
+
+/** The string value (no escapes) starting at `buf[i]` up to the next quote: text and the index of that quote. */
+export function stringAt(buf: Buffer, i: number, end: number): { value: string | undefined; next: number } {
+  for (let j = i; j < end; j++) {
+    const c = buf[j]!;
+    if (c === 34) return { value: buf.toString('latin1', i, j), next: j };
+    if (c === 92 || c > 127) return { value: undefined, next: j };
+  }
+  return { value: undefined, next: end };
 }
 
 /** Stream one JSONL file; malformed lines (a node killed mid-write) are skipped and counted. */

@@ -65,7 +65,7 @@ export function readEbStore(dir: string, out: Map<string, string[]>): void {
   }
 }
 
-interface GenTx {
+export interface GenTx {
   inputs: string[];
   state?: string;
   verdict?: string | null;
@@ -79,12 +79,14 @@ export interface TxFateTraceFacts {
   included: { has(id: string): boolean };
   /** EBs some node traced CertIncluded for */
   certified: ReadonlySet<string>;
+  /** generator/txs*.jsonl as read by the caller (id → inputs, state, verdict) */
+  txs?: Map<string, GenTx>;
 }
 
 export async function analyseTxFate(runDir: string, facts?: TxFateTraceFacts): Promise<TxFate | undefined> {
   const genDir = join(runDir, 'generator');
-  const txs = new Map<string, GenTx>();
-  for (const f of existsSync(genDir) ? readdirSync(genDir).filter((x) => /^txs(-\d+)?\.jsonl$/.test(x)) : []) {
+  const txs = facts?.txs ?? new Map<string, GenTx>();
+  if (!facts?.txs) for (const f of existsSync(genDir) ? readdirSync(genDir).filter((x) => /^txs(-\d+)?\.jsonl$/.test(x)) : []) {
     await readJsonl<{ id?: unknown; inputs?: unknown; state?: unknown; verdict?: unknown }>(join(genDir, f), (t) => {
       if (typeof t.id !== 'string') return;
       txs.set(t.id, {

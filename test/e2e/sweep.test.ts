@@ -1,4 +1,4 @@
-// `leiosnet sweep` end to end on the process runtime: two points of a shortened ci-test. The first
+// `leiosnet sweep` end to end on the process runtime: two points of a shortened ci-test (150 slots). The first
 // invocation stops after one point (--max-points 1, as a killed sweep would have), the second
 // resumes: it runs only the missing point, then writes the sweep report with the knee and the
 // protocol ceiling.
@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadPlan } from '../../orchestrator/profile/resolve.ts';
+import { planCeiling } from '../../orchestrator/sweep/ceiling.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/leiosnet.js');
@@ -40,7 +42,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const args = ['sweep', 'ci-test', '--vary', 'generator.tps=2,6', '--set', 'scenario.duration.slots=50', '--set', 'analysis.assertions=[]', '--out', out, '--json'];
+const args = ['sweep', 'ci-test', '--vary', 'generator.tps=2,6', '--set', 'scenario.duration.slots=150', '--set', 'analysis.assertions=[]', '--out', out, '--json'];
 
 describe('leiosnet sweep on processes', () => {
   it('runs a grid point by point, resumes after stopping, and reports the knee and the ceiling', { timeout: 180_000 }, async () => {
@@ -63,7 +65,9 @@ describe('leiosnet sweep on processes', () => {
       expect(p.metrics.includedTxkbPerS).toBeGreaterThan(0);
       expect(existsSync(join(out, p.runDir, 'summary.json'))).toBe(true);
     }
-    expect(r2.ceiling.windowSlots).toBe(3 * 1 + 3 + 3); // ci-test's windows
+    const l = loadPlan('ci-test').genesis.leios;
+    expect(r2.ceiling.windowSlots).toBe(3 * l.lHdrSlots + l.lVoteSlots + l.lDiffSlots);
+    expect(r2.ceiling.txkbPerS).toBeCloseTo(planCeiling(loadPlan('ci-test'))!.txkbPerS, 6);
     const md = readFileSync(join(out, 'sweep-report.md'), 'utf8');
     expect(md).toMatch(/## Knee/);
     expect(md).toMatch(/protocol ceiling/);
