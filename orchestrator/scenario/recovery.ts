@@ -88,9 +88,12 @@ export function faultTable(events: readonly RunEvent[], runStartMs?: number): Fa
         (node): FaultRow => ({ fault: label, node, step: typeof e.index === 'number' ? e.index + 1 : null, atS: rel(e.t), undoneAtS: null, recoveryS: null, missedBlocks: null, status: 'not measured' }),
       );
       rows.push(...made);
-      open.set(label, made);
+      // The same fault may recur (a campaign kills a node twice): rows queue up under its label.
+      open.set(label, [...(open.get(label) ?? []), ...made]);
     } else if (e.type === 'fault-undone') {
-      for (const r of open.get(String(e.fault)) ?? []) if (r.undoneAtS === null) r.undoneAtS = rel(e.t);
+      const pending = (open.get(String(e.fault)) ?? []).filter((r) => r.undoneAtS === null);
+      const first = pending[0]?.step;
+      for (const r of pending) if (r.step === first) r.undoneAtS = rel(e.t);
     } else if (e.type === 'recovered') {
       const rs = open.get(String(e.fault)) ?? [];
       const r = rs.find((x) => x.node === (e.node ?? null) && x.status === 'not measured') ?? (e.node === undefined ? rs.find((x) => x.status === 'not measured') : undefined);
