@@ -641,17 +641,23 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   sortNumbers(latencies);
 
   // resources
-  const perNodeRes = new Map<string, { cpu: number[]; rss: number[]; t: number[] }>();
+  const perNodeRes = new Map<string, { cpu: number[]; rss: number[]; pss: number[]; t: number[] }>();
   for (const s of resSamples) {
     let r = perNodeRes.get(s.node);
-    if (!r) perNodeRes.set(s.node, (r = { cpu: [], rss: [], t: [] }));
+    if (!r) perNodeRes.set(s.node, (r = { cpu: [], rss: [], pss: [], t: [] }));
     r.cpu.push(s.cpuPct);
     r.rss.push(s.rssMb);
+    const pss = (s as ResourceSample & { pssMb?: unknown }).pssMb;
+    if (typeof pss === 'number') r.pss.push(pss);
     r.t.push(s.t);
   }
   const perNode: Summary['resources']['perNode'] = {};
-  for (const [n, r] of perNodeRes) perNode[n] = { cpuPct: round(mean(r.cpu), 1), rssMb: round(mean(r.rss), 1) };
+  for (const [n, r] of perNodeRes) {
+    perNode[n] = { cpuPct: round(mean(r.cpu), 1), rssMb: round(mean(r.rss), 1) };
+    if (r.pss.length) perNode[n].pssMb = round(mean(r.pss), 1);
+  }
   const cpuMeans = Object.values(perNode).map((x) => x.cpuPct).filter((x): x is number => x !== null);
+  const pssMeans = Object.values(perNode).map((x) => x.pssMb).filter((x): x is number => typeof x === 'number');
   const rssMeans = Object.values(perNode).map((x) => x.rssMb).filter((x): x is number => x !== null);
 
   // timeline
@@ -727,6 +733,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     resources: {
       cpuPctPerNode: round(mean(cpuMeans), 1),
       rssMbPerNode: round(mean(rssMeans), 1),
+      ...(pssMeans.length ? { pssMbPerNode: round(mean(pssMeans), 1) } : {}),
       perNode,
     },
     assertions: [],

@@ -71,7 +71,9 @@ export interface Summary {
   resources: {
     cpuPctPerNode: number | null;
     rssMbPerNode: number | null;
-    perNode: Record<string, { cpuPct: number | null; rssMb: number | null }>;
+    /** PSS (shared pages counted once), when the runtime measured it (resources.jsonl pssMb) */
+    pssMbPerNode?: number | null;
+    perNode: Record<string, { cpuPct: number | null; rssMb: number | null; pssMb?: number | null }>;
   };
   /** the trace verifier's verdict (orchestrator/verify), absent when it did not run */
   conformance?: Conformance;

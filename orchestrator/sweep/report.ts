@@ -114,9 +114,9 @@ export function renderSweepMarkdown(state: SweepState, a: SweepAnalysis): string
   out.push('', '## Points', '');
   const varyPaths = [...new Set(state.points.flatMap((p) => Object.keys(p.values)))];
   out.push(
-    `| ${[...varyPaths, 'offered TxkB/s', 'submitted', 'included', 'eff.', 'incl. p50 s', 'incl. p95 s', 'RB p95 ms', 'EB p95 ms', 'cert rate', 'CPU/node %', 'RSS/node MB', 'ceiling', 'profile asserts', 'sweep asserts', 'run dir'].join(' | ')} |`,
+    `| ${[...varyPaths, 'offered TxkB/s', 'submitted', 'included', 'eff.', 'incl. p50 s', 'incl. p95 s', 'RB p95 ms', 'EB p95 ms', 'cert rate', 'CPU/node %', 'RSS/node MB', 'PSS/node MB', 'ceiling', 'profile asserts', 'sweep asserts', 'run dir'].join(' | ')} |`,
   );
-  out.push(`| ${[...varyPaths.map(() => '---'), ...new Array(15).fill('---:')].join(' | ')} |`);
+  out.push(`| ${[...varyPaths.map(() => '---'), ...new Array(16).fill('---:')].join(' | ')} |`);
   for (const p of state.points) {
     const m = p.metrics;
     const c = a.ceilings.get(p.id);
@@ -134,6 +134,7 @@ export function renderSweepMarkdown(state: SweepState, a: SweepAnalysis): string
         f(m?.certRate, 2),
         f(m?.cpuPctPerNode),
         f(m?.rssMbPerNode, 0),
+        f(m?.pssMbPerNode, 0),
         c ? c.txkbPerS.toFixed(1) : '–',
         m ? (m.passed ? 'pass' : 'FAIL') : p.status,
         p.checks?.length ? (p.ok ? 'ok' : `miss ${p.checks.filter((x) => !x.passed).map((x) => x.text).join(', ')}`) : p.status === 'error' ? `error: ${(p.error ?? '').split('\n')[0]}` : '',

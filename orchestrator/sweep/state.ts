@@ -46,6 +46,8 @@ export interface PointMetrics {
   ebsCertified: number | null;
   cpuPctPerNode: number | null;
   rssMbPerNode: number | null;
+  /** when the runtime measures PSS */
+  pssMbPerNode?: number | null;
   /** rejected / submitted */
   rejectedShare: number | null;
   /** the profile's own assertions */
@@ -140,6 +142,7 @@ export function pointMetrics(summary: Summary, plan: { generator?: { tps?: numbe
     ebsCertified: summary.leios.ebsCertified,
     cpuPctPerNode: summary.resources.cpuPctPerNode,
     rssMbPerNode: summary.resources.rssMbPerNode,
+    pssMbPerNode: summary.resources.pssMbPerNode ?? null,
     rejectedShare: t.txSubmitted ? r(t.txRejected / t.txSubmitted, 4) : null,
     passed: summary.passed ? 1 : 0,
   };
