@@ -51,7 +51,7 @@ interface Row {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function runtimeFor(name: string): Promise<Runtime & { addressPlan(runId: string, runDir: string, names: string[]): Promise<unknown> }> {
+async function runtimeFor(name: string): Promise<Runtime> {
   if (name === 'process') {
     const { ProcessRuntime } = await import('../orchestrator/runtime/process.ts');
     return new ProcessRuntime() as never;
@@ -66,8 +66,7 @@ async function measure(name: string): Promise<Row> {
   const runDir = mkdtempSync(join(tmpdir(), `leiosnet-bench-${name}-`));
   const runId = `bench-${name}-${Date.now().toString(36)}`;
   try {
-    const addressOf = (await rt.addressPlan(runId, runDir, plan.nodes.map((n) => n.name))) as Parameters<typeof writeRunFiles>[2]['addressOf'];
-    const specs = writeRunFiles(plan, runDir, { now: new Date(), addressOf });
+    const specs = writeRunFiles(plan, runDir, { now: new Date() }); // the runtime resolves addresses
     const t0 = performance.now();
     const dep = await rt.up(runId, runDir, specs);
     const upS = (performance.now() - t0) / 1000;

@@ -76,7 +76,15 @@ export function buildProgram(io: CliIO, exit: (code: number) => void): Command {
 Exit codes: 0 ok · 1 an assertion failed · 2 bad input (profile, flag, file) · 3 infrastructure failure.
 State: live runs are recorded in $LEIOSNET_HOME (default ~/.leiosnet); run dirs go to runs/<run-id>/.
 Quick start: leiosnet run quickstart`,
-    );
+    )
+    // kubernetes runtime: which cluster context and namespace prefix (read by the runtime from env)
+    .option('--kube-context <name>', 'kubernetes runtime: kubeconfig context (default: its current-context; kubeconfig from $KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('--namespace-prefix <prefix>', 'kubernetes runtime: namespace = <prefix><run-id> (default leiosnet-)')
+    .hook('preAction', (cmd) => {
+      const o = cmd.opts() as { kubeContext?: string; namespacePrefix?: string };
+      if (o.kubeContext) process.env.LEIOSNET_KUBE_CONTEXT = o.kubeContext;
+      if (o.namespacePrefix) process.env.LEIOSNET_K8S_NAMESPACE_PREFIX = o.namespacePrefix;
+    });
 
   const runtimeOpt = () =>
     new Option('--runtime <name>', 'where nodes run').choices([...RUNTIME_NAMES]).default('process');

@@ -1,49 +1,65 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { BurstSchema, WorkloadSchema } from '../profile/schema.ts';
+// generator/config.json: everything the tx-generator starts from. ONE schema, owned by the
+// tx-generator (tx-generator/config.ts) and imported here: the orchestrator writes what the
+// generator reads, with the same bounds and required fields.
+//
+// The plan gives a runtime-neutral template (targets by node name, no addresses, no paths); the
+// runtime renders it at each generator start with its resolver (renderGeneratorConfig) and writes
+// it through orchestrator/rundir (config.json, then config-2.json ... per start segment).
 
-// generator/config.json: everything the tx-generator starts from. Written by writeGeneratorConfig
-// from the Plan; paths are relative to this file. The generator pays from the genesis outputs at
-// the address of its payment key (Blake2b-224 of the Ed25519 public key) and submits over the
-// node-to-node tx-submission protocol to `targets`.
+import type { Endpoint } from '../runtime/runtime.ts';
+import type { GeneratorConfigInput } from '../../tx-generator/config.ts';
 
-export const GeneratorTargetSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1 }),
-    host: Type.String({ minLength: 1 }),
-    port: Type.Integer({ minimum: 1, maximum: 65535 }),
-  },
-  { additionalProperties: false },
-);
+export { GeneratorConfigSchema, TargetSchema as GeneratorTargetSchema, type GeneratorTarget } from '../../tx-generator/config.ts';
 
-export const GeneratorConfigSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1, description: 'shown in logs and metrics' }),
-    genesisFile: Type.String({ description: 'genesis.json: network magic, systemStart, initial UTxO' }),
-    paymentSkeyFile: Type.String({ description: 'key file {"type": "PaymentSigningKey", "hex": ...}' }),
-    networkMagic: Type.Integer({ minimum: 0 }),
-    targets: Type.Array(GeneratorTargetSchema, { minItems: 1 }),
-    enabled: Type.Boolean({ description: 'submit from the start; false = wait to be enabled by the scenario' }),
-    tps: Type.Number({ exclusiveMinimum: 0, description: 'target rate, transactions per second across all targets' }),
-    txSizeBytes: Type.Integer({ minimum: 100, description: 'each transaction is padded to this size' }),
-    inputs: Type.Integer({ minimum: 1 }),
-    outputs: Type.Integer({ minimum: 1 }),
-    workload: WorkloadSchema,
-    conflictFraction: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    burst: Type.Optional(BurstSchema),
-    rampUpS: Type.Optional(Type.Number({ minimum: 0 })),
-    durationS: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'stop after; absent = until stopped' })),
-    seed: Type.Integer({ minimum: 0, maximum: 0xffffffff, description: 'for the generator’s own random choices' }),
-    metrics: Type.Optional(
-      Type.Object(
-        { host: Type.String(), port: Type.Integer({ minimum: 0, maximum: 65535 }) },
-        { additionalProperties: false, description: 'serve GET /metrics (leios_txgen_*) here' },
-      ),
-    ),
-    logFile: Type.String(),
-    summaryFile: Type.String({ description: 'written on exit: submitted/accepted/rejected, effective rate' }),
-  },
-  { additionalProperties: false, title: 'leiosnet tx-generator config' },
-);
+/** A generator config as written into the run dir (the tx-generator's input form). */
+export type GeneratorConfig = GeneratorConfigInput;
 
-export type GeneratorConfig = Static<typeof GeneratorConfigSchema>;
-export type GeneratorTarget = Static<typeof GeneratorTargetSchema>;
+type Rendered = 'targets' | 'metrics' | 'genesisFile' | 'paymentSkeyFile' | 'logFile' | 'summaryFile' | 'outDir';
+
+/** What the plan decides: everything but addresses and paths; targets are node names. */
+export type GeneratorTemplate = Omit<GeneratorConfigInput, Rendered> & { name: string; targets: string[] };
+
+/** Paths in a rendered generator config, as the generator sees them. */
+export interface GeneratorPaths {
+  genesisFile: string;
+  paymentSkeyFile: string;
+  /** where summary.json, txs.jsonl, submissions.jsonl go */
+  outDir?: string;
+  summaryFile: string;
+  logFile?: string;
+}
+
+/** Relative to generator/config.json in the run dir (process and docker runtimes). */
+export const GENERATOR_RUN_DIR_PATHS: GeneratorPaths = {
+  genesisFile: '../genesis/genesis.json',
+  paymentSkeyFile: '../genesis/keys/generator.skey',
+  summaryFile: 'summary.json',
+  logFile: 'generator.log',
+};
+
+export interface GeneratorRenderContext {
+  /** a target node as the generator dials it */
+  target(name: string): Endpoint;
+  /** where the generator serves /metrics (bind address in its own environment) */
+  metrics?: Endpoint;
+  paths: GeneratorPaths;
+}
+
+/** A generator config from its template and a runtime's addresses (pure). */
+export function renderGeneratorConfig(t: GeneratorTemplate, ctx: GeneratorRenderContext): GeneratorConfig {
+  const { targets, ...rest } = t;
+  const p = ctx.paths;
+  return {
+    ...structuredClone(rest),
+    genesisFile: p.genesisFile,
+    paymentSkeyFile: p.paymentSkeyFile,
+    targets: targets.map((name) => {
+      const a = ctx.target(name);
+      return { name, host: a.host, port: a.port };
+    }),
+    ...(ctx.metrics ? { metrics: { host: ctx.metrics.host, port: ctx.metrics.port } } : {}),
+    ...(p.outDir !== undefined ? { outDir: p.outDir } : {}),
+    summaryFile: p.summaryFile,
+    ...(p.logFile !== undefined ? { logFile: p.logFile } : {}),
+  };
+}

@@ -5,30 +5,24 @@ import type { Genesis } from '../../node/genesis/schema.ts';
 import type { Plan, PlanNode } from '../profile/plan.ts';
 import { releaseInfo, type ReleaseName } from '../profile/releases.ts';
 import { Rng } from '../profile/rng.ts';
-import type { GeneratorSpec, NodeSpec } from '../runtime/runtime.ts';
+import { RunDir, type KeyKind } from '../rundir/index.ts';
+import type { Endpoint, GeneratorSpec, NodeAddress, NodeSpec, NodeTemplate } from '../runtime/runtime.ts';
 import { buildGenesis, runKeys, type RunKeys } from './genesis.ts';
-import type { GeneratorConfig } from './generator-config.ts';
+import { GENERATOR_RUN_DIR_PATHS, renderGeneratorConfig, type GeneratorConfig, type GeneratorTemplate } from './generator-config.ts';
 import { keyFileText } from './keys.ts';
 
-// Plan → run directory: genesis/genesis.json, genesis/keys/*, nodes/<name>/config.json,
-// profile.resolved.json; and generator/config.json. Paths inside configs are relative to the
-// config file, so a run dir can be moved or mounted elsewhere as a whole.
+// Plan → run directory: genesis/genesis.json, genesis/keys/*, profile.resolved.json, and the
+// runtime-neutral spec of every node (peers by name, link shapes, keys, release, resources) and of
+// the generator (targets by name). Node and generator configs are rendered by the runtime when it
+// spawns (renderNodeConfig / renderGeneratorConfig with its resolver and its paths) and written
+// through orchestrator/rundir, immutable once written.
 
-export interface NodeAddress {
-  host: string;
-  /** node-to-node listener */
-  port: number;
-  /** admin/metrics HTTP */
-  adminPort: number;
-}
-
+export type { NodeAddress } from '../runtime/runtime.ts';
 export type AddressOf = (nodeName: string) => NodeAddress;
 
 export interface RunFileOptions {
   /** The only non-deterministic input: systemStart = now + genesis.startDelayS. */
   now: Date;
-  /** Where each node listens, as the runtime allocated it. */
-  addressOf: AddressOf;
 }
 
 function writeJson(file: string, value: unknown): void {
@@ -50,37 +44,90 @@ export function adminToken(plan: Plan, name: string): string {
   return new Rng(plan.seed, `admin-token/${name}`).hex(16);
 }
 
-export function nodeConfig(plan: Plan, node: PlanNode, addressOf: AddressOf): NodeConfig {
-  const self = addressOf(node.name);
-  const release = releaseInfo(node.release as ReleaseName);
+/** The runtime-neutral settings of one node. */
+export function nodeTemplate(plan: Plan, node: PlanNode): NodeTemplate {
   return {
     name: node.name,
-    genesisFile: '../../genesis/genesis.json',
-    release: { version: release.version, maxProtocolVersion: release.maxProtocolVersion },
-    listen: { host: self.host, port: self.port },
-    admin: { host: self.host, port: self.adminPort, token: adminToken(plan, node.name) },
-    ...(node.role === 'pool'
-      ? {
-          pool: {
-            id: node.name,
-            coldSkeyFile: `../../genesis/keys/${node.name}.cold.skey`,
-            vrfSkeyFile: `../../genesis/keys/${node.name}.vrf.skey`,
-            blsSkeyFile: `../../genesis/keys/${node.name}.bls.skey`,
-          },
-        }
-      : {}),
-    peers: peersOf(plan, node.name).map(({ peer, link }) => {
-      const a = addressOf(peer);
-      return { name: peer, host: a.host, port: a.port, link };
-    }),
-    dbPath: 'db',
-    traceFile: 'trace.jsonl',
-    logFile: 'node.log',
+    role: node.role,
+    release: node.release,
+    adminToken: adminToken(plan, node.name),
+    ...(node.role === 'pool' ? { poolId: node.name } : {}),
+    peers: peersOf(plan, node.name).map(({ peer, link }) => ({ name: peer, ...(link ? { link } : {}) })),
     ...(plan.node.logLevel !== undefined ? { logLevel: plan.node.logLevel } : {}),
     mempoolCapacityBytes: plan.node.mempoolCapacityBytes,
     clockOffsetMs: 0,
     ...(node.adversary ? { adversary: structuredClone(node.adversary) } : {}),
   };
+}
+
+/** Where a rendered config points: genesis, keys, chain DB, trace and log, as the node sees them. */
+export interface NodePaths {
+  genesisFile: string;
+  keyFile(pool: string, kind: KeyKind): string;
+  dbPath: string;
+  traceFile: string;
+  logFile: string;
+}
+
+/** Paths relative to nodes/<name>/config.json inside the run dir (the process runtime's form). */
+export const RUN_DIR_PATHS: NodePaths = {
+  genesisFile: '../../genesis/genesis.json',
+  keyFile: (pool, kind) => `../../genesis/keys/${pool}.${kind}.skey`,
+  dbPath: 'db',
+  traceFile: 'trace.jsonl',
+  logFile: 'node.log',
+};
+
+export interface RenderContext {
+  /** where this node binds */
+  bind: NodeAddress;
+  /** a peer as this node dials it */
+  peer(name: string): Endpoint;
+  paths: NodePaths;
+  /** the release to run (default the template's): restartWith renders with another */
+  release?: string;
+}
+
+/** A node config from its template, a runtime's addresses and paths (pure). */
+export function renderNodeConfig(t: NodeTemplate, ctx: RenderContext): NodeConfig {
+  const release = releaseInfo((ctx.release ?? t.release) as ReleaseName);
+  const p = ctx.paths;
+  return {
+    name: t.name,
+    genesisFile: p.genesisFile,
+    release: { version: release.version, maxProtocolVersion: release.maxProtocolVersion },
+    listen: { host: ctx.bind.host, port: ctx.bind.port },
+    admin: { host: ctx.bind.adminHost, port: ctx.bind.adminPort, token: t.adminToken },
+    ...(t.poolId !== undefined
+      ? { pool: { id: t.poolId, coldSkeyFile: p.keyFile(t.poolId, 'cold'), vrfSkeyFile: p.keyFile(t.poolId, 'vrf'), blsSkeyFile: p.keyFile(t.poolId, 'bls') } }
+      : {}),
+    peers: t.peers.map(({ name, link }) => {
+      const a = ctx.peer(name);
+      return { name, host: a.host, port: a.port, ...(link ? { link } : {}) };
+    }),
+    dbPath: p.dbPath,
+    traceFile: p.traceFile,
+    logFile: p.logFile,
+    ...(t.logLevel !== undefined ? { logLevel: t.logLevel } : {}),
+    ...(t.mempoolCapacityBytes !== undefined ? { mempoolCapacityBytes: t.mempoolCapacityBytes } : {}),
+    clockOffsetMs: t.clockOffsetMs,
+    ...(t.adversary ? { adversary: structuredClone(t.adversary) } : {}),
+  };
+}
+
+/**
+ * Render and write host-form configs (every node on its own address from `addressOf`, run-dir
+ * relative paths) for tools and tests that start nodes themselves; returns name → config.
+ */
+export function writeHostConfigs(specs: NodeSpec[], runDir: string, addressOf: AddressOf): Map<string, NodeConfig> {
+  const rd = new RunDir(runDir);
+  const out = new Map<string, NodeConfig>();
+  for (const s of specs) {
+    const cfg = renderNodeConfig(s.template, { bind: addressOf(s.name), peer: (n) => addressOf(n), paths: RUN_DIR_PATHS });
+    rd.writeNodeConfig(s.name, cfg);
+    out.set(s.name, cfg);
+  }
+  return out;
 }
 
 function writeKeys(dir: string, keys: RunKeys): void {
@@ -94,49 +141,38 @@ function writeKeys(dir: string, keys: RunKeys): void {
 }
 
 /**
- * Write genesis, keys, node configs and profile.resolved.json into runDir; return what the runtime
- * starts. Byte-identical output for the same plan and `now`.
+ * Write genesis, keys and profile.resolved.json into runDir; return the runtime-neutral specs the
+ * runtime starts. Byte-identical output for the same plan and `now`.
  */
 export function writeRunFiles(plan: Plan, runDir: string, opts: RunFileOptions): NodeSpec[] {
-  const root = resolve(runDir);
+  const rd = new RunDir(runDir);
   const keys = runKeys(plan);
   const genesis: Genesis = buildGenesis(plan, opts.now, keys);
-  mkdirSync(join(root, 'genesis'), { recursive: true });
-  writeJson(join(root, 'profile.resolved.json'), plan);
-  writeJson(join(root, 'genesis', 'genesis.json'), genesis);
-  writeKeys(join(root, 'genesis', 'keys'), keys);
+  mkdirSync(rd.genesisDir, { recursive: true });
+  writeJson(rd.planFile, plan);
+  writeJson(rd.genesisFile, genesis);
+  writeKeys(rd.keysDir, keys);
   return plan.nodes.map((node) => {
-    const dir = join(root, 'nodes', node.name);
+    const dir = rd.nodeDir(node.name);
     mkdirSync(dir, { recursive: true });
-    const config = nodeConfig(plan, node, opts.addressOf);
-    writeJson(join(dir, 'config.json'), config);
     return {
       name: node.name,
       dir,
-      config,
+      template: nodeTemplate(plan, node),
       release: node.release,
+      ...(node.region !== undefined ? { region: node.region } : {}),
       ...(node.resources ? { resources: { ...node.resources } } : {}),
     };
   });
 }
 
-export interface GeneratorFileOptions {
-  addressOf: AddressOf;
-  /** Where the generator serves /metrics, if the runtime allocated a port for it. */
-  metrics?: { host: string; port: number };
-}
-
-export function generatorConfig(plan: Plan, opts: GeneratorFileOptions): GeneratorConfig {
+/** The generator's settings from the plan, targets by node name (runtime-neutral). */
+export function generatorTemplate(plan: Plan): GeneratorTemplate {
   const g = plan.generator;
   return {
     name: 'generator',
-    genesisFile: '../genesis/genesis.json',
-    paymentSkeyFile: '../genesis/keys/generator.skey',
     networkMagic: plan.genesis.networkMagic,
-    targets: g.targets.map((name) => {
-      const a = opts.addressOf(name);
-      return { name, host: a.host, port: a.port };
-    }),
+    targets: [...g.targets],
     enabled: g.enabled,
     tps: g.tps,
     txSizeBytes: g.txSizeBytes,
@@ -148,17 +184,30 @@ export function generatorConfig(plan: Plan, opts: GeneratorFileOptions): Generat
     ...(g.rampUpS !== undefined ? { rampUpS: g.rampUpS } : {}),
     ...(g.durationS !== undefined ? { durationS: g.durationS } : {}),
     seed: g.seed,
-    ...(opts.metrics ? { metrics: { ...opts.metrics } } : {}),
-    logFile: 'generator.log',
-    summaryFile: 'summary.json',
   };
 }
 
-/** Write generator/config.json (the genesis and keys come from writeRunFiles). */
-export function writeGeneratorConfig(plan: Plan, runDir: string, opts: GeneratorFileOptions): GeneratorSpec {
-  const dir = join(resolve(runDir), 'generator');
+/** The generator spec of a run (its config is rendered by the runtime at each start). */
+export function generatorSpec(plan: Plan, runDir: string): GeneratorSpec {
+  const dir = new RunDir(runDir).generatorDir;
   mkdirSync(dir, { recursive: true });
-  const configFile = join(dir, 'config.json');
-  writeJson(configFile, generatorConfig(plan, opts));
-  return { name: 'generator', dir, configFile };
+  return { name: 'generator', dir, template: generatorTemplate(plan) };
+}
+
+export interface GeneratorFileOptions {
+  addressOf: AddressOf;
+  /** Where the generator serves /metrics. */
+  metrics?: { host: string; port: number };
+}
+
+/** Host-form generator config (run-dir relative paths), for tools and tests; returns its file. */
+export function writeHostGeneratorConfig(plan: Plan, runDir: string, opts: GeneratorFileOptions): { file: string; config: GeneratorConfig } {
+  const config = renderGeneratorConfig(generatorTemplate(plan), {
+    target: (n) => opts.addressOf(n),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    paths: GENERATOR_RUN_DIR_PATHS,
+  });
+  const rd = new RunDir(resolve(runDir));
+  const file = rd.writeGeneratorConfig(config);
+  return { file, config: rd.readGeneratorConfig(file) };
 }

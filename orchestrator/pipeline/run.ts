@@ -14,13 +14,13 @@ import { SCRAPER_SAMPLES_FILE } from '../collect/files.ts';
 import { Observation } from '../observe/observation.ts';
 import { requirePrometheus } from '../observe/prometheus.ts';
 import { InfraError, LeiosnetError, UserError } from '../errors.ts';
-import { writeGeneratorConfig, writeRunFiles, type AddressOf } from '../genesis/index.ts';
+import { generatorSpec, writeRunFiles } from '../genesis/index.ts';
 import type { Plan } from '../profile/plan.ts';
 import { loadPlan } from '../profile/resolve.ts';
 import { writeJunit, writeReports } from '../report/index.ts';
 import { attachConformance } from '../verify/attach.ts';
 import { REPO_ROOT } from '../runtime/process/node22.ts';
-import { getRuntime, hasAddressPlan } from '../runtime/registry.ts';
+import { getRuntime } from '../runtime/registry.ts';
 import type { Deployment, GeneratorSpec, Runtime } from '../runtime/runtime.ts';
 import { AbortedError, ScenarioEngine, type GeneratorControl } from '../scenario/engine.ts';
 import { faultNeeds } from '../scenario/faults.ts';
@@ -123,14 +123,11 @@ function updateMeta(runDir: string, meta: RunMeta): void {
   }
 }
 
-/** Addresses for runtimes that do not allocate them (they rewrite addresses themselves). */
-const containerAddressOf: AddressOf = (name) => ({ host: name, port: 3001, adminPort: 12798 });
-
 function generatorControl(dep: Deployment, spec: GeneratorSpec, events: EventLog): GeneratorControl {
   let running = false;
   let segments = 0;
-  const config = () => JSON.parse(readFileSync(spec.configFile, 'utf8')) as Record<string, unknown>;
-  const writeConfig = (c: Record<string, unknown>) => writeFileSync(spec.configFile, JSON.stringify(c, null, 2) + '\n');
+  // the runtime renders a new config per start segment from the template (configs are immutable)
+  let template = spec.template;
   const ctl: GeneratorControl = {
     async start() {
       if (running) return;
@@ -143,9 +140,8 @@ function generatorControl(dep: Deployment, spec: GeneratorSpec, events: EventLog
           if (existsSync(file)) renameSync(file, join(spec.dir, `${f}-${segments}.${ext}`));
         }
       }
-      const c = config();
-      if (c.enabled === false) writeConfig({ ...c, enabled: true });
-      await dep.startGenerator(spec);
+      if (template.enabled === false) template = { ...template, enabled: true };
+      await dep.startGenerator({ ...spec, template });
       running = true;
       events.emit('generator', { phase: 'started' });
     },
@@ -156,7 +152,7 @@ function generatorControl(dep: Deployment, spec: GeneratorSpec, events: EventLog
       events.emit('generator', { phase: 'stopped' });
     },
     async setTps(tps: number) {
-      writeConfig({ ...config(), tps });
+      template = { ...template, tps };
       if (running) {
         await ctl.stop();
         await ctl.start();
@@ -253,22 +249,25 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   try {
     phase('genesis');
     const names = plan.nodes.map((n) => n.name);
-    const addressOf = hasAddressPlan(rt) ? await rt.addressPlan(runId, runDir, [...names, 'generator'], plan.profile.name) : containerAddressOf;
+    void names;
+    // runtimes that take long to bring nodes up (kubernetes) move the chain's start past it
+    const allowanceS = rt.startupAllowanceS?.(plan.nodes.length) ?? 0;
     // the chain must not start before the testnet is up: systemStart = now + the larger of the
     // profile's start delay and the bring-up measured here before (bringup.ts)
-    const lead = startLead(plan.genesis.startDelayS, rt.name, plan.nodes.length, 0);
+    const lead = startLead(plan.genesis.startDelayS, rt.name, plan.nodes.length, allowanceS);
     if (lead.extraS > 0) {
       const msg = `start delay extended by ${lead.extraS} s to ${lead.neededS} s: genesis.startDelayS ${lead.profileDelayS} s is shorter than the expected bring-up of ${plan.nodes.length} nodes (${lead.basis})`;
       events.emit('start-delay', { extendedByS: lead.extraS, delayS: lead.neededS, profileDelayS: lead.profileDelayS, basis: lead.basis });
       progress.log(msg);
     }
     const genesisAtMs = Date.now();
-    const specs = writeRunFiles(plan, runDir, { now: new Date(genesisAtMs + lead.extraS * 1000), addressOf });
+    const specs = writeRunFiles(plan, runDir, { now: new Date(genesisAtMs + (allowanceS + lead.extraS) * 1000) });
     const genesis = JSON.parse(readFileSync(join(runDir, 'genesis', 'genesis.json'), 'utf8')) as { systemStart: string };
     const systemStartMs = Date.parse(genesis.systemStart);
     const usesGenerator = plan.generator.enabled || plan.scenario.steps.some((s) => 'generator' in s);
-    const genAddr = addressOf('generator');
-    const genSpec = usesGenerator ? writeGeneratorConfig(plan, runDir, { addressOf, metrics: { host: genAddr.host, port: genAddr.adminPort } }) : undefined;
+    const genSpec = usesGenerator ? generatorSpec(plan, runDir) : undefined;
+    // the generator's metrics URL is the runtime's to say, once it runs (collector reads this object)
+    const extra: Record<string, string> = {};
     if (abort.signal.aborted) throw new AbortedError();
 
     phase(`up (${specs.length} nodes, ${rt.name})`);
@@ -284,14 +283,14 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     if (abort.signal.aborted) throw new AbortedError();
 
     if (opts.prometheus && !opts.keepUp) {
-      const generatorUrl = genSpec ? `http://${genAddr.host}:${genAddr.adminPort}` : undefined;
+      const generatorUrl = genSpec ? await dep.generatorUrl?.() : undefined; // runtime-resolved (see Deployment.targets())
       observation = await Observation.start({ dep, runDir, events, scrapeIntervalMs: opts.scrapeIntervalMs, generatorUrl });
       events.emit('prometheus', { url: observation.url, targets: observation.targets.length });
     }
     if (!opts.keepUp) {
       collector = new Collector(dep, runDir, {
         intervalMs: opts.scrapeIntervalMs,
-        extra: genSpec ? { generator: `http://${genAddr.host}:${genAddr.adminPort}` } : {},
+        extra,
         samplesFile: observation ? SCRAPER_SAMPLES_FILE : undefined,
       });
       collector.start();
@@ -310,10 +309,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         if (plan.generator.enabled) {
           phase('generator');
           await generator.start();
+          const url = await dep.generatorUrl?.();
+          if (url) extra.generator = url;
         }
       }
 
       if (opts.keepUp) {
+        await dep.release?.();
         status = 'up';
         exitCode = 0;
         leaveUp = true;
@@ -355,6 +357,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         await collector.finalTips(abort.signal.aborted ? 0 : Math.max(3_000, plan.genesis.slotLengthS * 3_000)).catch(() => {});
         await collector.gatherLogs().catch(() => {});
       }
+      // artifacts that live with the runtime (kubernetes: in the pods) into the run dir
+      if (dep && interrupts < 2) await Promise.all(dep.nodes().map((h) => h.fetchArtifacts().catch((e: Error) => events.emit('error', { phase: 'fetch artifacts', node: h.name, message: e.message }))));
       if (observation) {
         // the run's samples from Prometheus (after its last scrape), then stop it
         if (dep && interrupts < 2) {

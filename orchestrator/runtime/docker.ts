@@ -1,7 +1,19 @@
 // The docker runtime (dockerode): one internal bridge network per run, one container per node
 // from leiosnet/node:<release>, the chain DB on a named volume per node, everything labelled with
 // the run id (names.ts) so `down` and `list` work from the engine alone, after the orchestrator
-// died. Mounts and config rewriting: docker/config.ts.
+// died.
+//
+// Addresses (DockerResolver): a node binds 0.0.0.0:3001 (n2n) and :12798 (admin) in its container;
+// other nodes dial it by container name on the run network (Docker's embedded DNS); the
+// orchestrator by container IP (or published port). Configs are rendered from the node's
+// runtime-neutral template when the container is created and written through orchestrator/rundir
+// (nodes/<name>/config.json, a new generation per release swap), never rewritten.
+//
+// Mounts (same for every container of a run):
+//   <runDir>           → <runDir>            read-only   genesis, keys (absolute paths in configs)
+//   <nodeDir>          → <nodeDir>           read-write  node.log / trace.jsonl land in the run dir
+//   <config in force>  → /config/config.json read-only
+//   volume leiosnet-<run>-<node>-db → /data  chain DB (survives container replacement)
 //
 // Reaching the nodes: by default (Linux engines) the orchestrator talks to each container's IP on
 // the run network directly — the host is on every bridge, even an internal one — so no host port
@@ -20,7 +32,9 @@ import type { NodeConfig } from '../../node/config/schema.ts';
 import { healthy } from '../collect/admin.ts';
 import { InfraError } from '../errors.ts';
 import { ensureImages, imageTag } from '../image/build.ts';
-import { addressMap, CONTAINER_CONFIG_FILE, containerGeneratorConfig, containerNodeConfig } from './docker/config.ts';
+import { renderGeneratorConfig } from '../genesis/generator-config.ts';
+import { renderNodeConfig, type NodePaths } from '../genesis/run-files.ts';
+import { RunDir } from '../rundir/index.ts';
 import { connectDocker, containerOutput, idempotent, requireEngine, statusOf, type Docker } from './docker/engine.ts';
 import {
   ADMIN_PORT,
@@ -37,11 +51,16 @@ import {
 import { releaseInfo } from './process/release.ts';
 import type {
   Deployment,
+  Endpoint,
   Endpoints,
   GeneratorSpec,
+  MetricsTarget,
+  NodeAddress,
   NodeHandle,
   NodeSpec,
   NodeStats,
+  NodeTemplate,
+  Resolver,
   RunInfo,
   Runtime,
   RuntimeCapabilities,
@@ -62,12 +81,40 @@ export interface DockerRuntimeOptions {
   onProgress?: (line: string) => void;
 }
 
-/** What genesis needs to write a node's addresses (same shape as the process runtime's). */
-export interface NodeAddress {
-  host: string;
-  port: number;
-  adminHost: string;
-  adminPort: number;
+/** The generator's /metrics port inside its container. */
+export const GENERATOR_METRICS_PORT = 12799;
+
+/** Where a node's config points inside its container (run dir mounted at the same path). */
+export function containerPaths(rd: RunDir, node: string): NodePaths {
+  return {
+    genesisFile: rd.genesisFile,
+    keyFile: (pool, kind) => rd.keyFile(pool, kind),
+    dbPath: `${DATA_DIR}/db`,
+    traceFile: rd.nodeTrace(node),
+    logFile: rd.nodeLog(node),
+  };
+}
+
+/**
+ * The docker runtime's resolver: fixed ports in every container, peers by container name on the
+ * run network, the orchestrator by container IP or published port (known once a container runs).
+ */
+export class DockerResolver implements Resolver {
+  readonly runId: string;
+  private readonly orchestrator: (name: string) => NodeAddress | undefined;
+  constructor(runId: string, orchestrator: (name: string) => NodeAddress | undefined = () => undefined) {
+    this.runId = runId;
+    this.orchestrator = orchestrator;
+  }
+  bind(_name: string): NodeAddress {
+    return { host: '0.0.0.0', port: N2N_PORT, adminHost: '0.0.0.0', adminPort: ADMIN_PORT };
+  }
+  fromNode(name: string): Endpoint {
+    return { host: containerName(this.runId, name), port: N2N_PORT };
+  }
+  fromOrchestrator(name: string): NodeAddress | undefined {
+    return this.orchestrator(name);
+  }
 }
 
 /** A node handle that can be cut off its run network at the runtime level. */
@@ -136,11 +183,15 @@ interface NodeMeta {
   name: string;
   dir: string;
   release: string;
+  template?: NodeTemplate;
+  region?: string;
 }
 
 class DockerNode implements PartitionableNode {
   readonly name: string;
   readonly dir: string;
+  readonly template: NodeTemplate | undefined;
+  readonly region: string | undefined;
   release: string;
   private readonly dep: DockerDeployment;
   private ep: Endpoints | undefined;
@@ -150,6 +201,36 @@ class DockerNode implements PartitionableNode {
     this.name = meta.name;
     this.dir = meta.dir;
     this.release = meta.release;
+    this.template = meta.template;
+    this.region = meta.region;
+  }
+
+  get role(): 'pool' | 'relay' {
+    return this.template?.role ?? (this.config().pool ? 'pool' : 'relay');
+  }
+
+  /** The orchestrator-side address last seen (undefined while not running). */
+  address(): NodeAddress | undefined {
+    if (!this.ep) return undefined;
+    const a = new URL(this.ep.adminUrl);
+    return { host: this.ep.n2n.host, port: this.ep.n2n.port, adminHost: a.hostname, adminPort: Number(a.port) };
+  }
+
+  async fetchArtifacts(): Promise<void> {
+    /* node.log and trace.jsonl are written into the run dir through the bind mount */
+  }
+
+  /** Render the container config for `release` and write it (a new generation if it differs). */
+  render(release: string): string {
+    const rd = this.dep.rd;
+    if (!this.template) {
+      // attached to a run started elsewhere: the config in force, with the release swapped
+      const cur = rd.currentNodeConfig(this.name);
+      if (!cur) throw new InfraError(`node ${this.name}: no config in ${this.dir}`);
+      return rd.writeNodeConfig(this.name, { ...cur.config, release: releaseInfo(release) });
+    }
+    const r = this.dep.resolver;
+    return rd.writeNodeConfig(this.name, renderNodeConfig(this.template, { bind: r.bind(this.name), peer: (n) => r.fromNode(n), paths: containerPaths(rd, this.name), release }));
   }
 
   get containerName(): string {
@@ -168,8 +249,11 @@ class DockerNode implements PartitionableNode {
     return this.docker.getContainer(this.containerName);
   }
 
+  /** The config in force (the newest generation). */
   config(): NodeConfig {
-    return readJson<NodeConfig>(join(this.dir, 'config.json'));
+    const cur = this.dep.rd.currentNodeConfig(this.name);
+    if (!cur) throw new Error(`node ${this.name} has no config in ${this.dir}`);
+    return cur.config;
   }
 
   inspect(): Promise<Dockerode.ContainerInspectInfo | undefined> {
@@ -200,14 +284,12 @@ class DockerNode implements PartitionableNode {
     return this.ep;
   }
 
-  /** Write the container config and create the container (not started). */
+  /** Render the config (once per release) and create the container (not started). */
   async create(): Promise<void> {
     const rt = this.dep.rt;
-    const cfg = this.config();
-    const addrs = addressMap(this.dep.runId, this.dep.specsForAddresses());
-    const cc = containerNodeConfig(cfg, this.dir, addrs);
-    const cfgFile = join(this.dir, CONTAINER_CONFIG_FILE);
-    writeFileSync(cfgFile, JSON.stringify(cc, null, 2) + '\n');
+    const cur = this.dep.rd.currentNodeConfig(this.name);
+    const want = releaseInfo(this.release);
+    const cfgFile = cur && cur.config.release.version === want.version ? cur.file : this.render(this.release);
     const res = this.dep.resources.get(this.name);
     const labels = runLabels(this.dep.runId, {
       [LABEL.node]: this.name,
@@ -342,16 +424,13 @@ class DockerNode implements PartitionableNode {
   }
 
   async restartWith(release: string): Promise<void> {
-    const info = await releaseInfo(release);
+    releaseInfo(release); // unknown release: refuse before stopping anything
     await this.dep.rt.ensureImage(release);
     await this.stop();
     await idempotent(this.container().remove({ force: true, v: false }));
-    // the run dir says which release runs, as with the process runtime
-    const file = join(this.dir, 'config.json');
-    const cfg = this.config();
-    cfg.release = info;
-    writeFileSync(file, JSON.stringify(cfg, null, 2) + '\n');
+    // the run dir says which release runs (a new config generation), as with the process runtime
     this.release = release;
+    this.render(release);
     await this.create(); // same name, same volume, new image
     await this.start();
   }
@@ -397,23 +476,38 @@ class DockerDeployment implements Deployment {
   readonly network: string;
   readonly handles = new Map<string, DockerNode>();
   readonly resources = new Map<string, NodeSpec['resources']>();
+  readonly rd: RunDir;
+  readonly resolver: DockerResolver;
   profile: string | undefined;
-  generator: GeneratorSpec | undefined;
-  private specs: Pick<NodeSpec, 'name' | 'config'>[] = [];
+  generator: { name: string; dir: string; configFile: string } | undefined;
 
   constructor(rt: DockerRuntime, runId: string, runDir: string, profile?: string) {
     this.rt = rt;
     this.runId = runId;
     this.runDir = runDir;
+    this.rd = new RunDir(runDir);
     this.network = networkName(runId);
     this.profile = profile;
+    this.resolver = new DockerResolver(runId, (n) => this.handles.get(n)?.address());
   }
 
-  /** Host-form addresses of every node (from the run dir configs), for rewriting. */
-  specsForAddresses(): Pick<NodeSpec, 'name' | 'config'>[] {
-    if (this.specs.length === this.handles.size) return this.specs;
-    this.specs = [...this.handles.values()].map((h) => ({ name: h.name, config: h.config() }));
-    return this.specs;
+  async targets(): Promise<MetricsTarget[]> {
+    const out: MetricsTarget[] = [];
+    for (const h of this.handles.values()) {
+      const a = h.address();
+      if (!a) continue;
+      out.push({
+        address: `${a.adminHost}:${a.adminPort}`,
+        metricsPath: '/metrics',
+        labels: { run: this.runId, node: h.name, role: h.role, release: h.release, region: h.region ?? '', runtime: 'docker' },
+      });
+    }
+    const url = await this.generatorUrl().catch(() => undefined);
+    if (url && this.generator) {
+      const release = [...this.handles.values()][0]?.release ?? '';
+      out.push({ address: url.replace(/^https?:\/\//, ''), metricsPath: '/metrics', labels: { run: this.runId, node: this.generator.name, role: 'generator', release, region: '', runtime: 'docker' } });
+    }
+    return out;
   }
 
   nodes(): NodeHandle[] {
@@ -472,10 +566,14 @@ class DockerDeployment implements Deployment {
     if (existing) await idempotent(docker.getContainer(name).remove({ force: true }));
     const dir = resolve(spec.dir);
     mkdirSync(dir, { recursive: true });
-    const configFile = resolve(spec.configFile);
-    const cfg = containerGeneratorConfig(readJson<unknown>(configFile), addressMap(this.runId, this.specsForAddresses()));
-    const cfgFile = join(dirname(configFile), `${spec.name}.${CONTAINER_CONFIG_FILE}`);
-    writeFileSync(cfgFile, JSON.stringify(cfg, null, 2) + '\n');
+    // targets by container name on the run network, /metrics on the container's interface
+    const cfg = renderGeneratorConfig(spec.template, {
+      target: (n) => this.resolver.fromNode(n),
+      metrics: { host: '0.0.0.0', port: GENERATOR_METRICS_PORT },
+      paths: { genesisFile: this.rd.genesisFile, paymentSkeyFile: this.rd.generatorKeyFile, outDir: dir, summaryFile: join(dir, 'summary.json'), logFile: join(dir, 'generator.log') },
+    });
+    const cfgFile = this.rd.writeGeneratorConfig(cfg);
+    const configFile = cfgFile;
     const release = [...this.handles.values()][0]?.release;
     if (!release) throw new InfraError(`run ${this.runId}: no node to take the generator image from`);
     const metricsPort = generatorMetricsPort(cfg);
@@ -509,7 +607,7 @@ class DockerDeployment implements Deployment {
       },
     });
     await docker.getContainer(name).start();
-    this.generator = { ...spec, dir, configFile };
+    this.generator = { name: spec.name, dir, configFile };
     this.persist();
     // a bad config makes it exit within a second or two (Node start-up included)
     for (let i = 0; i < 10; i++) {
@@ -564,8 +662,6 @@ export class DockerRuntime implements Runtime {
   readonly onProgress: (line: string) => void;
   private readonly live = new Map<string, DockerDeployment>();
   private readonly ready = new Map<string, Promise<unknown>>();
-  /** Profile names handed over by addressPlan (the pipeline passes it there). */
-  private readonly profiles = new Map<string, string>();
 
   constructor(opts: DockerRuntimeOptions = {}) {
     this.docker = opts.docker ?? connectDocker();
@@ -576,19 +672,6 @@ export class DockerRuntime implements Runtime {
     this.healthTimeoutMs = opts.healthTimeoutMs ?? 60_000;
     this.stopGraceMs = opts.stopGraceMs ?? 10_000;
     this.onProgress = opts.onProgress ?? (() => {});
-  }
-
-  /**
-   * Container-form addresses for genesis (optional: configs written for any other addressing
-   * are rewritten anyway). Peers find each other by container name on the run network.
-   */
-  async addressPlan(runId: string, _runDir: string, names: string[], profile?: string): Promise<(name: string) => NodeAddress> {
-    const known = new Set(names);
-    if (profile) this.profiles.set(runId, profile);
-    return (name: string) => {
-      if (!known.has(name)) throw new Error(`no address planned for node ${JSON.stringify(name)}`);
-      return { host: containerName(runId, name), port: N2N_PORT, adminHost: '0.0.0.0', adminPort: ADMIN_PORT };
-    };
   }
 
   /** Make sure the image of a release exists (built if allowed). */
@@ -617,14 +700,12 @@ export class DockerRuntime implements Runtime {
       throw new InfraError(`docker runtime: ${(e as Error).message}`);
     }
     for (const r of new Set(nodes.map((n) => n.release))) await this.ensureImage(r);
-    const dep = this.live.get(runId) ?? new DockerDeployment(this, runId, runDir, this.profiles.get(runId) ?? profileOf(runDir));
+    const dep = this.live.get(runId) ?? new DockerDeployment(this, runId, runDir, profileOf(runDir));
     this.live.set(runId, dep);
     for (const s of nodes) {
       const dir = resolve(s.dir);
       mkdirSync(dir, { recursive: true });
-      const file = join(dir, 'config.json');
-      if (!existsSync(file)) writeFileSync(file, JSON.stringify(s.config, null, 2) + '\n');
-      if (!dep.handles.has(s.name)) dep.handles.set(s.name, new DockerNode(dep, { name: s.name, dir, release: s.release }));
+      if (!dep.handles.has(s.name)) dep.handles.set(s.name, new DockerNode(dep, { name: s.name, dir, release: s.release, template: s.template, region: s.region }));
       dep.resources.set(s.name, s.resources);
     }
     try {

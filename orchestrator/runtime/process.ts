@@ -10,6 +10,9 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { NodeConfig } from '../../node/config/schema.ts';
 import { healthy } from '../collect/admin.ts';
 import { InfraError } from '../errors.ts';
+import { GENERATOR_RUN_DIR_PATHS, renderGeneratorConfig } from '../genesis/generator-config.ts';
+import { renderNodeConfig, RUN_DIR_PATHS } from '../genesis/run-files.ts';
+import { RunDir } from '../rundir/index.ts';
 import {
   readRunRecord,
   removeRunRecord,
@@ -35,11 +38,16 @@ import {
 import { releaseInfo } from './process/release.ts';
 import type {
   Deployment,
+  Endpoint,
   Endpoints,
   GeneratorSpec,
+  MetricsTarget,
+  NodeAddress,
   NodeHandle,
   NodeSpec,
   NodeStats,
+  NodeTemplate,
+  Resolver,
   RunInfo,
   Runtime,
   RuntimeCapabilities,
@@ -55,20 +63,40 @@ export interface ProcessRuntimeOptions {
   stopGraceMs?: number;
 }
 
-/** What genesis needs to write a node's addresses (see `ProcessRuntime.addressPlan`). */
-export interface NodeAddress {
-  host: string;
-  port: number;
-  adminHost: string;
-  adminPort: number;
+export type AddressOf = (name: string) => NodeAddress;
+
+/**
+ * The process runtime's resolver: every node (and the generator) on its own loopback address,
+ * reserved in the state dir; the same address from a node, from the orchestrator, and to bind.
+ */
+export class ProcessResolver implements Resolver {
+  private readonly byName: Map<string, AddressRecord>;
+  constructor(addrs: AddressRecord[]) {
+    this.byName = new Map(addrs.map((a) => [a.name, a]));
+  }
+  private rec(name: string): AddressRecord {
+    const a = this.byName.get(name);
+    if (!a) throw new Error(`no address reserved for node ${JSON.stringify(name)}`);
+    return a;
+  }
+  bind(name: string): NodeAddress {
+    const a = this.rec(name);
+    return { host: a.host, port: a.n2nPort, adminHost: a.host, adminPort: a.adminPort };
+  }
+  fromNode(name: string): Endpoint {
+    const a = this.rec(name);
+    return { host: a.host, port: a.n2nPort };
+  }
+  fromOrchestrator(name: string): NodeAddress | undefined {
+    return this.byName.has(name) ? this.bind(name) : undefined;
+  }
 }
-export type AddressOf = (name: string, index?: number) => NodeAddress;
 
 /** <runDir>/pids.json */
 export interface PidsFile {
   runId: string;
   runtime: 'process';
-  nodes: { name: string; dir: string; release: string }[];
+  nodes: { name: string; dir: string; release: string; template?: NodeTemplate; region?: string }[];
   generator?: { name: string; dir: string; configFile: string };
   processes: ProcRecord[];
   downAt?: string;
@@ -91,14 +119,62 @@ class ProcessDeployment implements Deployment {
   readonly runDir: string;
   readonly rt: ProcessRuntime;
   readonly handles = new Map<string, ProcessNode>();
-  generator: { spec: GeneratorSpec; proc?: ProcRecord } | undefined;
+  readonly rd: RunDir;
+  generator: { name: string; dir: string; configFile: string; proc?: ProcRecord } | undefined;
   profile: string | undefined;
+  resolver: ProcessResolver | undefined;
 
   constructor(rt: ProcessRuntime, runId: string, runDir: string, profile?: string) {
     this.rt = rt;
     this.runId = runId;
     this.runDir = runDir;
+    this.rd = new RunDir(runDir);
     this.profile = profile;
+  }
+
+  /** The resolver from the run's address reservation in the state dir. */
+  addresses(): ProcessResolver {
+    if (this.resolver) return this.resolver;
+    const rec = readRunRecord(this.runId);
+    this.resolver = new ProcessResolver(rec?.addresses ?? addressesFromHandles(this));
+    return this.resolver;
+  }
+
+  async targets(): Promise<MetricsTarget[]> {
+    const out: MetricsTarget[] = [];
+    for (const h of this.handles.values()) {
+      let ep: Endpoints;
+      try {
+        ep = h.endpoints();
+      } catch {
+        continue;
+      }
+      out.push({
+        address: ep.adminUrl.replace(/^https?:\/\//, ''),
+        metricsPath: '/metrics',
+        labels: { run: this.runId, node: h.name, role: h.role, release: h.release, region: h.region ?? '', runtime: 'process' },
+      });
+    }
+    const url = await this.generatorUrl();
+    if (url && this.generator?.proc && recordedAlive(this.generator.proc, this.runDir)) {
+      const release = [...this.handles.values()][0]?.release ?? '';
+      out.push({ address: url.replace(/^https?:\/\//, ''), metricsPath: '/metrics', labels: { run: this.runId, node: this.generator.name, role: 'generator', release, region: '', runtime: 'process' } });
+    }
+    return out;
+  }
+
+  async generatorUrl(): Promise<string | undefined> {
+    if (!this.generator) {
+      // not started yet: where it will serve (its address is reserved with the nodes')
+      const g = this.addresses().fromOrchestrator('generator');
+      return g ? `http://${g.host}:${g.adminPort}` : undefined;
+    }
+    try {
+      const m = this.rd.readGeneratorConfig(this.generator.configFile).metrics;
+      return m ? `http://${m.host}:${m.port}` : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   nodes(): NodeHandle[] {
@@ -123,8 +199,8 @@ class ProcessDeployment implements Deployment {
     const file: PidsFile = {
       runId: this.runId,
       runtime: 'process',
-      nodes: [...this.handles.values()].map((h) => ({ name: h.name, dir: h.dir, release: h.release })),
-      generator: this.generator?.spec,
+      nodes: [...this.handles.values()].map((h) => ({ name: h.name, dir: h.dir, release: h.release, template: h.template, region: h.region })),
+      generator: this.generator ? { name: this.generator.name, dir: this.generator.dir, configFile: this.generator.configFile } : undefined,
       processes: this.processes(),
     };
     writeJsonAtomic(join(this.runDir, 'pids.json'), file);
@@ -164,24 +240,27 @@ class ProcessDeployment implements Deployment {
 
   async startGenerator(spec: GeneratorSpec): Promise<void> {
     if (this.generator?.proc && recordedAlive(this.generator.proc, this.runDir)) return;
-    mkdirSync(spec.dir, { recursive: true });
-    const configFile = resolve(spec.configFile);
+    const dir = resolve(spec.dir);
+    mkdirSync(dir, { recursive: true });
+    // render the config with this runtime's addresses (targets by name → 127.0.0.x), written once
+    const r = this.addresses();
+    const g = r.fromOrchestrator(spec.name);
+    const cfg = renderGeneratorConfig(spec.template, {
+      target: (n) => r.fromNode(n),
+      ...(g ? { metrics: { host: g.host, port: g.adminPort } } : {}),
+      paths: GENERATOR_RUN_DIR_PATHS,
+    });
+    const configFile = this.rd.writeGeneratorConfig(cfg);
     const args = [resolve(REPO_ROOT, this.rt.generatorEntry), '--config', configFile];
-    this.generator = { spec: { ...spec, configFile }, proc: undefined };
-    const proc = this.spawnRecorded(spec.name, args, join(spec.dir, 'generator.log'));
+    this.generator = { name: spec.name, dir, configFile, proc: undefined };
+    const proc = this.spawnRecorded(spec.name, args, join(dir, 'generator.log'));
     this.generator.proc = proc;
     this.persist();
     // up = its /metrics answers (when it serves them), else still alive after a moment
-    let metricsUrl: string | undefined;
-    try {
-      const m = (JSON.parse(readFileSync(configFile, 'utf8')) as { metrics?: { host: string; port: number } }).metrics;
-      if (m) metricsUrl = `http://${m.host}:${m.port}/metrics`;
-    } catch {
-      /* the generator reports a bad config itself */
-    }
+    const metricsUrl = cfg.metrics ? `http://${cfg.metrics.host}:${cfg.metrics.port}/metrics` : undefined;
     const deadline = Date.now() + (metricsUrl ? this.rt.healthTimeoutMs : 1_500);
     for (;;) {
-      if (!isAlive(proc.pid)) throw new InfraError(`generator exited at start; ${join(spec.dir, 'generator.log')}:\n${tail(join(spec.dir, 'generator.log'))}`);
+      if (!isAlive(proc.pid)) throw new InfraError(`generator exited at start; ${join(dir, 'generator.log')}:\n${tail(join(dir, 'generator.log'))}`);
       if (metricsUrl && (await fetch(metricsUrl, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false))) return;
       if (Date.now() >= deadline) {
         if (!metricsUrl) return;
@@ -216,32 +295,64 @@ class ProcessDeployment implements Deployment {
 }
 
 function addressesFromHandles(d: ProcessDeployment): AddressRecord[] {
-  return [...d.handles.values()].map((h) => {
-    const c = h.config();
-    return { name: h.name, host: c.listen.host, n2nPort: c.listen.port, adminPort: c.admin.port };
+  return [...d.handles.values()].flatMap((h) => {
+    try {
+      const c = h.config();
+      return [{ name: h.name, host: c.listen.host, n2nPort: c.listen.port, adminPort: c.admin.port }];
+    } catch {
+      return [];
+    }
   });
 }
 
 class ProcessNode implements NodeHandle {
   readonly name: string;
   readonly dir: string;
-  readonly configFile: string;
+  readonly template: NodeTemplate | undefined;
+  readonly region: string | undefined;
   release: string;
   proc: ProcRecord | undefined;
   private readonly dep: ProcessDeployment;
   private cpuSample: { ticks: number; ms: number; pid: number } | undefined;
+  private cached: { file: string; config: NodeConfig } | undefined;
 
-  constructor(dep: ProcessDeployment, name: string, dir: string, release: string, proc?: ProcRecord) {
+  constructor(dep: ProcessDeployment, name: string, dir: string, release: string, template?: NodeTemplate, region?: string, proc?: ProcRecord) {
     this.dep = dep;
     this.name = name;
     this.dir = dir;
-    this.configFile = join(dir, 'config.json');
     this.release = release;
+    this.template = template;
+    this.region = region;
     this.proc = proc;
   }
 
+  get role(): 'pool' | 'relay' {
+    return this.template?.role ?? (this.name.startsWith('relay') ? 'relay' : 'pool');
+  }
+
+  /** The config in force: the newest generation in the run dir. */
+  get configFile(): string {
+    const f = this.dep.rd.nodeConfigFiles(this.name).at(-1);
+    if (!f) throw new Error(`node ${this.name} has no config in ${this.dir}`);
+    return f;
+  }
+
   config(): NodeConfig {
-    return readConfig(this.configFile);
+    const file = this.configFile;
+    if (this.cached?.file !== file) this.cached = { file, config: readConfig(file) };
+    return this.cached.config;
+  }
+
+  /** Render this node's config with the run's resolver (for `release`) and write it (once). */
+  render(release = this.release): void {
+    if (!this.template) throw new InfraError(`node ${this.name}: no template recorded (run started by an older leiosnet)`);
+    const r = this.dep.addresses();
+    const cfg = renderNodeConfig(this.template, { bind: r.bind(this.name), peer: (n) => r.fromNode(n), paths: RUN_DIR_PATHS, release });
+    this.dep.rd.writeNodeConfig(this.name, cfg);
+  }
+
+  async fetchArtifacts(): Promise<void> {
+    /* node.log and trace.jsonl are written in place */
   }
 
   get logFile(): string {
@@ -340,12 +451,16 @@ class ProcessNode implements NodeHandle {
   }
 
   async restartWith(release: string): Promise<void> {
-    const info = releaseInfo(release);
+    releaseInfo(release); // unknown release: refuse before stopping anything
     await this.stop();
-    const cfg = this.config();
-    cfg.release = info;
-    writeFileSync(this.configFile, JSON.stringify(cfg, null, 2) + '\n');
+    if (this.template) {
+      this.render(release); // a new config generation; the old one stays as written
+    } else {
+      const cfg = { ...this.config(), release: releaseInfo(release) };
+      this.dep.rd.writeNodeConfig(this.name, cfg);
+    }
     this.release = release;
+    this.dep.persist();
     await this.start();
   }
 }
@@ -360,41 +475,23 @@ async function freeOwnPorts(h: ProcessNode): Promise<void> {
 }
 
 /**
- * Before spawning: every node's listen and admin ports must be free. A port taken since
- * allocation (a foreign program) moves to the next free one on that IP, and every config that
- * names it as a peer is rewritten.
+ * Before the configs are rendered: every reserved listen and admin port must be free. A port taken
+ * since allocation (a foreign program) moves to the next free one on that IP, in the reservation
+ * itself, so every config rendered afterwards names the new one (no config is rewritten).
  */
-async function ensurePortsFree(specs: NodeSpec[]): Promise<void> {
-  const moved = new Map<string, number>(); // "host:port" → new port
-  for (const s of specs) {
-    const file = join(s.dir, 'config.json');
-    const cfg = readConfig(file);
-    let changed = false;
-    for (const key of ['listen', 'admin'] as const) {
-      const a = cfg[key];
-      if (a.port === 0 || (await canBind(a.host, a.port))) continue;
-      let p = a.port + 1;
-      while (p < 65536 && !(await canBind(a.host, p))) p++;
-      if (key === 'listen') moved.set(`${a.host}:${a.port}`, p);
-      a.port = p;
+async function ensurePortsFree(addrs: AddressRecord[], skip: Set<string>): Promise<boolean> {
+  let changed = false;
+  for (const a of addrs) {
+    if (skip.has(a.name)) continue;
+    for (const key of ['n2nPort', 'adminPort'] as const) {
+      if (a[key] === 0 || (await canBind(a.host, a[key]))) continue;
+      let p = a[key] + 1;
+      while (p < 65536 && (!(await canBind(a.host, p)) || addrs.some((b) => b.host === a.host && (b.n2nPort === p || b.adminPort === p)))) p++;
+      a[key] = p;
       changed = true;
     }
-    if (changed) writeFileSync(file, JSON.stringify(cfg, null, 2) + '\n');
   }
-  if (moved.size === 0) return;
-  for (const s of specs) {
-    const file = join(s.dir, 'config.json');
-    const cfg = readConfig(file);
-    let changed = false;
-    for (const peer of cfg.peers) {
-      const np = moved.get(`${peer.host}:${peer.port}`);
-      if (np !== undefined) {
-        peer.port = np;
-        changed = true;
-      }
-    }
-    if (changed) writeFileSync(file, JSON.stringify(cfg, null, 2) + '\n');
-  }
+  return changed;
 }
 
 export class ProcessRuntime implements Runtime {
@@ -419,38 +516,38 @@ export class ProcessRuntime implements Runtime {
     this.stopGraceMs = opts.stopGraceMs ?? 10_000;
   }
 
-  /**
-   * Reserve a loopback address for each node (recorded in the state dir) and return the
-   * `addressOf` that genesis uses to write node configs. Call before writeRunFiles.
-   */
-  async addressPlan(runId: string, runDir: string, names: string[], profile?: string): Promise<AddressOf> {
-    const addrs = await allocateAddresses(runId, resolve(runDir), names, profile);
-    const byName = new Map(addrs.map((a) => [a.name, a]));
-    return (name: string) => {
-      const a = byName.get(name);
-      if (!a) throw new Error(`no address reserved for node ${JSON.stringify(name)}`);
-      return { host: a.host, port: a.n2nPort, adminHost: a.host, adminPort: a.adminPort };
-    };
+  /** Reserve a loopback address for each name (recorded in the state dir): the run's resolver. */
+  async resolver(runId: string, runDir: string, names: string[], profile?: string): Promise<ProcessResolver> {
+    return new ProcessResolver(await allocateAddresses(runId, resolve(runDir), names, profile));
   }
 
   async up(runId: string, runDir: string, nodes: NodeSpec[]): Promise<Deployment> {
     runDir = resolve(runDir);
     mkdirSync(runDir, { recursive: true });
-    const dep = this.live.get(runId) ?? new ProcessDeployment(this, runId, runDir, readRunRecord(runId)?.profile);
+    const rd = new RunDir(runDir);
+    const profile = readRunRecord(runId)?.profile ?? rd.profileName();
+    const dep = this.live.get(runId) ?? new ProcessDeployment(this, runId, runDir, profile);
     this.live.set(runId, dep);
     for (const s of nodes) {
       const dir = resolve(s.dir);
       mkdirSync(dir, { recursive: true });
-      const file = join(dir, 'config.json');
-      if (!existsSync(file)) writeFileSync(file, JSON.stringify(s.config, null, 2) + '\n');
-      if (!dep.handles.has(s.name)) dep.handles.set(s.name, new ProcessNode(dep, s.name, dir, s.release));
+      if (!dep.handles.has(s.name)) dep.handles.set(s.name, new ProcessNode(dep, s.name, dir, s.release, s.template, s.region));
     }
-    await ensurePortsFree(nodes.map((s) => ({ ...s, dir: resolve(s.dir) })));
     const toStart: ProcessNode[] = [];
     for (const s of nodes) {
       const h = dep.handles.get(s.name)!;
       if (!(await h.running())) toStart.push(h);
     }
+    // addresses: reserved once per run (nodes + the generator), free ports checked before rendering
+    const addrs = await allocateAddresses(runId, runDir, [...dep.handles.keys(), 'generator'], profile);
+    const fresh = new Set(toStart.filter((h) => rd.nodeConfigFiles(h.name).length === 0).map((h) => h.name));
+    const skip = new Set(addrs.map((a) => a.name).filter((n) => n !== 'generator' && !fresh.has(n)));
+    if (await ensurePortsFree(addrs, skip)) {
+      const prev = readRunRecord(runId);
+      if (prev) writeRunRecord({ ...prev, addresses: addrs });
+    }
+    dep.resolver = new ProcessResolver(addrs);
+    for (const h of toStart) if (rd.nodeConfigFiles(h.name).length === 0) h.render();
     for (const h of toStart) h.spawn();
     dep.persist();
     // many nodes starting at once on few cores take longer: allow 1.5 s more per node
@@ -478,8 +575,8 @@ export class ProcessRuntime implements Runtime {
     }
     const dep = new ProcessDeployment(this, runId, rec.runDir, rec.profile);
     const procs = new Map(pf.processes.map((p) => [p.name, p]));
-    for (const n of pf.nodes) dep.handles.set(n.name, new ProcessNode(dep, n.name, n.dir, n.release, procs.get(n.name)));
-    if (pf.generator) dep.generator = { spec: pf.generator, proc: procs.get(pf.generator.name) };
+    for (const n of pf.nodes) dep.handles.set(n.name, new ProcessNode(dep, n.name, n.dir, n.release, n.template, n.region, procs.get(n.name)));
+    if (pf.generator) dep.generator = { ...pf.generator, proc: procs.get(pf.generator.name) };
     this.live.set(runId, dep);
     return dep;
   }

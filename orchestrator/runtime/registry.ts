@@ -4,20 +4,10 @@
 
 import { UserError } from '../errors.ts';
 import type { Runtime } from './runtime.ts';
-import { ProcessRuntime, type AddressOf } from './process.ts';
+import { ProcessRuntime } from './process.ts';
 
 export const RUNTIME_NAMES = ['process', 'docker', 'kubernetes'] as const;
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
-
-/** A runtime that hands genesis its node addresses (the process runtime does). */
-export interface AddressPlanner {
-  addressPlan(runId: string, runDir: string, names: string[], profile?: string): Promise<AddressOf>;
-}
-
-export function hasAddressPlan(rt: Runtime): rt is Runtime & AddressPlanner {
-  return typeof (rt as Partial<AddressPlanner>).addressPlan === 'function';
-}
-
 
 const cache = new Map<string, Runtime>();
 

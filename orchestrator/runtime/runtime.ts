@@ -10,21 +10,81 @@ export interface RuntimeCapabilities {
   requiresImage: boolean;
 }
 
-/** One node to start, fully resolved by the planner/genesis step. */
+/** host:port of a listener. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where one node listens or is reached: node-to-node (tx submission, chain sync) and admin/metrics
+ * HTTP. The one address type of the seam: runtimes resolve node names to it.
+ */
+export interface NodeAddress {
+  host: string;
+  /** node-to-node listener */
+  port: number;
+  adminHost: string;
+  /** admin/metrics HTTP */
+  adminPort: number;
+}
+
+/**
+ * A runtime's view of addresses: node name → where it binds (inside its own environment), how
+ * another node of the run dials it, and how the orchestrator reaches it. Process: 127.0.0.x;
+ * docker: container names on the run network / container IPs; kubernetes: pod IPs.
+ */
+export interface Resolver {
+  /** Where `name` binds its listeners. */
+  bind(name: string): NodeAddress;
+  /** `name` as another node (or the generator) of the run dials it. */
+  fromNode(name: string): Endpoint;
+  /** `name` as the orchestrator reaches it (undefined while it has no address, e.g. not running). */
+  fromOrchestrator(name: string): NodeAddress | undefined;
+}
+
+/** Runtime-neutral node settings: peers by NAME, no addresses, no paths (runtimes render them). */
+export interface NodeTemplate {
+  name: string;
+  role: 'pool' | 'relay';
+  /** release name, e.g. "praos-1.0" or "leios-2.0" */
+  release: string;
+  adminToken: string;
+  /** pool id in genesis (pools only): keys are genesis/keys/<id>.{cold,vrf,bls}.skey */
+  poolId?: string;
+  peers: { name: string; link?: import('../../node/config/schema.ts').LinkShape }[];
+  logLevel?: string;
+  mempoolCapacityBytes?: number;
+  clockOffsetMs: number;
+  adversary?: Record<string, unknown>;
+}
+
+/** One node to start, fully resolved by the planner/genesis step, independent of the runtime. */
 export interface NodeSpec {
   name: string;
-  /** Directory in the run dir holding config.json (+ keys); the runtime decides how to mount it. */
+  /** nodes/<name> in the run dir: configs, node.log, trace.jsonl land here. */
   dir: string;
-  /** Node config as written to dir/config.json for the process runtime; other runtimes rewrite addresses. */
-  config: import('../../node/config/schema.ts').NodeConfig;
-  release: string; // release name, e.g. "praos-1.0" or "leios-2.0"
+  template: NodeTemplate;
+  release: string;
+  /** the plan's region of the node (topology import), a label for metrics */
+  region?: string;
   resources?: { cpus?: number; memoryMb?: number };
 }
 
+/** The generator to start: its config without addresses (targets by node name). */
 export interface GeneratorSpec {
   name: string;
-  dir: string; // holds generator config.json
-  configFile: string;
+  /** generator/ in the run dir */
+  dir: string;
+  template: import('../genesis/generator-config.ts').GeneratorTemplate;
+}
+
+/** One Prometheus scrape target (file_sd: `targets: [address]`, `labels`). */
+export interface MetricsTarget {
+  /** host:port as reachable from the orchestrator */
+  address: string;
+  metricsPath: '/metrics';
+  labels: { run: string; node: string; role: 'pool' | 'relay' | 'generator'; release: string; region: string; runtime: string };
 }
 
 export interface Endpoints {
@@ -55,6 +115,11 @@ export interface NodeHandle {
   running(): Promise<boolean>;
   /** Runtime-level partition (e.g. docker network disconnect), where capabilities.partition. */
   partition?(isolated: boolean): Promise<void>;
+  /**
+   * Copy the node's artifacts (node.log, trace.jsonl) into its run-dir directory, for runtimes
+   * where they live elsewhere (kubernetes: in the pod). A no-op where they are written in place.
+   */
+  fetchArtifacts(): Promise<void>;
 }
 
 export interface Deployment {
@@ -66,6 +131,17 @@ export interface Deployment {
   stopGenerator(): Promise<void>;
   /** Base URL of the generator's metrics endpoint as reachable from the orchestrator. */
   generatorUrl?(): Promise<string | undefined>;
+  /**
+   * Every node's (and the running generator's) metrics endpoint as reachable from the
+   * orchestrator, with labels: the input of Prometheus file_sd. Nodes without an address (not
+   * running) are left out; call again after faults.
+   */
+  targets(): Promise<MetricsTarget[]>;
+  /**
+   * The orchestrator lets go of a testnet it leaves running (`leiosnet up`): runtimes with a
+   * dead-orchestrator safeguard (kubernetes) extend it. Optional.
+   */
+  release?(): Promise<void>;
   /** Remove everything of this run (processes, containers, networks, volumes). Idempotent. */
   down(): Promise<void>;
 }
@@ -90,4 +166,10 @@ export interface Runtime {
   list(): Promise<RunInfo[]>;
   /** Remove everything of a run, found by label/state, even without a live orchestrator. */
   down(runId: string): Promise<void>;
+  /**
+   * Seconds `up` typically takes for n nodes beyond what a profile's genesis.startDelayS covers
+   * (pod scheduling, image start): the pipeline moves the chain's system start by this much, so
+   * the chain begins once the nodes run. Absent = 0.
+   */
+  startupAllowanceS?(nodes: number): number;
 }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeConfig } from '../../node/config/schema.ts';
 import { adminJson, type Tip } from '../../orchestrator/collect/admin.ts';
 import { writeRunFiles } from '../../orchestrator/genesis/index.ts';
+import { RunDir } from '../../orchestrator/rundir/index.ts';
 import { profileFromObject } from '../../orchestrator/profile/load.ts';
 import { resolvePlan } from '../../orchestrator/profile/resolve.ts';
 import { canPartition, DockerRuntime } from '../../orchestrator/runtime/docker.ts';
@@ -75,8 +76,8 @@ describe.skipIf(gate.skip)('docker runtime (real engine, real node)', () => {
     const plan = resolvePlan(profileFromObject(PROFILE));
     const runDir = mkdtempSync(join(tmpdir(), 'leiosnet-docker-e2e-'));
     dirs.push(runDir);
-    const addressOf = await rt.addressPlan(runId, runDir, plan.nodes.map((n) => n.name));
-    const specs = writeRunFiles(plan, runDir, { now: new Date(), addressOf });
+    // runtime-neutral specs (peers by name): the docker runtime renders the configs itself
+    const specs = writeRunFiles(plan, runDir, { now: new Date() });
     dep = await rt.up(runId, runDir, specs);
   }, 180_000);
 
@@ -110,6 +111,11 @@ describe.skipIf(gate.skip)('docker runtime (real engine, real node)', () => {
     expect(await dep.nodes()[0]!.logs()).toMatch(/node started/);
     expect(existsSync(join(dep.runDir, 'nodes', 'pool-1', 'trace.jsonl'))).toBe(true);
     expect((await rt.list()).find((r) => r.runId === runId)).toMatchObject({ runtime: 'docker', nodes: 3, running: 3, profile: 'docker-e2e' });
+    // Prometheus targets from the resolver: every node's admin address, labelled
+    const targets = await dep.targets();
+    expect(targets.map((t) => t.labels.node).sort()).toEqual(['pool-1', 'pool-2', 'pool-3']);
+    expect(targets[0]!.labels).toMatchObject({ run: runId, role: 'pool', release: 'praos-1.0', runtime: 'docker' });
+    expect(await fetch(`http://${targets[0]!.address}/metrics`).then((r) => r.text())).toMatch(/leios_slot/);
   }, 90_000);
 
   it('kill (SIGKILL) then start: the node comes back on its volume and catches up', async () => {
@@ -166,8 +172,13 @@ describe.skipIf(gate.skip)('docker runtime (real engine, real node)', () => {
     expect(info.Config.Labels[LABEL.release]).toBe('leios-2.0');
     expect(info.Config.Env).toContain('LEIOSNET_RELEASE=leios-2.0');
     expect(info.Mounts.find((m) => m.Destination === '/data')?.Name).toBe(volumeName(runId, 'pool-2'));
-    const cfg = JSON.parse(readFileSync(join(dep.runDir, 'nodes', 'pool-2', 'config.json'), 'utf8')) as NodeConfig;
-    expect(cfg.release.version).toBe('2.0.0');
+    // configs are immutable: the swap wrote a new generation, the first one is as it was
+    const rd = new RunDir(dep.runDir);
+    const files = rd.nodeConfigFiles('pool-2');
+    expect(files.map((f) => f.split('/').at(-1))).toEqual(['config.json', 'config-2.json']);
+    expect(rd.readNodeConfig(files[0]!).release.version).toBe('1.0.0');
+    expect(rd.currentNodeConfig('pool-2')!.config.release.version).toBe('2.0.0');
+    expect(info.Mounts.find((m) => m.Destination === '/config/config.json')?.Source).toBe(files[1]);
     const marker = await docker.getContainer(name).exec({ Cmd: ['node', '-e', "process.stdout.write(require('fs').readFileSync('/data/marker','utf8'))"], AttachStdout: true });
     const stream = await marker.start({});
     const out = await new Promise<string>((res) => {
@@ -190,28 +201,12 @@ describe.skipIf(gate.skip)('docker runtime (real engine, real node)', () => {
   it('runs the tx-generator as a container on the run network; the nodes accept its transactions', async () => {
     const dir = join(dep.runDir, 'generator');
     mkdirSync(dir, { recursive: true });
-    const configFile = join(dir, 'config.json');
-    // the tx-generator's own config schema (tx-generator/config.ts); targets as the node configs say
-    const targets = dep.nodes().map((h) => {
-      const c = JSON.parse(readFileSync(join(dep.runDir, 'nodes', h.name, 'config.json'), 'utf8')) as NodeConfig;
-      return { name: h.name, host: c.listen.host, port: c.listen.port };
-    });
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        name: 'txgen-1',
-        genesisFile: '../genesis/genesis.json',
-        paymentSkeyFile: '../genesis/keys/generator.skey',
-        targets,
-        tps: 5,
-        outDir: '.',
-        metrics: { host: '127.0.0.1', port: 12799 },
-        utxoCount: 40,
-        fanoutOutputs: 20,
-        drainS: 2,
-      }),
-    );
-    await dep.startGenerator({ name: 'generator', dir, configFile });
+    // a runtime-neutral template (targets by node name); the runtime renders addresses and paths
+    const template = { name: 'txgen-1', targets: dep.nodes().map((h) => h.name), tps: 5, utxoCount: 40, fanoutOutputs: 20, drainS: 2 };
+    await dep.startGenerator({ name: 'generator', dir, template });
+    const cfg = new RunDir(dep.runDir).readGeneratorConfig(join(dir, 'config.json'));
+    expect(cfg.targets).toEqual(dep.nodes().map((h) => ({ name: h.name, host: containerName(runId, h.name), port: 3001 })));
+    expect(cfg.metrics).toEqual({ host: '0.0.0.0', port: 12799 });
     const accepted = async () => {
       let sum = 0;
       for (const h of dep.nodes()) {
@@ -246,8 +241,7 @@ describe.skipIf(gate.skip)('docker runtime (real engine, real node)', () => {
         import { DockerRuntime } from ${JSON.stringify(join(REPO, 'orchestrator/runtime/docker.ts'))};
         const plan = resolvePlan(profileFromObject(${JSON.stringify({ ...PROFILE, composition: { pools: 2, topology: { kind: 'full-mesh' } } })}));
         const rt = new DockerRuntime();
-        const addressOf = await rt.addressPlan(${JSON.stringify(id)}, ${JSON.stringify(runDir)}, plan.nodes.map((n) => n.name));
-        const specs = writeRunFiles(plan, ${JSON.stringify(runDir)}, { now: new Date(), addressOf });
+        const specs = writeRunFiles(plan, ${JSON.stringify(runDir)}, { now: new Date() });
         await rt.up(${JSON.stringify(id)}, ${JSON.stringify(runDir)}, specs);
         console.log('UP');
         setInterval(() => {}, 1000);

@@ -1,4 +1,4 @@
-// The docker runtime's pure parts (no engine needed): config rewriting for containers, log
+// The docker runtime's pure parts (no engine needed): its resolver and rendered configs, log
 // demultiplexing, engine stats → NodeStats, and the ustar writer behind the offline base.
 
 import { execFileSync } from 'node:child_process';
@@ -8,36 +8,30 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { NodeConfig } from '../../node/config/schema.ts';
+import { renderGeneratorConfig } from '../../orchestrator/genesis/generator-config.ts';
+import { renderNodeConfig } from '../../orchestrator/genesis/run-files.ts';
+import { RunDir } from '../../orchestrator/rundir/index.ts';
+import type { NodeTemplate } from '../../orchestrator/runtime/runtime.ts';
+import { resolveGeneratorConfig } from '../../tx-generator/config.ts';
 import { withBuildLock } from '../../orchestrator/image/lock.ts';
 import { tarStream } from '../../orchestrator/image/tar.ts';
-import { statsFromEngine } from '../../orchestrator/runtime/docker.ts';
-import { addressMap, containerGeneratorConfig, containerNodeConfig } from '../../orchestrator/runtime/docker/config.ts';
+import { containerPaths, DockerResolver, statsFromEngine } from '../../orchestrator/runtime/docker.ts';
 import { demuxLogs } from '../../orchestrator/runtime/docker/engine.ts';
 import { containerName, networkName, volumeName } from '../../orchestrator/runtime/docker/names.ts';
 
-function cfg(name: string, ip: string, peers: [string, string][]): NodeConfig {
-  return {
-    name,
-    genesisFile: '../../genesis/genesis.json',
-    release: { version: '1.0.0', maxProtocolVersion: 1 },
-    listen: { host: ip, port: 3001 },
-    admin: { host: ip, port: 12798, token: 'token-123456' },
-    pool: { id: name, coldSkeyFile: `../../genesis/keys/${name}.cold.skey`, vrfSkeyFile: '/abs/vrf.skey', blsSkeyFile: 'bls.skey' },
-    peers: peers.map(([n, h]) => ({ name: n, host: h, port: 3001 })),
-    dbPath: 'db',
-    traceFile: 'trace.jsonl',
-    logFile: 'node.log',
-    clockOffsetMs: 0,
-  };
-}
+const template = (name: string, peers: string[]): NodeTemplate => ({
+  name,
+  role: 'pool',
+  release: 'praos-1.0',
+  adminToken: 'token-123456',
+  poolId: name,
+  peers: peers.map((p) => ({ name: p, link: { latencyMs: 20, loss: 0, down: false } })),
+  clockOffsetMs: 0,
+});
 
-describe('docker runtime: container configs', () => {
-  const specs = [
-    { name: 'pool-1', config: cfg('pool-1', '127.0.0.2', [['pool-2', '127.0.0.3']]) },
-    { name: 'pool-2', config: cfg('pool-2', '127.0.0.3', [['pool-1', '127.0.0.2'], ['outside', '10.1.2.3']]) },
-  ];
-  const addrs = addressMap('r1', specs);
+describe('docker runtime: resolver and rendered configs (no rewriting)', () => {
+  const r = new DockerResolver('r1');
+  const rd = new RunDir('/runs/r1');
 
   it('names every resource after the run and node, Docker-safe', () => {
     expect(networkName('r1')).toBe('leiosnet-r1');
@@ -45,13 +39,13 @@ describe('docker runtime: container configs', () => {
     expect(volumeName('r1', 'pool 1')).toBe('leiosnet-r1-pool-1-db');
   });
 
-  it('listens on all interfaces at fixed ports, finds peers by container name, keeps the DB on /data, makes paths absolute', () => {
-    const c = containerNodeConfig(specs[1]!.config, '/runs/r1/nodes/pool-2', addrs);
+  it('binds all interfaces at fixed ports, dials peers by container name, keeps the DB on /data, absolute paths', () => {
+    const c = renderNodeConfig(template('pool-2', ['pool-1', 'pool-3']), { bind: r.bind('pool-2'), peer: (n) => r.fromNode(n), paths: containerPaths(rd, 'pool-2') });
     expect(c.listen).toEqual({ host: '0.0.0.0', port: 3001 });
     expect(c.admin).toEqual({ host: '0.0.0.0', port: 12798, token: 'token-123456' });
     expect(c.peers).toEqual([
-      { name: 'pool-1', host: 'leiosnet-r1-pool-1', port: 3001 },
-      { name: 'outside', host: '10.1.2.3', port: 3001 }, // not a node of the run: untouched
+      { name: 'pool-1', host: 'leiosnet-r1-pool-1', port: 3001, link: { latencyMs: 20, loss: 0, down: false } },
+      { name: 'pool-3', host: 'leiosnet-r1-pool-3', port: 3001, link: { latencyMs: 20, loss: 0, down: false } },
     ]);
     expect(c.dbPath).toBe('/data/db');
     expect(c.genesisFile).toBe('/runs/r1/genesis/genesis.json');
@@ -60,34 +54,51 @@ describe('docker runtime: container configs', () => {
     expect(c.pool).toEqual({
       id: 'pool-2',
       coldSkeyFile: '/runs/r1/genesis/keys/pool-2.cold.skey',
-      vrfSkeyFile: '/abs/vrf.skey',
-      blsSkeyFile: '/runs/r1/nodes/pool-2/bls.skey',
+      vrfSkeyFile: '/runs/r1/genesis/keys/pool-2.vrf.skey',
+      blsSkeyFile: '/runs/r1/genesis/keys/pool-2.bls.skey',
     });
-    expect(c.release).toEqual(specs[1]!.config.release);
+    expect(c.release).toEqual({ version: '1.0.0', maxProtocolVersion: 1 });
+    // restartWith renders the same template for another release
+    const up = renderNodeConfig(template('pool-2', ['pool-1']), { bind: r.bind('pool-2'), peer: (n) => r.fromNode(n), paths: containerPaths(rd, 'pool-2'), release: 'leios-2.0' });
+    expect(up.release).toEqual({ version: '2.0.0', maxProtocolVersion: 2 });
   });
 
-  it('rewrites node addresses anywhere in a generator config, and nothing that only looks alike', () => {
-    const out = containerGeneratorConfig(
-      {
-        targets: [
-          { name: 'pool-1', host: '127.0.0.2', port: 3001 },
-          { name: 'x', host: '127.0.0.2', port: 3002 },
-        ],
-        urls: ['http://127.0.0.3:12798/metrics', '127.0.0.3:3001', '127.0.0.33:3001', '127.0.0.3:30011'],
-        metrics: { host: '127.0.0.9', port: 12799 },
-        tps: 5,
-      },
-      addrs,
+  it('renders a generator config (the tx-generator\'s own schema) with targets by container name', () => {
+    const cfg = renderGeneratorConfig(
+      { name: 'generator', targets: ['pool-1', 'pool-2'], tps: 5 },
+      { target: (n) => r.fromNode(n), metrics: { host: '0.0.0.0', port: 12799 }, paths: { genesisFile: rd.genesisFile, paymentSkeyFile: rd.generatorKeyFile, summaryFile: '/runs/r1/generator/summary.json' } },
     );
-    expect(out).toEqual({
+    expect(cfg).toEqual({
+      name: 'generator',
+      tps: 5,
+      genesisFile: '/runs/r1/genesis/genesis.json',
+      paymentSkeyFile: '/runs/r1/genesis/keys/generator.skey',
       targets: [
         { name: 'pool-1', host: 'leiosnet-r1-pool-1', port: 3001 },
-        { name: 'x', host: '127.0.0.2', port: 3002 },
+        { name: 'pool-2', host: 'leiosnet-r1-pool-2', port: 3001 },
       ],
-      urls: ['http://leiosnet-r1-pool-2:12798/metrics', 'leiosnet-r1-pool-2:3001', '127.0.0.33:3001', '127.0.0.3:30011'],
       metrics: { host: '0.0.0.0', port: 12799 },
-      tps: 5,
+      summaryFile: '/runs/r1/generator/summary.json',
     });
+    // the generator itself accepts it
+    expect(resolveGeneratorConfig(cfg, '/runs/r1/generator').targets).toHaveLength(2);
+  });
+
+  it('writes configs through the run dir once: a changed config is a new generation, never an overwrite', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leiosnet-rundir-'));
+    try {
+      const run = new RunDir(dir);
+      const c1 = renderNodeConfig(template('pool-1', ['pool-2']), { bind: r.bind('pool-1'), peer: (n) => r.fromNode(n), paths: containerPaths(run, 'pool-1') });
+      const f1 = run.writeNodeConfig('pool-1', c1);
+      expect(run.writeNodeConfig('pool-1', c1)).toBe(f1); // same settings: the same file
+      const f2 = run.writeNodeConfig('pool-1', { ...c1, release: { version: '2.0.0', maxProtocolVersion: 2 } });
+      expect([f1, f2].map((f) => f.split('/').at(-1))).toEqual(['config.json', 'config-2.json']);
+      expect(run.readNodeConfig(f1)).toEqual(c1);
+      expect(run.currentNodeConfig('pool-1')!.file).toBe(f2);
+      expect(() => run.writeNodeConfig('pool-1', { ...c1, listen: { host: 'x' } } as never)).toThrow(/listen/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -14,7 +14,7 @@ import { fromHex, hash224, toHex } from '../../node/crypto/hash.ts';
 import { vrfKeygen } from '../../node/crypto/vrf.ts';
 import { GenesisSchema, type Genesis } from '../../node/genesis/schema.ts';
 import { GeneratorConfigSchema, type GeneratorConfig } from '../../orchestrator/genesis/generator-config.ts';
-import { writeGeneratorConfig, writeRunFiles, type AddressOf } from '../../orchestrator/genesis/run-files.ts';
+import { writeHostConfigs, writeHostGeneratorConfig, writeRunFiles, type AddressOf } from '../../orchestrator/genesis/run-files.ts';
 import { loadProfile } from '../../orchestrator/profile/load.ts';
 import { PlanSchema, type Plan } from '../../orchestrator/profile/plan.ts';
 import { resolvePlan } from '../../orchestrator/profile/resolve.ts';
@@ -30,7 +30,8 @@ function check(schema: TSchema, value: unknown): void {
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const addressOf: AddressOf = (name) => {
   const i = Number(name.split('-')[1]) + (name.startsWith('relay') ? 500 : 0);
-  return { host: `127.0.0.${1 + (i % 200)}`, port: 30000 + i, adminPort: 40000 + i };
+  const host = `127.0.0.${1 + (i % 200)}`;
+  return { host, port: 30000 + i, adminHost: host, adminPort: 40000 + i };
 };
 
 const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-genesis-'));
@@ -101,7 +102,7 @@ describe('genesis and run files', () => {
   it('writes a genesis that validates, with keys that match the key files', () => {
     const p = plan('ci-test', ['composition.relays=2']);
     const dir = runDir();
-    const specs = writeRunFiles(p, dir, { now: NOW, addressOf });
+    const specs = writeRunFiles(p, dir, { now: NOW });
     const genesis = JSON.parse(readFileSync(join(dir, 'genesis/genesis.json'), 'utf8')) as Genesis;
     check(GenesisSchema, genesis);
     expect(genesis.systemStart).toBe('2026-03-01T12:00:06.000Z'); // now + startDelayS 6
@@ -135,11 +136,15 @@ describe('genesis and run files', () => {
   it('writes node configs that validate and that the node itself loads', () => {
     const p = plan('ci-test', ['composition.relays=2', 'node.releases.pool-3=praos-1.0', 'node.adversaries.pool-2={eb-withholding: {}}']);
     const dir = runDir();
-    const specs = writeRunFiles(p, dir, { now: NOW, addressOf });
+    const specs = writeRunFiles(p, dir, { now: NOW });
+    // the specs are runtime-neutral (peers by name); host-form configs rendered with addressOf
+    const configs = writeHostConfigs(specs, dir, addressOf);
+    const config = (name: string) => configs.get(name)!;
     for (const spec of specs) {
       expect(spec.dir).toBe(join(dir, 'nodes', spec.name));
+      expect(spec.template.peers.every((x) => !('host' in x))).toBe(true);
       const onDisk = JSON.parse(readFileSync(join(spec.dir, 'config.json'), 'utf8')) as NodeConfig;
-      expect(onDisk).toEqual(spec.config);
+      expect(onDisk).toEqual(config(spec.name));
       check(NodeConfigSchema, onDisk);
       const a = addressOf(spec.name);
       expect(onDisk.listen).toEqual({ host: a.host, port: a.port });
@@ -155,16 +160,16 @@ describe('genesis and run files', () => {
     }
     const byName = new Map(specs.map((s) => [s.name, s]));
     expect(byName.get('pool-3')!.release).toBe('praos-1.0');
-    expect(byName.get('pool-3')!.config.release).toEqual({ version: '1.0.0', maxProtocolVersion: 1 });
-    expect(byName.get('pool-1')!.config.release).toEqual({ version: '2.0.0', maxProtocolVersion: 2 });
-    expect(byName.get('relay-1')!.config.pool).toBeUndefined();
-    expect(byName.get('pool-2')!.config.adversary).toEqual({ 'eb-withholding': {} });
-    expect(new Set(specs.map((s) => s.config.admin.token)).size).toBe(specs.length);
+    expect(config('pool-3').release).toEqual({ version: '1.0.0', maxProtocolVersion: 1 });
+    expect(config('pool-1').release).toEqual({ version: '2.0.0', maxProtocolVersion: 2 });
+    expect(config('relay-1').pool).toBeUndefined();
+    expect(config('pool-2').adversary).toEqual({ 'eb-withholding': {} });
+    expect(new Set(specs.map((s) => config(s.name).admin.token)).size).toBe(specs.length);
 
     // peers: both ends of every undirected edge, with the edge's link shape
     for (const e of p.topology.edges) {
-      const peerOfTo = byName.get(e.to)!.config.peers.find((x) => x.name === e.from);
-      const peerOfFrom = byName.get(e.from)!.config.peers.find((x) => x.name === e.to);
+      const peerOfTo = config(e.to).peers.find((x) => x.name === e.from);
+      const peerOfFrom = config(e.from).peers.find((x) => x.name === e.to);
       expect(peerOfTo).toEqual({ name: e.from, host: addressOf(e.from).host, port: addressOf(e.from).port, link: e.link });
       expect(peerOfFrom?.link).toEqual(e.directed ? undefined : e.link);
     }
@@ -172,28 +177,28 @@ describe('genesis and run files', () => {
 
   it('directed topologies give peers only to the downstream end', () => {
     const p = plan('ci-test', ['composition.topology={kind: uni-circle}']);
-    const specs = writeRunFiles(p, runDir(), { now: NOW, addressOf });
-    expect(specs.map((s) => s.config.peers.map((x) => x.name))).toEqual([['pool-5'], ['pool-1'], ['pool-2'], ['pool-3'], ['pool-4']]);
+    const specs = writeRunFiles(p, runDir(), { now: NOW });
+    expect(specs.map((s) => s.template.peers.map((x) => x.name))).toEqual([['pool-5'], ['pool-1'], ['pool-2'], ['pool-3'], ['pool-4']]);
   });
 
   it('is byte-identical for the same plan and now; another seed or now differs', () => {
     const p = plan('ci-test');
     const a = runDir();
     const b = runDir();
-    writeRunFiles(p, a, { now: NOW, addressOf });
-    writeRunFiles(plan('ci-test'), b, { now: NOW, addressOf });
+    writeRunFiles(p, a, { now: NOW });
+    writeRunFiles(plan('ci-test'), b, { now: NOW });
     const sa = snapshot(a);
     expect(sa.size).toBeGreaterThan(10);
     expect(snapshot(b)).toEqual(sa);
 
     const c = runDir();
-    writeRunFiles(plan('ci-test', ['seed=8']), c, { now: NOW, addressOf });
+    writeRunFiles(plan('ci-test', ['seed=8']), c, { now: NOW });
     const sc = snapshot(c);
     expect(sc.get('genesis/genesis.json')).not.toBe(sa.get('genesis/genesis.json'));
     expect(sc.get('genesis/keys/pool-1.cold.skey')).not.toBe(sa.get('genesis/keys/pool-1.cold.skey'));
 
     const d = runDir();
-    writeRunFiles(p, d, { now: new Date(NOW.getTime() + 1000), addressOf });
+    writeRunFiles(p, d, { now: new Date(NOW.getTime() + 1000) });
     const sd = snapshot(d);
     expect(sd.get('genesis/genesis.json')).not.toBe(sa.get('genesis/genesis.json'));
     expect(sd.get('genesis/keys/pool-1.bls.skey')).toBe(sa.get('genesis/keys/pool-1.bls.skey'));
@@ -203,10 +208,11 @@ describe('genesis and run files', () => {
   it('writes a generator config that validates against GeneratorConfigSchema', () => {
     const p = plan('ci-bench', ['generator.targets=[pool-1, pool-2]', 'generator.workload=burst', 'generator.burst={onS: 5, offS: 5}', 'generator.txkbPerS=20']);
     const dir = runDir();
-    writeRunFiles(p, dir, { now: NOW, addressOf });
-    const spec = writeGeneratorConfig(p, dir, { addressOf, metrics: { host: '127.0.0.1', port: 39999 } });
-    expect(spec).toEqual({ name: 'generator', dir: join(dir, 'generator'), configFile: join(dir, 'generator', 'config.json') });
-    const cfg = JSON.parse(readFileSync(spec.configFile, 'utf8')) as GeneratorConfig;
+    writeRunFiles(p, dir, { now: NOW });
+    const written = writeHostGeneratorConfig(p, dir, { addressOf, metrics: { host: '127.0.0.1', port: 39999 } });
+    expect(written.file).toBe(join(dir, 'generator', 'config.json'));
+    const spec = { dir: join(dir, 'generator') };
+    const cfg = JSON.parse(readFileSync(written.file, 'utf8')) as GeneratorConfig;
     check(GeneratorConfigSchema, cfg);
     expect(cfg.targets).toEqual([
       { name: 'pool-1', ...{ host: addressOf('pool-1').host, port: addressOf('pool-1').port } },

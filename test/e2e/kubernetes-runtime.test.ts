@@ -1,0 +1,225 @@
+// The kubernetes runtime against a real cluster (.ci/k8s-setup.sh: Kubernetes 1.20, pods on the
+// local Docker engine, no cluster DNS) and the real node: 3 pools from a small profile, blocks,
+// kill (the container dies and is restarted by the kubelet) then start on the same chain DB,
+// restartWith another release (same Pod, same emptyDir, new image), Prometheus targets; and after
+// the orchestrator was SIGKILLed: `leiosnet down <run-id>` leaves no labelled object, and without
+// `down` the safeguard deletes the namespace within its stated time.
+// One SKIPPED line without a cluster; LEIOSNET_E2E_K8S=1 makes a missing cluster a failure.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminJson, type Tip } from '../../orchestrator/collect/admin.ts';
+import { writeRunFiles } from '../../orchestrator/genesis/index.ts';
+import { profileFromObject } from '../../orchestrator/profile/load.ts';
+import { resolvePlan } from '../../orchestrator/profile/resolve.ts';
+import { RunDir } from '../../orchestrator/rundir/index.ts';
+import { KubernetesRuntime } from '../../orchestrator/runtime/kubernetes.ts';
+import { LABEL, runSelector } from '../../orchestrator/runtime/kubernetes/names.ts';
+import { kubeGate } from '../../orchestrator/runtime/kubernetes/testing.ts';
+import type { Deployment, NodeHandle } from '../../orchestrator/runtime/runtime.ts';
+
+const gate = await kubeGate('kubernetes-runtime');
+const REPO = resolve(import.meta.dirname, '../..');
+const NODE22 = join(REPO, 'node_modules/node/bin/node');
+
+const PROFILE = {
+  name: 'k8s-e2e',
+  composition: { pools: 3, topology: { kind: 'full-mesh' } },
+  // 0.2 s slots, f = 0.2: about one block a second
+  genesis: { slotLengthS: 0.2, f: 0.2, k: 20, startDelayS: 2, eras: [{ era: 'praos', startEpoch: 0, protocolVersion: 1 }] },
+  node: { release: 'praos-1.0', resources: { cpus: 0.5, memoryMb: 512 } },
+  generator: { enabled: false },
+};
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let err: unknown;
+  for (;;) {
+    try {
+      last = await probe();
+      if (ok(last)) return last;
+    } catch (e) {
+      err = e;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last value ${JSON.stringify(last)}${err ? `; last error ${(err as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const blockNo = async (h: NodeHandle) => Number((await adminJson<Tip>(h.endpoints(), '/tip', { timeoutMs: 2_000 })).blockNo ?? 0);
+
+describe.skipIf(gate.skip)('kubernetes runtime (real cluster, real node)', () => {
+  let rt: KubernetesRuntime;
+  const runId = `e2e-${process.pid}-${Date.now().toString(36)}`;
+  let ns: string;
+  const dirs: string[] = [];
+  const started: string[] = [runId];
+  let dep: Deployment;
+
+  /** Everything labelled with the run: namespaces, and the cluster-scoped safeguard RBAC. */
+  async function labelled(id: string) {
+    const sel = runSelector(id);
+    const [nss, roles, bindings] = await Promise.all([
+      rt.core.listNamespace({ labelSelector: sel }),
+      rt.rbac.listClusterRole({ labelSelector: sel }),
+      rt.rbac.listClusterRoleBinding({ labelSelector: sel }),
+    ]);
+    return { namespaces: nss.items.length, clusterRoles: roles.items.length, clusterRoleBindings: bindings.items.length };
+  }
+  const pod = (name: string) => rt.core.readNamespacedPod({ name: `node-${name}`, namespace: ns });
+
+  beforeAll(async () => {
+    gate.assert();
+    rt = new KubernetesRuntime();
+    ns = rt.namespaceOf(runId);
+    const plan = resolvePlan(profileFromObject(PROFILE));
+    const runDir = mkdtempSync(join(tmpdir(), 'leiosnet-k8s-e2e-'));
+    dirs.push(runDir);
+    const specs = writeRunFiles(plan, runDir, { now: new Date() });
+    dep = await rt.up(runId, runDir, specs);
+  }, 240_000);
+
+  afterAll(async () => {
+    if (gate.ok) for (const id of started) await rt.down(id).catch(() => {});
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }, 180_000);
+
+  it('a labelled namespace, a Pod per node with limits, genesis/keys mounted, and the nodes make blocks', async () => {
+    const n = await rt.core.readNamespace({ name: ns });
+    expect(n.metadata?.labels?.[LABEL.run]).toBe(runId);
+    expect(n.metadata?.annotations?.['leiosnet.io/heartbeat']).toBeDefined();
+    for (const h of dep.nodes()) {
+      const p = await pod(h.name);
+      expect(p.metadata?.labels?.[LABEL.node]).toBe(h.name);
+      const c = p.spec!.containers[0]!;
+      expect(c.image).toBe('leiosnet/node:praos-1.0');
+      expect(c.imagePullPolicy).toBe('Never');
+      expect(c.resources?.limits).toEqual({ cpu: '500m', memory: '512Mi' });
+      expect(p.spec!.volumes!.find((v) => v.name === 'data')?.emptyDir).toBeDefined();
+      expect(p.spec!.volumes!.find((v) => v.name === 'genesis')?.configMap?.name).toBe('genesis');
+      expect(p.spec!.volumes!.find((v) => v.name === 'keys')?.secret?.secretName).toBe(`keys-${h.name}`);
+      // peers are pod IPs (rendered once every pod had one), no DNS names
+      const cfg = new RunDir(dep.runDir).currentNodeConfig(h.name)!.config;
+      expect(cfg.peers.every((x) => /^\d+\.\d+\.\d+\.\d+$/.test(x.host))).toBe(true);
+    }
+    const svc = await rt.core.readNamespacedService({ name: 'nodes', namespace: ns });
+    expect(svc.spec?.clusterIP).toBe('None');
+    const heights = await waitFor('every node at block 3', 90_000, () => Promise.all(dep.nodes().map(blockNo)), (hs) => hs.every((b) => b >= 3));
+    expect(heights).toHaveLength(3);
+    const st = await dep.nodes()[0]!.stats();
+    expect(st!.rssMb).toBeGreaterThan(10);
+    const targets = await dep.targets();
+    expect(targets.map((t) => t.labels.node).sort()).toEqual(['pool-1', 'pool-2', 'pool-3']);
+    expect(targets[0]!.labels).toMatchObject({ run: runId, role: 'pool', release: 'praos-1.0', runtime: 'kubernetes' });
+    expect(await fetch(`http://${targets[0]!.address}/metrics`).then((r) => r.text())).toMatch(/leios_block_height/);
+    expect((await rt.list()).find((r) => r.runId === runId)).toMatchObject({ runtime: 'kubernetes', nodes: 3, profile: 'k8s-e2e' });
+  }, 150_000);
+
+  it('kill: the container dies (restartCount + 1), start brings the node back on its chain DB and it catches up', async () => {
+    const h = dep.node('pool-3');
+    const before = await blockNo(h);
+    const restarts = (await pod('pool-3')).status?.containerStatuses?.[0]?.restartCount ?? 0;
+    await h.kill();
+    expect(await h.running()).toBe(false);
+    await waitFor('the kubelet restarted the container', 60_000, async () => (await pod('pool-3')).status?.containerStatuses?.[0], (cs) => (cs?.restartCount ?? 0) > restarts && cs?.state?.running !== undefined);
+    await h.start();
+    expect(await h.running()).toBe(true);
+    const startedLines = (await h.logs()).split('\n').filter((l) => l.includes('"node started"'));
+    expect(startedLines).toHaveLength(2);
+    expect((JSON.parse(startedLines[1]!) as { tip: number }).tip).toBeGreaterThanOrEqual(before - 1); // kill -9 may lose the block being written
+    const target = Math.max(await blockNo(dep.node('pool-1')), await blockNo(dep.node('pool-2')));
+    await waitFor('pool-3 catches up', 60_000, () => blockNo(h), (b) => b >= target);
+  }, 180_000);
+
+  it('restartWith(leios-2.0): same Pod and emptyDir, new image, the chain comes along and the node rejoins', async () => {
+    const h = dep.node('pool-2');
+    const uid = (await pod('pool-2')).metadata?.uid;
+    const before = await blockNo(h);
+    await h.restartWith('leios-2.0');
+    const p = await pod('pool-2');
+    expect(p.metadata?.uid).toBe(uid);
+    expect(p.spec!.containers[0]!.image).toBe('leiosnet/node:leios-2.0');
+    expect(p.metadata?.labels?.[LABEL.release]).toBe('leios-2.0');
+    const rd = new RunDir(dep.runDir);
+    expect(rd.nodeConfigFiles('pool-2').map((f) => f.split('/').at(-1))).toEqual(['config.json', 'config-2.json']);
+    expect(rd.currentNodeConfig('pool-2')!.config.release.version).toBe('2.0.0');
+    const startedLines = (await h.logs()).split('\n').filter((l) => l.includes('"node started"')).map((l) => JSON.parse(l) as { tip: number });
+    expect(startedLines.length).toBeGreaterThanOrEqual(2);
+    expect(startedLines.at(-1)!.tip).toBeGreaterThanOrEqual(before);
+    const target = Math.max(await blockNo(dep.node('pool-1')), await blockNo(dep.node('pool-3')));
+    await waitFor('pool-2 on leios-2.0 rejoins', 60_000, () => blockNo(h), (b) => b >= target);
+    // artifacts come back into the run dir
+    await h.fetchArtifacts();
+    expect(statSync(rd.nodeTrace('pool-2')).size).toBeGreaterThan(0);
+    expect(statSync(rd.nodeLog('pool-2')).size).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('orchestrator SIGKILLed: `leiosnet down <run-id>` leaves no labelled object; without down the safeguard deletes the namespace', async () => {
+    const a = `${runId}-a`;
+    const b = `${runId}-b`;
+    started.push(a, b);
+    const dirA = mkdtempSync(join(tmpdir(), 'leiosnet-k8s-orphan-a-'));
+    const dirB = mkdtempSync(join(tmpdir(), 'leiosnet-k8s-orphan-b-'));
+    dirs.push(dirA, dirB);
+    const one = { ...PROFILE, composition: { pools: 1, topology: { kind: 'full-mesh' } } };
+    const ttlB = 12;
+    const child = spawn(
+      NODE22,
+      [
+        '--input-type=module',
+        '-e',
+        `
+        import { profileFromObject } from ${JSON.stringify(join(REPO, 'orchestrator/profile/load.ts'))};
+        import { resolvePlan } from ${JSON.stringify(join(REPO, 'orchestrator/profile/resolve.ts'))};
+        import { writeRunFiles } from ${JSON.stringify(join(REPO, 'orchestrator/genesis/index.ts'))};
+        import { KubernetesRuntime } from ${JSON.stringify(join(REPO, 'orchestrator/runtime/kubernetes.ts'))};
+        const plan = resolvePlan(profileFromObject(${JSON.stringify(one)}));
+        const up = (id, dir, ttl) => new KubernetesRuntime({ heartbeatS: 2, heartbeatTtlS: ttl }).up(id, dir, writeRunFiles(plan, dir, { now: new Date() }));
+        await Promise.all([up(${JSON.stringify(a)}, ${JSON.stringify(dirA)}, 600), up(${JSON.stringify(b)}, ${JSON.stringify(dirB)}, ${ttlB})]);
+        console.log('UP');
+        setInterval(() => {}, 1000);
+        `,
+      ],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    await new Promise<void>((res, rej) => {
+      child.stdout.on('data', (c: Buffer) => c.toString().includes('UP') && res());
+      child.on('exit', (code) => rej(new Error(`orchestrator child exited (${code}) before up:\n${stderr}`)));
+    });
+    child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await new Promise((r) => child.once('exit', r));
+    expect(await labelled(a)).toEqual({ namespaces: 1, clusterRoles: 1, clusterRoleBindings: 1 });
+
+    // a: another orchestrator (the CLI) finds it by label and removes everything
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((res) => {
+        const c = spawn(NODE22, [join(REPO, 'bin/leiosnet.js'), ...args], { cwd: REPO, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        c.on('exit', (code) => res({ code, out, err }));
+      });
+    const ls = await cli('ls', '--runtime', 'kubernetes', '--json');
+    expect(ls.code, ls.err).toBe(0);
+    expect((JSON.parse(ls.out) as { live: { runId: string }[] }).live.map((r) => r.runId)).toContain(a);
+    const down = await cli('down', a);
+    expect(down.code, down.err).toBe(0);
+    expect(await labelled(a)).toEqual({ namespaces: 0, clusterRoles: 0, clusterRoleBindings: 0 });
+    expect((await cli('down', a)).code).toBe(0); // idempotent
+
+    // b: nobody calls down; the safeguard deletes the namespace once the heartbeat is ttl s stale
+    // (stated bound: ttl + 5 s check + termination; generous here for a loaded 2-core machine)
+    await waitFor('the safeguard deleted run b', 90_000, () => labelled(b), (l) => l.namespaces === 0 && l.clusterRoles === 0 && l.clusterRoleBindings === 0);
+    const tookS = (Date.now() - killedAt) / 1000;
+    console.log(`safeguard: namespace of the killed orchestrator's run gone ${tookS.toFixed(1)} s after the kill (ttl ${ttlB} s)`);
+    expect(tookS).toBeGreaterThan(ttlB - 4); // not before the ttl: it was the safeguard, not a stray down
+  }, 240_000);
+});
