@@ -25,6 +25,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 KC=$STATE/kubeconfig
 COMPONENTS="kubelet kube-scheduler kube-controller-manager kube-apiserver etcd"
 log() { echo "k8s-setup: $*" >&2; }
+# Daemons must not inherit this script's file descriptors above 2: run under
+# `flock /tmp/leiosnet-heavy.lock bash .ci/k8s-setup.sh`, a daemon holding flock's fd would hold
+# the lock for as long as it runs (every other contributor would wait for ever).
+closefds() { local fd; for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done; return 0; }
 
 if [ "${1:-}" = "--down" ]; then
   for c in $COMPONENTS; do
@@ -95,7 +99,7 @@ fi
 
 # 2. Docker engine (.ci/docker-setup.sh is idempotent). A dockerd started before the wrapper
 #    was configured reloads `runtimes`/`default-runtime` on SIGHUP (no restart, containers kept).
-bash "$HERE/docker-setup.sh" >&2
+( closefds; exec bash "$HERE/docker-setup.sh" ) >&2
 if ! docker info --format '{{.DefaultRuntime}}' 2>/dev/null | grep -q runc-nooomadj; then
   log "reloading dockerd's configuration (SIGHUP) for the runc wrapper"
   for pid in $(pgrep -x dockerd); do kill -HUP "$pid"; done
@@ -150,7 +154,7 @@ current-context: leiosnet-local
 KCFG
 mv "$KC.tmp" "$KC"
 # setsid: the cluster outlives this script and the CI step's process group.
-start() { local name=$1; shift; setsid nohup "$@" >"$STATE/$name.log" 2>&1 < /dev/null & echo $! > "$STATE/$name.pid"; }
+start() { local name=$1; shift; ( closefds; exec setsid nohup "$@" >"$STATE/$name.log" 2>&1 < /dev/null ) & echo $! > "$STATE/$name.pid"; }
 start etcd etcd --data-dir "$STATE/etcd" --listen-client-urls http://127.0.0.1:2379 \
   --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380
 sleep 2
