@@ -18,7 +18,7 @@ import { CHECK_REGISTRY, CheckWallet, type CheckContext, type CheckName } from '
 import { postUpdate } from './checks/client.ts';
 import { applyFault, describeFault, type Undo } from './faults.ts';
 import { snapshot, type Snapshot } from './live.ts';
-import { affectedNodes, baseline, endsByItself, hasRecovered } from './recovery.ts';
+import { affectedNodes, baseline, endsByItself, hasRecovered, upgradeLabel } from './recovery.ts';
 import { evaluateGrows, isRelative, majorityNow, measureThroughput, type RelativeAssertion } from './relative.ts';
 import { liveView, needsTraces, nodeStates } from './view.ts';
 
@@ -390,9 +390,14 @@ export class ScenarioEngine {
       for (const n of names) {
         ev.emit('upgrade', { index, node: n, release: u.release, phase: 'start' });
         try {
+          const atMs = Date.now();
+          const slot = this.slotNow();
+          const before: Record<string, NodeState> = await nodeStates(this.dep).catch(() => ({}));
           await this.dep.node(n).restartWith(u.release);
           this.releases[n] = u.release;
           ev.emit('upgrade', { index, node: n, release: u.release, phase: 'done' });
+          // an upgrade is a restart: its recovery is measured like a fault's
+          void this.measureRecovery(upgradeLabel(n, u.release), n, atMs, slot, before);
         } catch (e) {
           this.record({ name: `upgrade ${n} to ${u.release} (step ${index + 1})`, passed: false, detail: (e as Error).message });
         }

@@ -1,8 +1,9 @@
 // Per-node recovery time after a fault. The clock starts when the fault is undone (a killed node
-// restarted, a partition healed) or, for faults that end by themselves (restart, start, resume),
-// when the fault step returns. A node has recovered once it has adopted a block forged after
-// that moment (tip slot past the slot of the undo) that also covers the chain it missed (block
-// number above the best tip any other node had at that moment), and is on the common chain
+// restarted, a partition healed) or, for faults that end by themselves (restart, start, resume)
+// and upgrades (a restart on a new release), when the step began the restart. A node has
+// recovered once it has adopted a block forged after that moment (tip slot past the slot of the
+// undo) that also covers the chain it missed (block number above the best tip any other node
+// had at that moment), and is on the common chain
 // (its tip hash is another follower's, or it is within one block of the best). So an outage in
 // which nothing was forged is not "recovered in 0 s": the node must see the next block.
 
@@ -55,6 +56,11 @@ export function hasRecovered(node: string, b: RecoveryBaseline, states: Record<s
   return others.some(([, o]) => o.hash !== undefined && o.hash === s.hash) || best - s.blockNo <= 1;
 }
 
+/** The fault label of an upgrade (a restart on a new release), for recovery rows. */
+export function upgradeLabel(node: string, release: string): string {
+  return `upgrade ${node} → ${release}`;
+}
+
 /** One row of the report's recovery table (and summary.faults). */
 export interface FaultRow {
   fault: string;
@@ -90,6 +96,12 @@ export function faultTable(events: readonly RunEvent[], runStartMs?: number): Fa
       rows.push(...made);
       // The same fault may recur (a campaign kills a node twice): rows queue up under its label.
       open.set(label, [...(open.get(label) ?? []), ...made]);
+    } else if (e.type === 'upgrade' && e.phase === 'done' && typeof e.node === 'string') {
+      // an upgrade restarts the node on the new release: a row like a fault that ends by itself
+      const label = upgradeLabel(e.node, String(e.release));
+      const row: FaultRow = { fault: label, node: e.node, step: typeof e.index === 'number' ? e.index + 1 : null, atS: rel(e.t), undoneAtS: rel(e.t), recoveryS: null, missedBlocks: null, status: 'not measured' };
+      rows.push(row);
+      open.set(label, [...(open.get(label) ?? []), row]);
     } else if (e.type === 'fault-undone') {
       const pending = (open.get(String(e.fault)) ?? []).filter((r) => r.undoneAtS === null);
       const first = pending[0]?.step;

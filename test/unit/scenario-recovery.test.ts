@@ -59,11 +59,15 @@ describe('recovery', () => {
       { t: t(25), type: 'fault-undone', fault: 'partition groups=[["pool-1"],["pool-2"]] forS=5' },
       { t: t(30), type: 'recovered', fault: 'partition groups=[["pool-1"],["pool-2"]] forS=5', node: 'pool-2', recoveryS: 5 },
       { t: t(40), type: 'recovered', fault: 'partition groups=[["pool-1"],["pool-2"]] forS=5', node: 'pool-1', recoveryS: null, detail: 'run ended before the node recovered' },
+      { t: t(50), type: 'upgrade', index: 7, node: 'pool-3', release: 'leios-2.0', phase: 'start' },
+      { t: t(53), type: 'upgrade', index: 7, node: 'pool-3', release: 'leios-2.0', phase: 'done' },
+      { t: t(58), type: 'recovered', fault: 'upgrade pool-3 → leios-2.0', node: 'pool-3', recoveryS: 7.5, missedBlocks: 2 },
     ];
     expect(faultTable(ev)).toEqual([
       { fault: 'kill node=pool-2 forS=2', node: 'pool-2', step: 4, atS: 10, undoneAtS: 12, recoveryS: 4.6, missedBlocks: 1, status: 'recovered' },
       { fault: 'partition groups=[["pool-1"],["pool-2"]] forS=5', node: 'pool-1', step: 6, atS: 20, undoneAtS: 25, recoveryS: null, missedBlocks: null, status: 'not recovered', detail: 'run ended before the node recovered' },
       { fault: 'partition groups=[["pool-1"],["pool-2"]] forS=5', node: 'pool-2', step: 6, atS: 20, undoneAtS: 25, recoveryS: 5, missedBlocks: null, status: 'recovered' },
+      { fault: 'upgrade pool-3 → leios-2.0', node: 'pool-3', step: 8, atS: 53, undoneAtS: 53, recoveryS: 7.5, missedBlocks: 2, status: 'recovered' },
     ]);
   });
 });

@@ -42,7 +42,10 @@ describe('report: scenario sections', () => {
     );
     const r = scenarioReport(readEvents(dir));
     expect(r.checks).toEqual([{ step: 2, check: 'payment', status: 'PASS', detail: 'tx ab included on 5 nodes', evidence: '{"tx":"ab","reply":{"accepted":true}}' }]);
-    expect(r.faults).toMatchObject([{ node: 'pool-2', step: 4, atS: 8, undoneAtS: 10, recoveryS: 3.9, missedBlocks: 1, status: 'recovered' }]);
+    expect(r.faults).toMatchObject([
+      { fault: 'upgrade pool-1 → leios-2.0', node: 'pool-1', step: 3, atS: 7, status: 'not measured' },
+      { fault: 'kill node=pool-2 forS=2', node: 'pool-2', step: 4, atS: 8, undoneAtS: 10, recoveryS: 3.9, missedBlocks: 1, status: 'recovered' },
+    ]);
     const md = renderMarkdown(emptySummary(), undefined, r);
     expect(md).toContain('## Functional checks');
     expect(md).toContain('| 4 | kill node=pool-2 forS=2 | pool-2 | 8 | 10 | 1 | 3.9 | recovered |');

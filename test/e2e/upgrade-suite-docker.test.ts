@@ -1,0 +1,24 @@
+// The upgrade suite on a real Docker engine (an upgrade swaps the image, the chain DB stays on
+// its volume). Opt-in: LEIOSNET_E2E_DOCKER=1 (then a missing engine fails the suite), so the
+// default `npm test` stays within its time budget; the process runtime runs it every time.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { dockerGate } from '../../orchestrator/runtime/docker/testing.ts';
+import { expectUpgradeSuite, leiosnet, runUpgradeSuite, started } from './upgrade-suite-helpers.ts';
+
+const wanted = process.env.LEIOSNET_E2E_DOCKER === '1';
+const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-upgrade-docker-'));
+const env = { ...process.env, LEIOSNET_HOME: join(tmp, 'home') };
+afterAll(async () => {
+  for (const id of started) await leiosnet(['down', id], env);
+});
+const gate = wanted ? await dockerGate('upgrade-suite on docker') : undefined;
+
+describe.skipIf(!wanted)('leiosnet run upgrade-suite on docker', () => {
+  beforeAll(() => gate!.assert());
+  it('passes with the same steps, checks and JUnit as on processes', { timeout: 180_000 }, async () => {
+    expectUpgradeSuite(await runUpgradeSuite('docker', tmp, env));
+  });
+});
