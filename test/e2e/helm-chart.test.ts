@@ -11,7 +11,7 @@
 // LEIOSNET_E2E_HELM=1 / LEIOSNET_E2E_K8S=1 make them failures.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,6 +194,26 @@ describe.skipIf(skipRender)('helm chart: rendering (tools/helm-render)', () => {
       // a second run of the same Job keeps what it published
       execFileSync(process.execPath, [join(chartDir, 'leiosnet-pod.mjs'), 'finalize'], { env, stdio: 'pipe' });
       expect(readFileSync(join(shared, 'run/genesis-manifest.json'), 'utf8')).toBe(JSON.stringify(manifest, null, 2) + '\n');
+      // a node pod: registers its IP, waits for its peers' registrations, renders its config and
+      // runs the node (here a stub main that prints the config it got and exits)
+      const app = join(chartDir, 'app');
+      mkdirSync(join(app, 'node'), { recursive: true });
+      writeFileSync(join(app, 'node/main.ts'), "process.stdout.write(require('node:fs').readFileSync(process.argv[3], 'utf8'))");
+      for (const i of [2, 3, 4]) writeFileSync(join(shared, `run/addresses/pool-${i}.json`), JSON.stringify({ ip: `10.1.0.${i}` }));
+      const pod = spawnSync(process.execPath, [join(chartDir, 'leiosnet-pod.mjs'), 'node'], {
+        env: { ...env, LEIOSNET_NODE: 'pool-1', LEIOSNET_POD_IP: '10.1.0.1', LEIOSNET_APP: app, LEIOSNET_CONFIG_DIR: join(chartDir, 'config') },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(pod.status, pod.stderr).toBe(0);
+      const rendered = JSON.parse(pod.stdout);
+      expect(rendered.peers.map((p: any) => `${p.name}@${p.host}:${p.port}`)).toEqual(['pool-2@10.1.0.2:3001', 'pool-3@10.1.0.3:3001', 'pool-4@10.1.0.4:3001']);
+      expect(rendered.genesisFile).toBe(join(shared, 'run/genesis/genesis.json'));
+      expect(rendered.pool.coldSkeyFile).toBe(join(shared, 'run/genesis/keys/pool-1.cold.skey'));
+      expect(rendered.dbPath).toBe('/data/db');
+      expect(rendered.logFile).toBeUndefined();
+      expect(JSON.parse(readFileSync(join(shared, 'run/addresses/pool-1.json'), 'utf8')).ip).toBe('10.1.0.1');
+
       // a chart whose groups do not match the profile's nodes: the Job fails and says why
       writeFileSync(join(chartDir, 'nodes.json'), JSON.stringify({ 'pool-1': {}, 'pool-9': {} }));
       cpSync(join(shared, 'run'), join(shared, 'staging-other'), { recursive: true });
@@ -298,13 +318,17 @@ describe.skipIf(skipCluster)('helm chart: applied to the real cluster', () => {
         new Set(last.map((t) => t.hash)).size === 1;
     }
     if (!agreed) {
-      let logs = '';
-      try {
-        logs = kubectl(['logs', '-n', ns, `job/${release}-leiosnet-genesis`, '--all-containers', '--tail=20']);
-        logs += kubectl(['get', 'pods', '-n', ns, '-o', 'wide']);
-      } catch (e) {
-        logs += String(e);
-      }
+      // evidence: pod states, the genesis Job's and every node's last log lines
+      const attempt = (args: string[]) => {
+        try {
+          return kubectl(args);
+        } catch (e) {
+          return `(${args.join(' ')}: ${(e as Error).message.split('\n')[0]})\n`;
+        }
+      };
+      let logs = attempt(['get', 'pods', '-n', ns, '-o', 'wide']);
+      logs += attempt(['logs', '-n', ns, `job/${release}-leiosnet-genesis`, '--all-containers', '--tail=30']);
+      for (const t of last) logs += `--- ${t.node}\n` + attempt(['logs', '-n', ns, `${release}-leiosnet-${t.node}-0`, '--tail=15']);
       throw new Error(`no agreement within 200 s: ${JSON.stringify(last)}\n${logs}`);
     }
     expect(last.map((t) => t.node).sort()).toEqual(['pool-1', 'pool-2', 'pool-3', 'pool-4']);

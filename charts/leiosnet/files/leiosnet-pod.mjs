@@ -23,6 +23,8 @@ const RUN = join(SHARED, 'run');
 const ADDR = join(RUN, 'addresses');
 const APP = env.LEIOSNET_APP || '/app';
 const CHART_DIR = env.LEIOSNET_CHART_DIR || '/chart';
+const CONFIG_DIR = env.LEIOSNET_CONFIG_DIR || '/config';
+const CONFIG = join(CONFIG_DIR, 'config.json');
 const WAIT_S = Number(env.LEIOSNET_WAIT_S || 600);
 const WATCH_S = Number(env.LEIOSNET_WATCH_S || 5);
 const UID = Number(env.LEIOSNET_UID || 1000);
@@ -171,7 +173,7 @@ function renderGenerator(addrs) {
 
 /** Run `args` under this process; re-render and restart it when the dialled addresses change. */
 async function supervise(label, names, render, args) {
-  mkdirSync('/config', { recursive: true });
+  mkdirSync(CONFIG_DIR, { recursive: true });
   const addrs = await waitFor(`the addresses of ${names.join(', ') || '(none)'}`, () => {
     const a = {};
     for (const n of names) {
@@ -185,7 +187,7 @@ async function supervise(label, names, render, args) {
   let child;
   let stopping = false;
   const start = () => {
-    writeFileSync('/config/config.json', `${JSON.stringify(render(current), null, 2)}\n`);
+    writeFileSync(CONFIG, `${JSON.stringify(render(current), null, 2)}\n`);
     log(`starting ${label} (${names.map((n) => `${n}=${current[n]}`).join(' ') || 'no peers'})`);
     const c = spawn(process.execPath, args, { stdio: 'inherit', cwd: APP });
     child = c;
@@ -234,13 +236,13 @@ async function node() {
   }
   register(name);
   const peers = readJson(cfgFile).peers.map((p) => p.name);
-  await supervise(`node ${name}`, peers, (a) => renderNode(name, a), ['node/main.ts', '--config', '/config/config.json']);
+  await supervise(`node ${name}`, peers, (a) => renderNode(name, a), ['node/main.ts', '--config', CONFIG]);
 }
 
 async function generator() {
   await waitFor('the genesis Job (run/READY on the shared volume)', () => readyUid());
   const targets = readJson(join(RUN, 'generator', 'config.json')).targets.map((t) => t.name);
-  await supervise('tx-generator', targets, renderGenerator, ['tx-generator/main.ts', '--config', '/config/config.json']);
+  await supervise('tx-generator', targets, renderGenerator, ['tx-generator/main.ts', '--config', CONFIG]);
 }
 
 const mode = process.argv[2];
