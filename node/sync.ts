@@ -70,6 +70,24 @@ export class Sync {
     });
   }
 
+  /** Tx ids being fetched from some peer → until when the claim holds (ms). */
+  private readonly txClaims = new Map<string, number>();
+
+  /**
+   * A tx announced by several peers at once is fetched from the first only: the others see it
+   * as known while that fetch is in flight (up to 10 s; then any peer may deliver it), so each
+   * tx crosses the wire, and is decoded, once per node rather than once per peer.
+   */
+  private claimTx(id: Uint8Array): boolean {
+    const key = toHex(id);
+    const now = Date.now();
+    const until = this.txClaims.get(key);
+    if (until !== undefined && until > now) return true;
+    this.txClaims.set(key, now + 10_000);
+    if (this.txClaims.size > 50_000) for (const [k, t] of this.txClaims) if (t <= now) this.txClaims.delete(k);
+    return false;
+  }
+
   /** Praos > fresh Leios > stale Leios: an EB older than its certification window is stale. */
   readonly priorityFor: PriorityFor = (slot) => (ebIsFresh(slot, this.node.clock.currentSlot(), this.node.genesis.leios) ? 'leios-fresh' : 'leios-stale');
 
@@ -166,8 +184,15 @@ export class Sync {
     // Serve our mempool to the peer, and pull theirs.
     new TxSubmissionServer(peer, {
       txId: (tx) => txIdOfBytes(tx),
-      known: (id) => node.mempool.has(id),
-      submit: async (txs) => node.submitTxs(txs, decodedTxs),
+      known: (id) => node.mempool.has(id) || this.claimTx(id),
+      submit: async (txs) => {
+        const r = node.submitTxs(txs, decodedTxs);
+        for (const t of txs) {
+          const d = decodedTxs.get(t);
+          if (d) this.txClaims.delete(d.idHex);
+        }
+        return r;
+      },
     });
     if (peer.name.startsWith('txgen')) {
       // Clients only submit; they may follow certified EBs' transactions, so serve LeiosFetch.

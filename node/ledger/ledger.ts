@@ -96,6 +96,13 @@ export function verifyWitnessSignatures(tx: Tx): boolean {
   return true;
 }
 
+/** Have this tx's witnesses (these exact bytes) verified here before? No signature check is done. */
+export function witnessesKnown(tx: Tx): boolean {
+  const c = sigCache.get(tx.idHex);
+  if (c === undefined) return false;
+  return c.equals(Buffer.from(tx.bytes.buffer, tx.bytes.byteOffset + 1 + tx.bodyBytes.length, tx.size - 1 - tx.bodyBytes.length));
+}
+
 /** Record that a tx's witnesses verified elsewhere (a worker thread), so validation here hits the cache. */
 export function noteWitnessesVerified(tx: Tx): void {
   const wb = Buffer.from(tx.bytes.buffer, tx.bytes.byteOffset + 1 + tx.bodyBytes.length, tx.size - 1 - tx.bodyBytes.length);

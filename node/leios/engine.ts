@@ -7,7 +7,7 @@ import { decodeEb, decodeVote, encodeEb, encodeVote, checkEbLimits, type Encoded
 import { voteDecision, certAllowed, ebIsFresh, certificationWindowSlots, type VoteDecision } from './rules.ts';
 import { EbStore, type EbEntry } from './eb-store.ts';
 import { VotePool } from './vote-pool.ts';
-import { tryDecodeTx, noteWitnessesVerified, checkTx, inputKeys, type Ledger, type Tx, type TxOut } from '../ledger/index.ts';
+import { tryDecodeTx, noteWitnessesVerified, witnessesKnown, checkTx, inputKeys, type Ledger, type Tx, type TxOut } from '../ledger/index.ts';
 import type { Mempool } from '../mempool/index.ts';
 import type { Genesis } from '../genesis/schema.ts';
 import type { NodeMetrics } from '../obs/metrics.ts';
@@ -304,16 +304,20 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
       this.onChecked?.(e);
       return;
     }
-    const items = txs.flatMap((t) => t.witnesses.map((w) => ({ vkey: w.vkey, msg: t.id, sig: w.sig })));
-    let ok: boolean[];
-    try {
-      ok = await this.d.workers.run({ kind: 'witnesses', packed: packWitnesses(items) });
-    } catch {
-      return; // shutting down
+    // Signatures are checked once per tx per node: those seen in the mempool already were.
+    const todo = txs.filter((t) => !witnessesKnown(t));
+    const items = todo.flatMap((t) => t.witnesses.map((w) => ({ vkey: w.vkey, msg: t.id, sig: w.sig })));
+    let ok: boolean[] = [];
+    if (items.length > 0) {
+      try {
+        ok = await this.d.workers.run({ kind: 'witnesses', packed: packWitnesses(items) });
+      } catch {
+        return; // shutting down
+      }
     }
     let j = 0;
     let all = true;
-    for (const t of txs) {
+    for (const t of todo) {
       let good = true;
       for (let w = 0; w < t.witnesses.length; w++) good = ok[j++] && good;
       if (good) noteWitnessesVerified(t);

@@ -24,7 +24,7 @@ async function post(i: number, body: unknown): Promise<{ status: number; json: a
 
 beforeAll(async () => {
   for (const c of tn.configs) procs.push(startNode(c));
-  await waitFor('nodes healthy', async () => (await Promise.all([0, 1, 2, 3].map((i) => getJson(`${admin(i)}/health`)))).every(Boolean), 20_000);
+  await waitFor('nodes healthy', async () => (await Promise.all([0, 1, 2, 3].map((i) => getJson(`${admin(i)}/health`)))).every(Boolean), 50_000);
 });
 afterAll(() => procs.forEach((p) => p.kill('SIGKILL')));
 

@@ -151,7 +151,7 @@ describe('Praos → Leios hard fork on 6 node processes', () => {
     procs[1] = startNode(tn.configs[1]);
     // Straight after the restart the DBs alone give back the height: certified RBs were re-applied
     // with their EBs' transactions loaded from the EB store.
-    const back = await waitFor('pool-2 back up', () => getJson<{ blockNo: number; protocolVersion: number }>(`${admin(1)}/tip`), 20_000);
+    const back = await waitFor('pool-2 back up', () => getJson<{ blockNo: number; protocolVersion: number }>(`${admin(1)}/tip`), 50_000);
     expect(back.blockNo).toBeGreaterThanOrEqual(before.blockNo);
     expect(back.protocolVersion).toBe(2);
     await waitFor(

@@ -28,7 +28,7 @@ async function put(url: string, body: unknown): Promise<Response> {
 
 beforeAll(async () => {
   for (const c of tn.configs) procs.push(startNode(c));
-  await waitFor('all nodes healthy', async () => (await Promise.all([0, 1, 2].map((i) => getJson(`${admin(i)}/health`)))).every(Boolean), 20_000);
+  await waitFor('all nodes healthy', async () => (await Promise.all([0, 1, 2].map((i) => getJson(`${admin(i)}/health`)))).every(Boolean), 50_000);
 });
 
 afterAll(() => {
@@ -101,7 +101,7 @@ describe('3-node Praos testnet on real processes', () => {
     await new Promise((r) => setTimeout(r, 1500));
     procs[1] = startNode(tn.configs[1]);
     // Right after restart (before peers could resend much), the DB already gives it its old height.
-    const restarted = await waitFor('pool-2 back up', () => getJson<Tip>(`${admin(1)}/tip`), 15_000);
+    const restarted = await waitFor('pool-2 back up', () => getJson<Tip>(`${admin(1)}/tip`), 50_000);
     expect(restarted.blockNo).toBeGreaterThanOrEqual(before.blockNo);
     await waitFor(
       'pool-2 caught up with the others',
@@ -111,7 +111,7 @@ describe('3-node Praos testnet on real processes', () => {
       },
       40_000,
     );
-  });
+  }, 120_000);
 
   it('a peer set to down stops receiving blocks until restored', async () => {
     // Cut pool-3 off from both peers (on its side: the link refuses both directions).
