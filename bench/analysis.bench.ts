@@ -238,6 +238,7 @@ console.log(`run dir size ${(du(dir) / 1e9).toFixed(2)} GB (traces ${(du(join(di
 // what `leiosnet report <run-dir>` does, alone in a child process (its peak RSS is the report's)
 const script = `
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 const { analyseRun, writeSummary } = await import(${JSON.stringify(join(REPO, 'orchestrator/analysis/analyse.ts'))});
 const { writeReports } = await import(${JSON.stringify(join(REPO, 'orchestrator/report/index.ts'))});
 const tImport = performance.now();
@@ -247,7 +248,7 @@ writeSummary(process.argv[1], a.summary);
 writeReports(process.argv[1], a);
 const tEnd = performance.now();
 const s = a.summary;
-console.log(JSON.stringify({ importS: (tImport - t0) / 1000, analyseS: (tAnalyse - tImport) / 1000, reportS: (tEnd - tAnalyse) / 1000, totalS: (tEnd - t0) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024,
+console.log(JSON.stringify({ importS: (tImport - t0) / 1000, analyseS: (tAnalyse - tImport) / 1000, reportS: (tEnd - tAnalyse) / 1000, totalS: (tEnd - t0) / 1000, cpuS: (process.cpuUsage(c0).user + process.cpuUsage(c0).system) / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024,
   check: { blocks: s.chain.blocks, txIncluded: s.throughput.txIncluded, txkbPerS: s.throughput.txkbPerS, inclP95: s.latency.inclusionP95S, rbP95: s.diffusion.rb.p95Ms, ebP95: s.diffusion.eb.p95Ms, certified: s.leios.ebsCertified, votes: s.leios.votesCast } }));
 `;
 const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, dir], { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -255,9 +256,9 @@ if (r.status !== 0) {
   console.error(r.stderr);
   process.exitCode = 1;
 } else {
-  const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as { totalS: number; analyseS: number; reportS: number; importS: number; maxRssMb: number; check: unknown };
+  const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as { cpuS: number; totalS: number; analyseS: number; reportS: number; importS: number; maxRssMb: number; check: unknown };
   console.log(`\n== leiosnet report of ${N} nodes × ${durationS / 3600} h (${tps} tx/s)`);
-  console.log(`total ${m.totalS.toFixed(1)} s (import ${m.importS.toFixed(1)}, analyse ${m.analyseS.toFixed(1)}, write reports ${m.reportS.toFixed(1)})  peak RSS ${m.maxRssMb.toFixed(0)} MB`);
+  console.log(`total ${m.totalS.toFixed(1)} s wall, ${m.cpuS.toFixed(1)} s CPU (import ${m.importS.toFixed(1)}, analyse ${m.analyseS.toFixed(1)}, write reports ${m.reportS.toFixed(1)})  peak RSS ${m.maxRssMb.toFixed(0)} MB  (load average now ${(await import('node:os')).loadavg()[0]!.toFixed(1)} on ${(await import('node:os')).cpus().length} cores)`);
   console.log(`report.html ${(statSync(join(dir, 'report.html')).size / 1e6).toFixed(1)} MB; figures ${JSON.stringify(m.check)}`);
 }
 if (!values.keep) rmSync(dir, { recursive: true, force: true });
