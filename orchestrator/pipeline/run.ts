@@ -286,6 +286,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       const generatorUrl = genSpec ? await dep.generatorUrl?.() : undefined; // runtime-resolved (see Deployment.targets())
       observation = await Observation.start({ dep, runDir, events, scrapeIntervalMs: opts.scrapeIntervalMs, generatorUrl });
       events.emit('prometheus', { url: observation.url, targets: observation.targets.length });
+      progress.log(`prometheus: ${observation.url} (targets ${observation.url}/targets; data in ${join(runDir, 'prometheus')})`);
     }
     if (!opts.keepUp) {
       collector = new Collector(dep, runDir, {
