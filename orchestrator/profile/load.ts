@@ -41,6 +41,8 @@ export interface LoadedProfile {
 }
 
 const PROFILE_EXT = /\.(ya?ml|json)$/;
+/** Profiles an `extends` chain may hold. */
+export const MAX_EXTENDS_DEPTH = 32;
 
 /** Profile names in a directory (files *.yaml, *.yml, *.json except *.schema.json). */
 export function knownProfiles(profilesDir = PROFILES_DIR): string[] {
@@ -152,6 +154,9 @@ function readLayer(file: string, opts: LoadOptions, stack: string[]): Layer {
     }
     const parentFile = findProfile(ext, { profilesDir: opts.profilesDir, baseDir: dirname(file), at });
     const path = [...stack, file];
+    if (path.length >= MAX_EXTENDS_DEPTH) {
+      throw new ProfileError({ path: 'extends', location: at, message: `extends chain longer than ${MAX_EXTENDS_DEPTH} profiles` });
+    }
     if (path.includes(parentFile)) {
       const cycle = [...path.slice(path.indexOf(parentFile)), parentFile];
       throw new ProfileError({ path: 'extends', location: at, message: `extends cycle: ${cycle.map((f) => displayFile(f, cwd)).join(' → ')}` });

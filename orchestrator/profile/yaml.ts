@@ -63,12 +63,18 @@ export const YAML_LIMITS = {
 export function readYaml(file: string, display = file, what = 'file'): ParsedYaml {
   let text: string;
   try {
-    const size = statSync(file).size;
-    if (size > YAML_LIMITS.maxBytes) {
-      throw new ProfileError({ path: '', location: { file: display, line: 1, col: 1 }, message: `${what} is too large: ${size} bytes (limit ${YAML_LIMITS.maxBytes})` });
+    const st = statSync(file);
+    // only regular files: a directory, a FIFO or /dev/zero would fail late, block, or never end
+    if (st.isDirectory()) throw new ProfileError({ path: '', message: `${what} ${display} is a directory` });
+    if (!st.isFile()) throw new ProfileError({ path: '', message: `${what} ${display} is not a regular file` });
+    if (st.size > YAML_LIMITS.maxBytes) {
+      throw new ProfileError({ path: '', location: { file: display, line: 1, col: 1 }, message: `${what} is too large: ${st.size} bytes (limit ${YAML_LIMITS.maxBytes})` });
     }
-    if (statSync(file).isDirectory()) throw new ProfileError({ path: '', message: `${what} ${display} is a directory` });
     text = readFileSync(file, 'utf8');
+    // it may have grown between the two calls
+    if (Buffer.byteLength(text) > YAML_LIMITS.maxBytes) {
+      throw new ProfileError({ path: '', location: { file: display, line: 1, col: 1 }, message: `${what} is too large (limit ${YAML_LIMITS.maxBytes} bytes)` });
+    }
   } catch (err) {
     if (err instanceof ProfileError) throw err;
     const code = (err as NodeJS.ErrnoException).code;

@@ -290,3 +290,28 @@ describe('profile fuzz through the real CLI', () => {
     expect(existsSync(join(home, 'runs')) ? readdirSync(join(home, 'runs')) : []).toEqual([]);
   }, 120_000);
 });
+
+describe('path tricks in a profile', () => {
+  it('extends or a topology file pointing at a device, a directory or a long chain: exit 2', () => {
+    const cases: [string, RegExp][] = [
+      ['extends: /dev/zero\n', /not a regular file/],
+      ['extends: /dev/null\n', /not a regular file/],
+      [`extends: ${dir}\n`, /is a directory/],
+      ['composition:\n  topology: { kind: leios-sim, file: /dev/urandom }\n', /not a regular file/],
+    ];
+    for (const [text, re] of cases) {
+      const { file } = writeProfile(text);
+      let err: unknown;
+      try {
+        loadPlan(file, { cwd: dir });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, text).toBeInstanceOf(ProfileError);
+      expect((err as Error).message, text).toMatch(re);
+    }
+    // a chain of 40 profiles, each extending the next
+    for (let i = 0; i < 40; i++) writeFileSync(join(dir, `chain-${i}.yaml`), i === 39 ? 'seed: 3\n' : `extends: ./chain-${i + 1}.yaml\n`);
+    expect(() => loadPlan(join(dir, 'chain-0.yaml'), { cwd: dir })).toThrow(/extends chain longer than 32/);
+  });
+});
