@@ -25,6 +25,7 @@ import { AdminError } from './admin/hooks.ts';
 import { LeiosEngine, type EbEntry } from './leios/engine.ts';
 import { voteOpenSlot } from './leios/rules.ts';
 import { blockRules } from './chain/block-rules.ts';
+import { ChainObserver } from './chain/observer.ts';
 import { WorkerPool } from './work/pool.ts';
 import type { TraceWriter } from './obs/trace.ts';
 
@@ -77,6 +78,8 @@ export class LeiosNode {
   /** BLS votes/certificates and EB witness checks run here, off the event loop. */
   readonly workers: WorkerPool;
   private store!: BlockStore;
+  /** Metrics and traces of chain switches. */
+  private readonly observer: ChainObserver;
   /** Elections with a vote attempt scheduled for the start of their voting period. */
   private readonly voteTimers = new Map<number, NodeJS.Timeout>();
   private readonly forgeKeys?: ForgeKeys;
@@ -131,6 +134,18 @@ export class LeiosNode {
       slotStartMs: (slot) => this.clock.slotStartMs(slot) - this.clock.offsetMs,
       currentSlot: () => this.clock.currentSlot(),
       nowMs: () => Date.now(),
+    });
+    this.observer = new ChainObserver({
+      genesis: d.genesis,
+      chain: this.chain,
+      metrics: this.metrics,
+      tracer: d.tracer,
+      leios: this.leios,
+      txsOf: (b) => this.txsOf(b),
+      certifiedEbOf: (b) => this.certifiedEbOf(b),
+      eraAt: (epoch, gov) => this.eraAt(epoch, gov),
+      firstProtocolVersion: this.eras.at(0).protocolVersion,
+      slotStartMs: (slot) => this.clock.slotStartMs(slot) - this.clock.offsetMs,
     });
     this.leios.onComplete = () => this.runSelection(); // a certified RB may have been waiting for this closure
     this.leios.onChecked = () => this.tryVote();
@@ -384,20 +399,13 @@ export class LeiosNode {
     this.afterSwitch(r, true);
   }
 
+  /**
+   * After a chain switch: keep the inclusion index and the chain DB current, give rolled-back
+   * transactions (RB bodies and certified EBs) back to the mempool, and let the observer turn
+   * the switch into metrics and traces.
+   */
   private afterSwitch(r: ReturnType<ChainState<UndoRecord[]>['select']>, live: boolean): void {
     if (r.adopted.length === 0 && r.rolledBack.length === 0) return;
-    if (r.rolledBack.length > 0) {
-      this.metrics.rollbacks.inc();
-      const newTip = r.adopted[r.adopted.length - 1];
-      const anc = r.rolledBack[r.rolledBack.length - 1].header.prevHash;
-      this.tracer.emit({ type: 'Rollback', 
-        from: toHex(r.rolledBack[0].hash),
-        to: newTip ? toHex(newTip.hash) : anc ? toHex(anc) : '',
-        depth: r.rolledBack.length,
-        intersection: anc ? toHex(anc) : null,
-        slot: newTip ? newTip.header.slot : undefined,
-      });
-    }
     const rolledBackTxs: Tx[] = [];
     for (const b of r.rolledBack) {
       for (const t of this.txsOf(b.block!) ?? []) (this.included.delete(t.idHex), rolledBackTxs.push(t));
@@ -408,49 +416,15 @@ export class LeiosNode {
       const where = { slot: a.header.slot, blockHash: toHex(a.hash) };
       for (const t of this.txsOf(a.block!) ?? []) this.included.set(t.idHex, where);
       const certEb = a.header.certified ? this.certifiedEbOf(a) : undefined;
-      const certTxs = (certEb && this.leios.decodedTxs(certEb)) ?? [];
       const ebHex = certEb ? toHex(certEb.enc.hash) : undefined;
-      for (const t of certTxs) this.included.set(t.idHex, { ...where, eb: ebHex });
+      for (const t of (certEb && this.leios.decodedTxs(certEb)) ?? []) this.included.set(t.idHex, { ...where, eb: ebHex });
       if (!a.stored) {
         a.stored = true;
-        this.store.append({ hash: a.hash, prevHash: a.header.prevHash, slot: a.header.slot, blockNo: a.header.blockNo, bytes: a.block!.bytes }).catch((e) => this.log.error({ err: String(e) }, "chain DB append failed"));
-      }
-      if (live) {
-        this.metrics.rbAdopted.inc();
-        const delay = (Date.now() - this.clock.slotStartMs(a.header.slot) - this.clock.offsetMs) / 1000;
-        this.metrics.rbAdoptionDelay.observe(Math.max(0, delay));
-        const txs = this.txsOf(a.block!) ?? [];
-        this.metrics.ledgerTxApplied.inc(txs.length + certTxs.length);
-        this.metrics.ledgerTxBytesApplied.inc([...txs, ...certTxs].reduce((s, t) => s + t.size, 0));
-        const parent = a.header.prevHash ? this.chain.get(toHex(a.header.prevHash)) : undefined;
-        const prevPv = parent ? parent.data.header.protocolVersion : this.eras.at(0).protocolVersion;
-        if (a.header.protocolVersion !== prevPv) {
-          const epoch = epochOf(a.header.slot, this.genesis);
-          this.tracer.emit({ type: 'HardFork',  era: this.eraAt(epoch, a.gov).era, epoch, slot: a.header.slot, protocolVersion: a.header.protocolVersion });
-        }
-        for (const t of txs) if (t.body.update) this.tracer.emit({ type: 'GovernanceAction',  kind: t.body.update.kind, poolId: t.body.update.poolId, tx: t.idHex, slot: a.header.slot, adopted: a.gov?.updates.length ?? 0 });
-        if (certEb) {
-          this.metrics.certsIncluded.inc();
-          this.metrics.ebCertified.inc();
-          this.tracer.certIncluded({
-            eb: ebHex!,
-            rb: toHex(a.hash),
-            slot: a.header.slot,
-            ebSlot: parent!.slot,
-            voters: this.leios.certificateVoters(a.block!.body.cert!, parent!.data.nonce.epochNonce),
-          });
-          if (certTxs.length) this.tracer.emit({ type: 'TxIncluded',  count: certTxs.length, ids: certTxs.map((t) => t.idHex), rb: toHex(a.hash), eb: ebHex, slot: a.header.slot });
-        }
-        const id = toHex(a.hash);
-        this.tracer.emit({ type: 'RBAdopted',  id, slot: a.header.slot, blockNo: a.header.blockNo, parent: a.header.prevHash ? toHex(a.header.prevHash) : null, delayS: delay });
-        if (txs.length) this.tracer.emit({ type: 'TxIncluded',  count: txs.length, ids: txs.map((t) => t.idHex), rb: id, slot: a.header.slot });
+        this.store.append({ hash: a.hash, prevHash: a.header.prevHash, slot: a.header.slot, blockNo: a.header.blockNo, bytes: a.block!.bytes }).catch((e) => this.log.error({ err: String(e) }, 'chain DB append failed'));
       }
     }
-    const tip = this.chain.tip();
-    this.metrics.blockHeight.set(this.chain.blockNo());
-    if (tip) this.metrics.protocolVersion.set(tip.data.header.protocolVersion);
+    this.observer.switched(r, live);
     this.mempool.syncWithLedger(this.ledger);
-    // Transactions of rolled-back blocks (RB bodies and certified EBs) go back to the mempool if still valid.
     for (const t of rolledBackTxs) if (!this.included.has(t.idHex)) this.mempool.addTx(t);
     this.updateMempoolMetrics();
     for (const l of this.tipListeners) l();
