@@ -34,8 +34,8 @@ export interface BlockFact {
   bodyTxCount?: number;
   /** tx ids of the certified EB applied with this block */
   ebTxs?: string[];
-  /** pool ids of the certificate, when a trace carries them (CertIncluded.voters) */
-  certVoters?: string[];
+  /** pool ids of the certificate, when traces carry them (CertIncluded.voters): each distinct list reported */
+  certVoters?: string[][];
   /** election id of the certificate as the adopting node saw it (CertIncluded.ebSlot) */
   certEbSlot?: number;
   adoptedByHonest?: boolean;
@@ -114,6 +114,12 @@ function block(f: Facts, id: string): BlockFact {
   return b;
 }
 
+function addVoters(b: BlockFact, voters: string[]): void {
+  const key = [...voters].sort().join(',');
+  b.certVoters ??= [];
+  if (!b.certVoters.some((l) => [...l].sort().join(',') === key)) b.certVoters.push(voters);
+}
+
 function ebSlot(f: Facts, eb: string, slot: number | undefined): void {
   if (slot === undefined) return;
   let set = f.ebSlots.get(eb);
@@ -156,7 +162,7 @@ function observe(f: Facts, ctx: VerifyContext, node: string, e: TraceEvent): voi
       const txc = n(m.tx_count);
       if (txc !== undefined) b.bodyTxCount = txc;
       const cv = strArr(m.cert_voters);
-      if (cv) b.certVoters = cv;
+      if (cv) addVoters(b, cv);
       if (b.slot !== undefined) {
         const key = `${b.producer}|${b.slot}`;
         let set = f.produced.get(key);
@@ -208,7 +214,7 @@ function observe(f: Facts, ctx: VerifyContext, node: string, e: TraceEvent): voi
       b.slot ??= n(m.slot);
       if (honest) b.adoptedByHonest = true;
       const v = strArr(m.voters);
-      if (v) b.certVoters ??= v;
+      if (v) addVoters(b, v);
       b.certEbSlot ??= n(m.ebSlot);
       return;
     }

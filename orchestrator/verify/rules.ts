@@ -217,30 +217,32 @@ export const RULES: Rule[] = [
       let upperBound = 0;
       for (const b of certRbs(f)) {
         const a = announceSlot(f, b);
-        let voters: string[] | undefined = b.certVoters;
-        let exact = true;
-        if (!voters) {
+        let lists: string[][] | undefined = b.certVoters;
+        const exact = lists !== undefined;
+        if (!lists) {
           if (!anyVotes || a === undefined) {
             o.unchecked++;
             continue;
           }
-          voters = [...(seen.get(`${b.certifiedEb}|${a}`) ?? [])];
-          exact = false;
+          lists = [[...(seen.get(`${b.certifiedEb}|${a}`) ?? [])]];
           upperBound++;
         }
-        o.checks++;
-        const eligible = voters.filter((p) => ctx.stake.has(p) && (!ctx.committee || ctx.committee.has(p)));
-        const outside = voters.filter((p) => !eligible.includes(p));
-        const stake = eligible.reduce((acc, p) => acc + (ctx.stake.get(p) ?? 0), 0);
-        const share = stake / ctx.totalStake;
-        if (share < tau - 1e-12)
-          o.add({
-            node: b.producer,
-            slot: b.slot,
-            ref: b.id,
-            message: `RB ${short(b.id)} (slot ${b.slot ?? '?'}) certifies EB ${short(b.certifiedEb)} with ${exact ? '' : 'at most '}${(share * 100).toFixed(1)} % of the total active stake (${eligible.length} voter(s)${exact ? '' : ' seen voting in election ' + a}); τ = ${tau * 100} %`,
-          });
-        if (exact && outside.length > 0) o.add({ node: b.producer, slot: b.slot, ref: b.id, message: `certificate in RB ${short(b.id)} names voters outside the committee: ${outside.join(', ')}` });
+        // every distinct voter list the nodes reported for this certificate must reach the quorum
+        for (const voters of lists) {
+          o.checks++;
+          const eligible = voters.filter((p) => ctx.stake.has(p) && (!ctx.committee || ctx.committee.has(p)));
+          const outside = voters.filter((p) => !eligible.includes(p));
+          const stake = eligible.reduce((acc, p) => acc + (ctx.stake.get(p) ?? 0), 0);
+          const share = stake / ctx.totalStake;
+          if (share < tau - 1e-12)
+            o.add({
+              node: b.producer,
+              slot: b.slot,
+              ref: b.id,
+              message: `RB ${short(b.id)} (slot ${b.slot ?? '?'}) certifies EB ${short(b.certifiedEb)} with ${exact ? '' : 'at most '}${(share * 100).toFixed(1)} % of the total active stake (${exact ? `voters ${eligible.join(', ') || 'none'}` : `${eligible.length} voter(s) seen voting in election ${a}`}); τ = ${tau * 100} %`,
+            });
+          if (exact && outside.length > 0) o.add({ node: b.producer, slot: b.slot, ref: b.id, message: `certificate in RB ${short(b.id)} names voters outside the committee: ${outside.join(', ')}` });
+        }
       }
       if (upperBound > 0) o.reason = `${upperBound} certificate(s) checked against the votes seen (an upper bound): the traces do not name the certificate's voters (CertIncluded.voters)`;
       if (o.unchecked > 0) o.reason = (o.reason ? o.reason + '; ' : '') + `${o.unchecked} certificate(s) without votes or announcing RB in the traces`;

@@ -118,6 +118,29 @@ describe('leiosnet verify: fixtures', () => {
     expect(exact.examples[0]!.message).toContain('with 50.0 % of the total active stake');
   });
 
+  it('recorded quickstart run: every rule checkable, 0 violations; seeded faults in a copy are found', async () => {
+    const clean = await verifyRun(join(FIX, 'recorded-quickstart'));
+    expect(clean.notCheckable).toEqual([]);
+    expect(clean.violations).toBe(0);
+    const byId = Object.fromEntries(clean.rules.map((x) => [x.id, x]));
+    expect(byId['vote-window']!.checks).toBe(36);
+    expect(byId['certificate-quorum']!.checks).toBe(2);
+    expect(byId['certificate-quorum']!.reason).toBeUndefined(); // exact: CertIncluded names the voters
+
+    const dir = copy('recorded-quickstart');
+    const file = join(dir, 'nodes', 'pool-2', 'trace.jsonl');
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { time_s: number; message: Record<string, unknown> });
+    const vote = lines.find((l) => l.message.type === 'VTBundleGenerated')!;
+    vote.time_s = (vote.message.slot as number) * 0.5 + 0.1; // in the announcing RB's own slot, as the old node voted
+    for (const l of lines) if (l.message.type === 'CertIncluded') l.message.voters = ['pool-2', 'pool-3'];
+    writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const r = await verifyRun(dir);
+    const v = Object.fromEntries(r.rules.map((x) => [x.id, x.violations]));
+    expect(v['vote-window']).toBe(1);
+    expect(v['certificate-quorum']).toBe(2); // pool-2 reports both certificates with 50 % of the stake: each distinct voter list is checked
+    expect(r.violations).toBe(3);
+  });
+
   it('holds adversaries to no honest rule: p3 as equivocator makes the double production no violation', async () => {
     const dir = copy('neg-no-double-production');
     writeFileSync(join(dir, 'profile.resolved.json'), JSON.stringify({ nodes: [{ name: 'p3', role: 'pool', stake: 1, release: 'x', adversary: { 'header-equivocation': {} } }] }));
