@@ -12,7 +12,7 @@
 // invocation can be kept short, e.g. under a shared lock.
 
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPlan } from '../orchestrator/profile/resolve.ts';
@@ -59,6 +59,7 @@ const ceiling = a.ceiling ?? planCeiling(base);
 
 const f = (x: number | null | undefined, w: number, d = 1) => (x === null || x === undefined ? '–' : x.toFixed(d)).padStart(w);
 console.log(`\n== throughput on ${values.profile} (${size} B txs), ${r.state.points.filter((p) => p.status === 'done').length}/${r.state.points.length} points, ${((Date.now() - t0) / 60000).toFixed(1)} min this run`);
+console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) at the end of this invocation`);
 if (ceiling) console.log(describeCeiling(ceiling));
 console.log(
   ['offered TxkB/s', 'submitted', 'included', 'incl/offered', 'incl/ceiling', 'CPU/node %', 'RSS/node MB', 'incl p50 s', 'incl p95 s', 'RB p95 ms', 'EB p95 ms', 'certRate', 'rejected'].map((h, i) => h.padStart(i ? 12 : 14)).join(' '),
