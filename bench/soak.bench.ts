@@ -85,7 +85,9 @@ function dirSizes(): { file: string; bytes: number }[] {
 }
 
 const t0 = Date.now();
-const child = spawn(process.execPath, [BIN, 'run', profile, '--out', out], { cwd: base, env, stdio: ['ignore', 'inherit', 'inherit'] });
+// SOAK_SET="generator.durationS=120;scenario.duration.slots=160" passes --set overrides
+const sets = (process.env.SOAK_SET ?? '').split(';').filter(Boolean).flatMap((x) => ['--set', x]);
+const child = spawn(process.execPath, [BIN, 'run', profile, ...sets, '--out', out], { cwd: base, env, stdio: ['ignore', 'inherit', 'inherit'] });
 const samples = new Map<string, Sample[]>();
 const timer = setInterval(() => {
   const tS = (Date.now() - t0) / 1000;
