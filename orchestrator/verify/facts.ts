@@ -15,8 +15,10 @@
 //   TxIncluded   rb eb? ids? count
 //   StoppedFollowing
 
+import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readTrace, type TraceEvent, type TraceMessage } from '../analysis/traces.ts';
+import { createInterface } from 'node:readline';
+import type { TraceEvent, TraceMessage } from '../analysis/traces.ts';
 import type { VerifyContext } from './context.ts';
 
 export interface BlockFact {
@@ -256,11 +258,50 @@ function observe(f: Facts, ctx: VerifyContext, node: string, e: TraceEvent): voi
   }
 }
 
-/** Read every node's trace once, line by line. */
+/** Event types any rule reads; other lines are counted and skipped without being parsed. */
+const RELEVANT = new Set([
+  'RBGenerated',
+  'RBAdopted',
+  'Rollback',
+  'StoppedFollowing',
+  'TraceDropped',
+  'EBGenerated',
+  'CertIncluded',
+  'TxIncluded',
+  'VTBundleGenerated',
+  'VTBundleReceived',
+]);
+const TYPE_RE = /"type"\s*:\s*"([A-Za-z]+)"/;
+
+/** Stream one trace file line by line; only lines of a relevant type are parsed. */
+async function readRelevant(file: string, each: (e: TraceEvent) => void): Promise<{ lines: number; bad: number }> {
+  let lines = 0;
+  let bad = 0;
+  if (!existsSync(file)) return { lines, bad };
+  const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  for await (const line of rl) {
+    if (line.trim() === '') continue;
+    lines++;
+    const t = TYPE_RE.exec(line.length > 256 ? line.slice(0, 256) : line);
+    if (t && !RELEVANT.has(t[1]!)) continue;
+    let e: TraceEvent;
+    try {
+      e = JSON.parse(line) as TraceEvent;
+    } catch {
+      bad++;
+      continue;
+    }
+    if (e && typeof e.time_s === 'number' && e.message && typeof e.message.type === 'string') each(e);
+    else bad++;
+  }
+  return { lines, bad };
+}
+
+/** Read every node's trace once, line by line (bounded memory: only the facts are kept). */
 export async function collectFacts(ctx: VerifyContext): Promise<Facts> {
   const f = newFacts();
   for (const node of ctx.nodes) {
-    const r = await readTrace(join(ctx.runDir, 'nodes', node, 'trace.jsonl'), (e) => {
+    const r = await readRelevant(join(ctx.runDir, 'nodes', node, 'trace.jsonl'), (e) => {
       const who = typeof e.message.node === 'string' && e.message.node !== '' ? e.message.node : node;
       observe(f, ctx, who, e);
     });
