@@ -431,6 +431,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
 
   wss.on('connection', (ws: WebSocket) => {
     let current: { id: string; w: RunWatcher; off: () => void } | undefined;
+    let asked = 0;
     const send = (m: unknown) => {
       if (ws.readyState === ws.OPEN && ws.bufferedAmount < 4 * 1024 * 1024) ws.send(JSON.stringify(m));
     };
@@ -448,13 +449,18 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
       } catch {
         return send({ type: 'error', error: 'not JSON' });
       }
-      if (msg.unsubscribe) return leave();
+      if (msg.unsubscribe) {
+        asked++;
+        return leave();
+      }
       if (typeof msg.subscribe !== 'string' || !RUN_ID.test(msg.subscribe)) return send({ type: 'error', error: 'send {"subscribe": "<run-id>"}' });
       const id = msg.subscribe;
+      const mine = ++asked; // only the latest subscribe counts
       leave();
       void watcherFor(id).then((w) => {
         if (!w) return send({ type: 'error', runId: id, error: `no run ${id}` });
-        if (ws.readyState !== ws.OPEN) return release(id, w);
+        if (ws.readyState !== ws.OPEN || mine !== asked) return release(id, w);
+        leave();
         const off = w.subscribe((m: LiveMessage) => send(m));
         current = { id, w, off };
         send({ type: 'snapshot', ...w.snapshot() });

@@ -436,7 +436,11 @@
       return;
     }
     const sm = await api(`/api/runs/${encodeURIComponent(st.runId)}/summary`).catch(() => null);
-    if (!sm) return;
+    if (!sm || !sm.run || !sm.chain) return;
+    sm.throughput = sm.throughput || {};
+    sm.diffusion = sm.diffusion || { rb: {} };
+    sm.diffusion.rb = sm.diffusion.rb || {};
+    sm.assertions = sm.assertions || [];
     const row = (k, v) => h('tr', {}, h('td', {}, k), h('td', {}, v ?? '–'));
     const passed = sm.passed;
     box.append(
