@@ -1,36 +1,41 @@
-// rollback: partition the network into a minority and a majority, submit a tx on the minority
-// side and wait until a minority block includes it, let the majority's chain grow longer, heal.
-// The minority rolls back to the majority's chain; the tx goes back to its mempool, reaches the
-// majority and is included again — in a different block, on every node. If the minority forges
-// no block in time, or its chain wins, no rollback of the tx's block happened: skipped.
+// rollback: partition the network in two groups and give each side a tx of its own (submitted to
+// one node of that side, so the other side never sees it). Wait until both sides included
+// theirs and their chains differ in length, then heal. The shorter side rolls back to the other
+// side's chain: its tx leaves the block it was in, goes back to the mempool, reaches the other
+// side and is included again — in a different block, on every node. Whichever side loses, one
+// tx shows it. If no tx changed blocks (a side forged nothing in time), no rollback of our txs
+// happened: skipped.
 import { hash224 } from '../../../node/crypto/hash.ts';
+import type { Tx } from '../../../node/ledger/tx.ts';
 import { applyFault } from '../faults.ts';
 import { METRIC, followers, metricOf, nodeMetrics } from '../live.ts';
 import { nodeStates } from '../view.ts';
 import { submitTx } from './client.ts';
-import { ensureCoins, payment, summarise, waitIncluded, withinS } from './common.ts';
+import { ensureCoins, payment, summarise, waitIncluded, withinS, type Inclusion } from './common.ts';
 import type { CheckDef } from './types.ts';
 
 export const rollbackCheck: CheckDef = {
   name: 'rollback',
   async run(ctx, spec) {
     const live = followers(await nodeStates(ctx.dep)).map(([n]) => n);
-    const [minority, majority] = spec.groups ?? [live.slice(0, 1), live.slice(1)];
-    if (!minority?.length || !majority?.length) return { passed: false, detail: 'needs two groups of following nodes', evidence: { live } };
-    const node = minority[0]!;
+    const groups = spec.groups ?? [live.slice(0, Math.max(1, Math.floor(live.length / 2))), live.slice(Math.max(1, Math.floor(live.length / 2)))];
+    if (groups.length !== 2 || !groups[0]!.length || !groups[1]!.length) return { passed: false, detail: 'needs two groups of following nodes', evidence: { live } };
     const timeout = withinS(spec);
-    const funded = await ensureCoins(ctx, node, 1, timeout);
-    const coin = ctx.wallet.take()!;
-    const tx = payment(coin, [{ address: hash224(new TextEncoder().encode(`rb/${coin.key}`)), amount: 1_000_000 }], ctx);
+    const funded = await ensureCoins(ctx, groups[0]![0]!, 2, timeout);
+    const sides = groups.map((nodes, i) => {
+      const coin = ctx.wallet.take()!;
+      return { nodes, node: nodes[0]!, coin, tx: payment(coin, [{ address: hash224(new TextEncoder().encode(`rb${i}/${coin.key}`)), amount: 1_000_000 }], ctx) as Tx, first: undefined as Inclusion['where'] };
+    });
+    const all = groups.flat();
     const rollbacksOf = async () => {
-      const m = await nodeMetrics(ctx.dep, minority);
-      return Object.fromEntries(minority.map((n) => [n, metricOf(m[n], METRIC.rollbacks) ?? 0]));
+      const m = await nodeMetrics(ctx.dep, all);
+      return Object.fromEntries(all.map((n) => [n, metricOf(m[n], METRIC.rollbacks) ?? 0]));
     };
     const before = await rollbacksOf();
-    const label = `partition groups=${JSON.stringify([minority, majority])} (rollback check)`;
-    ctx.events.emit('fault', { description: label, fault: { kind: 'partition', groups: [minority, majority] }, check: 'rollback' });
-    const heal = await applyFault(ctx.dep, { kind: 'partition', groups: [minority, majority] });
-    const evidence: Record<string, unknown> = { ...(funded ?? {}), minority, majority, tx: tx.idHex, submittedTo: node, rollbacksBefore: before };
+    const fault = { kind: 'partition' as const, groups };
+    const label = `partition groups=${JSON.stringify(groups)} (rollback check)`;
+    ctx.events.emit('fault', { description: label, fault, check: 'rollback' });
+    const heal = await applyFault(ctx.dep, fault);
     let healed = false;
     const doHeal = async () => {
       if (healed) return;
@@ -38,56 +43,45 @@ export const rollbackCheck: CheckDef = {
       await heal();
       ctx.events.emit('fault-undone', { fault: label });
     };
+    const evidence: Record<string, unknown> = { ...(funded ?? {}), groups, rollbacksBefore: before };
     try {
-      const r = await submitTx(ctx.dep.node(node).endpoints(), tx.bytes);
-      evidence.reply = r;
-      if (!r.accepted) {
-        ctx.wallet.giveBack(coin);
-        return { passed: false, detail: `${node} refused it: ${r.reason}`, evidence };
+      for (const [i, s] of sides.entries()) {
+        const r = await submitTx(ctx.dep.node(s.node).endpoints(), s.tx.bytes);
+        evidence[`side${i + 1}`] = { tx: s.tx.idHex, submittedTo: s.node, reply: r };
+        if (!r.accepted) return { passed: false, detail: `${s.node} refused the side-${i + 1} tx: ${r.reason}`, evidence };
       }
-      const onMinority = await waitIncluded(ctx, tx.idHex, timeout, minority);
-      evidence.onMinority = summarise(onMinority.statuses);
-      if (!onMinority.all || !onMinority.where) {
-        await doHeal();
-        return { passed: true, skipped: true, detail: `the minority (${minority.join(', ')}) included no block with it within ${timeout} s: no rollback to show`, evidence };
-      }
-      const first = onMinority.where;
-      // let the majority's chain get longer than the minority's, so the heal rolls the minority back
+      // until both sides included their own tx and one side's chain is longer
       const deadline = Date.now() + timeout * 1000;
       let heights: Record<string, number | undefined> = {};
       for (;;) {
+        for (const s of sides) {
+          if (s.first) continue;
+          const inc = await waitIncluded(ctx, s.tx.idHex, 0, s.nodes);
+          if (inc.all && inc.where) s.first = inc.where;
+        }
         const st = await nodeStates(ctx.dep);
-        heights = Object.fromEntries([...minority, ...majority].map((n) => [n, st[n]?.blockNo]));
-        const maj = Math.max(0, ...majority.map((n) => st[n]?.blockNo ?? 0));
-        const min = Math.max(0, ...minority.map((n) => st[n]?.blockNo ?? 0));
-        if (maj > min || Date.now() >= deadline) break;
+        heights = Object.fromEntries(all.map((n) => [n, st[n]?.blockNo]));
+        const h = groups.map((g) => Math.max(0, ...g.map((n) => st[n]?.blockNo ?? 0)));
+        if ((sides.every((s) => s.first) && h[0] !== h[1]) || Date.now() >= deadline) break;
         await ctx.sleep(ctx.pollMs);
       }
       evidence.heightsAtHeal = heights;
+      evidence.firstInclusion = sides.map((s) => s.first ?? null);
       await doHeal();
-      const all = [...minority, ...majority];
-      // done once every node has it in one block: a new one (rolled back and included again) or
-      // still the minority's (its chain won)
-      const final = await waitIncluded(ctx, tx.idHex, timeout * 2, all, (s) => s.all && new Set(Object.values(s.statuses).map((x) => (x.status === 'included' ? x.blockHash : ''))).size === 1);
+      // every node has each tx in one block (the same on every node)
+      const agreed = (s: Inclusion) => s.all && new Set(Object.values(s.statuses).map((x) => (x.status === 'included' ? x.blockHash : ''))).size === 1;
+      const finals: Inclusion[] = [];
+      for (const s of sides) finals.push(await waitIncluded(ctx, s.tx.idHex, timeout * 2, all, agreed));
       const after = await rollbacksOf();
       evidence.rollbacksAfter = after;
-      evidence.final = summarise(final.statuses);
-      const rolledBack = minority.some((n) => (after[n] ?? 0) > (before[n] ?? 0));
-      const hashes = new Set(Object.values(final.statuses).map((x) => (x.status === 'included' ? x.blockHash : '')));
-      const agreed = final.all && hashes.size === 1;
-      if (agreed && final.where?.blockHash === first.blockHash) {
-        ctx.wallet.add(tx);
-        return { passed: true, skipped: true, detail: `the minority's chain won: the tx stayed in block ${first.blockHash.slice(0, 8)}, no rollback to show`, evidence };
-      }
-      if (agreed && rolledBack) {
-        ctx.wallet.add(tx);
-        return {
-          passed: true,
-          detail: `included at slot ${first.slot} (${first.blockHash.slice(0, 8)}) on the minority, rolled back at the heal, included again at slot ${final.where?.slot} (${final.where?.blockHash.slice(0, 8)}) on all ${all.length} nodes`,
-          evidence,
-        };
-      }
-      return { passed: false, detail: `after the heal: included everywhere in one block ${agreed}, minority rolled back ${rolledBack}`, evidence };
+      evidence.final = finals.map((f) => summarise(f.statuses));
+      if (!finals.every(agreed)) return { passed: false, detail: `after the heal not every node has both txs in one block within ${timeout * 2} s`, evidence };
+      for (const s of sides) ctx.wallet.add(s.tx);
+      const moved = sides.map((s, i) => ({ s, f: finals[i]!.where! })).filter(({ s, f }) => s.first && s.first.blockHash !== f.blockHash);
+      if (moved.length === 0) return { passed: true, skipped: true, detail: 'no tx of ours changed blocks at the heal (a side forged nothing in time): no rollback to show', evidence };
+      const rolledBack = moved.every(({ s }) => s.nodes.some((n) => (after[n] ?? 0) > (before[n] ?? 0)));
+      const d = moved.map(({ s, f }) => `tx ${s.tx.idHex.slice(0, 10)} included at slot ${s.first!.slot} (${s.first!.blockHash.slice(0, 8)}) on ${s.nodes.join('+')}, rolled back at the heal, included again at slot ${f.slot} (${f.blockHash.slice(0, 8)}) on all ${all.length} nodes`);
+      return rolledBack ? { passed: true, detail: d.join('; '), evidence } : { passed: false, detail: `a tx changed blocks but its side traced no rollback: ${d.join('; ')}`, evidence };
     } finally {
       await doHeal().catch(() => {});
     }
