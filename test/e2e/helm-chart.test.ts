@@ -275,9 +275,12 @@ describe.skipIf(skipCluster)('helm chart: applied to the real cluster', () => {
 
   beforeAll(async () => {
     if (!cluster.ok) throw new Error(`[helm-chart] LEIOSNET_E2E_K8S=1 but ${cluster.detail}`);
-    // the chart runs the project's own image; build it if missing or stale (cached otherwise)
-    const { ensureImages } = await import('../../orchestrator/image/build.ts');
-    await ensureImages(['leios-2.0']);
+    // the chart runs the project's own image from the local engine: build it when missing (an
+    // existing one is used as is: `leiosnet image build` refreshes it)
+    if (spawnSync('docker', ['image', 'inspect', 'leiosnet/node:leios-2.0'], { stdio: 'ignore' }).status !== 0) {
+      const { ensureImages } = await import('../../orchestrator/image/build.ts');
+      await ensureImages(['leios-2.0']);
+    }
   }, 240_000);
 
   afterAll(() => {
