@@ -39,6 +39,7 @@ export class ChainObserver {
     const { metrics, tracer, chain } = this.d;
     if (r.rolledBack.length > 0) {
       metrics.rollbacks.inc();
+      metrics.rollbackDepth.observe(r.rolledBack.length);
       const newTip = r.adopted[r.adopted.length - 1];
       const anc = r.rolledBack[r.rolledBack.length - 1].header.prevHash;
       tracer.rollback({
@@ -73,9 +74,12 @@ export class ChainObserver {
       tracer.hardFork({ era: this.d.eraAt(epoch, a.gov).era, epoch, slot: a.header.slot, protocolVersion: a.header.protocolVersion });
     }
     for (const t of txs) if (t.body.update) tracer.emit({ type: 'GovernanceAction', kind: t.body.update.kind, poolId: t.body.update.poolId, tx: t.idHex, slot: a.header.slot, adopted: a.gov?.updates.length ?? 0 });
+    if (a.header.ebAnnounce) metrics.ebTxBytes.inc(a.header.ebAnnounce.txBytes);
     if (certEb && parent) {
       metrics.certsIncluded.inc();
       metrics.ebCertified.inc();
+      metrics.ebCertifiedTxBytes.inc(certTxs.reduce((n, t) => n + t.size, 0));
+      metrics.ebCertificationDelay.observe(Math.max(0, (Date.now() - this.d.slotStartMs(parent.slot)) / 1000));
       tracer.certIncluded({ eb: ebHex!, rb: toHex(a.hash), slot: a.header.slot, ebSlot: parent.slot, voters: this.d.leios.certificateVoters(a.block!.body.cert!, parent.data.nonce.epochNonce) });
       if (certTxs.length) tracer.txIncluded({ count: certTxs.length, ids: certTxs.map((t) => t.idHex), rb: toHex(a.hash), eb: ebHex, slot: a.header.slot });
     }

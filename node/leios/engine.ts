@@ -97,7 +97,10 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
         }
         this.emit('votes', vs.map((v) => v.bytes), Math.max(...vs.map((v) => v.vote.electionId)));
       },
-      onInvalid: (from, reason) => this.emit('invalid-vote', from, reason),
+      onInvalid: (from, reason) => {
+        this.d.metrics.votesInvalid.inc();
+        this.emit('invalid-vote', from, reason);
+      },
       onCertificate: (ebHex, electionId, bytes, voters) => {
         this.d.tracer.certCreated({ eb: ebHex, slot: electionId, voters, sizeBytes: bytes.length });
         this.emit('certificate', ebHex, electionId);

@@ -37,6 +37,7 @@ export interface NodeMetrics {
   readonly leadershipChecks: Counter;
   readonly leadershipChecksMissed: Counter;
   readonly rbAdoptionDelay: Histogram;
+  readonly rollbackDepth: Histogram;
   // Leios
   readonly ebForged: Counter;
   readonly ebReceived: Counter;
@@ -45,6 +46,10 @@ export interface NodeMetrics {
   readonly votesReceived: Counter;
   readonly certsIncluded: Counter;
   readonly ebArrivalDelay: Histogram;
+  readonly ebTxBytes: Counter;
+  readonly ebCertifiedTxBytes: Counter;
+  readonly ebCertificationDelay: Histogram;
+  readonly votesInvalid: Counter;
   // mempool and ledger
   readonly mempoolTxs: Gauge;
   readonly mempoolBytes: Gauge;
@@ -109,7 +114,23 @@ export function createNodeMetrics(nodeName: string, opts: NodeMetricsOptions = {
       registers,
     }),
 
+    rollbackDepth: new Histogram({
+      name: 'leios_rollback_depth_blocks',
+      help: 'Blocks rolled back per chain switch',
+      buckets: [1, 2, 3, 5, 10, 20, 50, 100],
+      registers,
+    }),
+
     ebForged: counter('eb_forged_total', 'Endorser blocks forged (announced) by this node'),
+    ebTxBytes: counter('eb_tx_bytes_total', 'Transaction bytes referenced by the EBs announced in adopted RBs'),
+    ebCertifiedTxBytes: counter('eb_certified_tx_bytes_total', 'Transaction bytes of certified EBs applied to the ledger'),
+    ebCertificationDelay: new Histogram({
+      name: 'leios_eb_certification_delay_seconds',
+      help: 'Time from the start of an EB\'s slot until this node adopted the RB certifying it',
+      buckets: [1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300],
+      registers,
+    }),
+    votesInvalid: counter('votes_invalid_total', 'Votes from peers that failed verification (not relayed; the peer is dropped)'),
     ebReceived: counter('eb_received_total', 'Endorser blocks received from peers'),
     ebCertified: counter('eb_certified_total', 'Endorser blocks for which a certificate was formed or seen'),
     votesCast: counter('votes_cast_total', 'Leios votes cast by this node'),
