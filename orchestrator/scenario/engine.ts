@@ -388,6 +388,7 @@ export class ScenarioEngine {
       const names = u.nodes === 'all' ? this.dep.nodes().map((h) => h.name) : u.nodes;
       // one node at a time: the rest of the network keeps the chain going
       for (const n of names) {
+        if (this.signal?.aborted) throw new AbortedError(); // Ctrl-C between two upgrades
         ev.emit('upgrade', { index, node: n, release: u.release, phase: 'start' });
         try {
           const atMs = Date.now();
