@@ -22,10 +22,10 @@ export function leiosnet(args: string[], e: NodeJS.ProcessEnv): Promise<{ code: 
   });
 }
 
-export async function runUpgradeSuite(runtime: string, dir: string, env: NodeJS.ProcessEnv) {
+export async function runUpgradeSuite(runtime: string, dir: string, env: NodeJS.ProcessEnv, extra: string[] = []) {
   const out = join(dir, runtime);
   const junit = join(dir, `${runtime}.junit.xml`);
-  const r = await leiosnet(['run', 'upgrade-suite', '--runtime', runtime, '--out', out, '--junit', junit, '--json'], env);
+  const r = await leiosnet(['run', 'upgrade-suite', '--runtime', runtime, '--out', out, '--junit', junit, '--json', ...extra], env);
   if (existsSync(join(out, 'meta.json'))) started.push(JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')).runId);
   const events = existsSync(join(out, 'events.jsonl'))
     ? readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>)
