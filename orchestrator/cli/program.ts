@@ -22,10 +22,11 @@ import { applyFault, describeFault } from '../scenario/faults.ts';
 import { sleep } from '../scenario/engine.ts';
 import { attachRun, downRun, findRunDir, listLiveRuns, listRunDirs, runtimeOf } from './runs.ts';
 import { registerServe } from './commands/serve.ts';
-import { registerObserve } from './commands/observe.ts';
-import { followLog } from '../observe/follow.ts';
 import { registerSweep } from './commands/sweep.ts';
 import { registerVerify } from './commands/verify.ts';
+import { registerObserve } from './commands/observe.ts';
+import { followLog } from '../observe/follow.ts';
+import { registerGenesis } from './commands/genesis.ts';
 
 export interface CliIO {
   out: (s: string) => void;
@@ -412,8 +413,8 @@ Quick start: leiosnet run quickstart`,
 
   registerSweep(program, io, exit);
   registerVerify(program, io, exit);
-
   registerObserve(program, io, exit);
+  registerGenesis(program, io, exit);
 
   return program;
 }

@@ -16,8 +16,10 @@ export const IMAGE_SOURCES = [
   'package-lock.json',
   'node',
   'tx-generator',
-  'orchestrator/image/healthcheck.mjs',
-  'orchestrator/image/install-deps.cjs',
+  // the planner/genesis and the profile library: the Helm chart's genesis Job runs
+  // `orchestrator/cli/main.ts genesis` in the cluster (orchestrator/ holds the image scripts too)
+  'orchestrator',
+  'profiles',
 ] as const;
 
 export const DOCKERFILE = 'node/Dockerfile';
@@ -46,7 +48,7 @@ export function imageFiles(root = repoRoot): string[] {
 
 /**
  * Content hash of the image: SHA-256 over (path, mode-x bit, bytes) of every image file. Like a git
- * tree hash of node/, tx-generator/, package.json/package-lock.json and the image scripts, but it
+ * tree hash of node/, tx-generator/, orchestrator/, profiles/ and package.json/package-lock.json, but it
  * also covers uncommitted edits. Stored as the `io.leiosnet.content-hash` label.
  */
 export function contentHash(root = repoRoot, extra: string[] = []): string {
@@ -105,7 +107,7 @@ export function stageSources(root = repoRoot): StagedContext {
     cpSync(join(root, rel), join(dir, rel));
   }
   // The Dockerfile COPYs these directories: they must exist even while still empty.
-  for (const d of ['node', 'tx-generator']) mkdirSync(join(dir, d), { recursive: true });
+  for (const d of ['node', 'tx-generator', 'orchestrator', 'profiles']) mkdirSync(join(dir, d), { recursive: true });
   return { dir, files: files.length, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
