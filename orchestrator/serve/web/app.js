@@ -203,7 +203,7 @@
     ['start', 'start it again'],
     ['kill', 'SIGKILL'],
     ['restart', 'stop and start'],
-    ['isolate', 'cut all its links for 20 s'],
+    ['isolate', 'partition it from every other node for 20 s'],
   ];
   function buildTable() {
     const tb = $('#nodes tbody');
@@ -251,8 +251,13 @@
       if (e.status === 401) $('#token').focus();
     }
   }
+  // the node's neighbours in the plan (a node's /peers may also list clients such as the generator)
+  const neighbours = (node) => [...new Set(st.edges.flatMap((e) => (e.from === node ? [e.to] : e.to === node ? [e.from] : [])))];
   function nodeFault(kind, node) {
-    if (kind === 'isolate') return fault({ kind: 'link', node, down: true, forS: 20 });
+    if (kind === 'isolate') {
+      const others = st.nodes.map((n) => n.name).filter((n) => n !== node);
+      return fault({ kind: 'partition', groups: [[node], others], forS: 20 });
+    }
     return fault({ kind, node });
   }
   $('#net-faults').addEventListener('click', (ev) => {
@@ -262,7 +267,11 @@
       const names = st.nodes.map((n) => n.name);
       const half = Math.ceil(names.length / 2);
       fault({ kind: 'partition', groups: [names.slice(0, half), names.slice(half)], forS: 20 });
-    } else fault({ kind: 'link', node: st.nodes[0].name, latencyMs: 200, forS: 20 });
+    } else {
+      const node = st.nodes[0].name;
+      const peer = neighbours(node)[0];
+      if (peer) fault({ kind: 'link', node, peer, latencyMs: 200, forS: 20 });
+    }
   });
 
   // --- token -------------------------------------------------------------------------------------
