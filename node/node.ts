@@ -577,6 +577,7 @@ export class LeiosNode {
       endorsement: cert && ann ? toHex(ann.hash) : null,
       announced_eb: eb ? toHex(eb.hash) : null,
       block_no: block.header.blockNo,
+      tx_count: txs.length,
     });
     this.leios.noteHeader(block.header.issuerVkey, slot, toHex(block.hash), eb ? { ebHash: eb.hash, epochNonce: node.data.nonce.epochNonce } : undefined);
     this.runSelection();

@@ -4,7 +4,7 @@ import { blsKeygen, blsSign, voteMessage } from '../crypto/bls.ts';
 import { selectCommittee, proveEligibility, type CommitteeSelection } from '../leios/committee.ts';
 import { decodeCertificate, type Certificate } from '../leios/certificate.ts';
 import { decodeEb, decodeVote, encodeEb, encodeVote, checkEbLimits, type EncodedEb, type VoteMsg } from './eb.ts';
-import { voteDecision, certAllowed, ebIsFresh, certificationWindowSlots, type VoteDecision } from './rules.ts';
+import { voteDecision, voteDeadlineSlot, certAllowed, ebIsFresh, certificationWindowSlots, type VoteDecision } from './rules.ts';
 import { EbStore, type EbEntry } from './eb-store.ts';
 import { VotePool } from './vote-pool.ts';
 import { tryDecodeTx, noteWitnessesVerified, witnessesKnown, checkTx, inputKeys, type Ledger, type Tx, type TxOut } from '../ledger/index.ts';
@@ -93,7 +93,7 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
         const received = vs.filter((v) => v.from);
         for (const v of received) {
           this.d.metrics.votesReceived.inc();
-          this.d.tracer.vtBundleReceived({ id: `${toHex(v.vote.ebHash)}:${v.vote.poolId}`, sender: v.from, slot: v.vote.electionId });
+          this.d.tracer.vtBundleReceived({ id: `${toHex(v.vote.ebHash)}:${v.vote.poolId}`, sender: v.from, slot: v.vote.electionId, election_id: v.vote.electionId, voter: v.vote.poolId });
         }
         this.emit('votes', vs.map((v) => v.bytes), Math.max(...vs.map((v) => v.vote.electionId)));
       },
@@ -450,9 +450,12 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     }
     this.votedElections.add(rb.slot);
     const v: VoteMsg = { electionId: rb.slot, ebHash: rb.ebHash, poolId: this.d.poolId, sig: blsSign(this.blsSk, voteMessage(rb.slot, rb.ebHash)), eligibility };
+    // Signing takes milliseconds (more on a loaded machine): a vote finished after the voting
+    // period closed is not cast.
+    if (this.d.nowMs() >= this.d.slotStartMs(voteDeadlineSlot(rb.slot, this.p))) return { vote: false, reason: 'too-late' };
     const bytes = encodeVote(v);
     this.d.metrics.votesCast.inc();
-    this.d.tracer.vtBundleGenerated({ id: `${ebKey}:${this.d.poolId}`, slot: rb.slot, size_bytes: bytes.length, votes: { [ebKey]: 1 } });
+    this.d.tracer.vtBundleGenerated({ id: `${ebKey}:${this.d.poolId}`, slot: rb.slot, size_bytes: bytes.length, votes: { [ebKey]: 1 }, election_id: rb.slot, voter: this.d.poolId, vote_slot: this.d.currentSlot() });
     this.votePool.addOwn(v, bytes);
     return d;
   }

@@ -67,6 +67,8 @@ export interface RBGeneratedMsg extends TraceMessage {
   announced_eb?: BlockRef | null;
   /** ours */
   block_no?: number;
+  /** ours: transactions in the RB body */
+  tx_count?: number;
 }
 
 export interface EBGeneratedMsg extends TraceMessage {
@@ -96,6 +98,10 @@ export interface VTBundleGeneratedMsg extends TraceMessage {
   pipeline: number;
   /** EB id → number of votes (sortition weight) in this bundle */
   votes: Record<string, number>;
+  /** ours: the election (slot of the announcing RB), the voting pool, the slot the vote was cast in */
+  election_id?: number;
+  voter?: string;
+  vote_slot?: number;
 }
 
 export interface ReceivedMsg extends TraceMessage {
@@ -104,6 +110,9 @@ export interface ReceivedMsg extends TraceMessage {
   recipient: string;
   sender?: string;
   slot?: number;
+  /** ours, votes: the election and the voting pool */
+  election_id?: number;
+  voter?: string;
 }
 
 // --- helper arguments ---------------------------------------------------------------------------
@@ -119,6 +128,7 @@ export interface RBGeneratedArgs {
   /** id of the EB this RB announces */
   announced_eb?: string | null;
   block_no?: number;
+  tx_count?: number;
 }
 
 export interface EBGeneratedArgs {
@@ -135,12 +145,17 @@ export interface VTBundleGeneratedArgs {
   slot: number;
   size_bytes: number;
   votes: Record<string, number>;
+  election_id?: number;
+  voter?: string;
+  vote_slot?: number;
 }
 
 export interface ReceivedArgs {
   id: string;
   sender?: string;
   slot?: number;
+  election_id?: number;
+  voter?: string;
 }
 
 type Without<T, K extends string> = Omit<T, K | 'type' | 'node'>;
@@ -340,6 +355,7 @@ export class TraceWriter {
     if (a.tx_payload_bytes !== undefined) m.tx_payload_bytes = a.tx_payload_bytes;
     if (a.announced_eb !== undefined) m.announced_eb = a.announced_eb === null ? null : { id: a.announced_eb };
     if (a.block_no !== undefined) m.block_no = a.block_no;
+    if (a.tx_count !== undefined) m.tx_count = a.tx_count;
     this.emit(m);
   }
 
@@ -380,6 +396,9 @@ export class TraceWriter {
       pipeline: 0,
       votes: a.votes,
     };
+    if (a.election_id !== undefined) m.election_id = a.election_id;
+    if (a.voter !== undefined) m.voter = a.voter;
+    if (a.vote_slot !== undefined) m.vote_slot = a.vote_slot;
     this.emit(m);
   }
 
@@ -391,6 +410,8 @@ export class TraceWriter {
     const m: ReceivedMsg = { type, node: this.node, id: a.id, recipient: this.node };
     if (a.sender !== undefined) m.sender = a.sender;
     if (a.slot !== undefined) m.slot = a.slot;
+    if (a.election_id !== undefined) m.election_id = a.election_id;
+    if (a.voter !== undefined) m.voter = a.voter;
     return m;
   }
 
