@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { analyseRun, writeSummary } from '../analysis/analyse.ts';
+import { attachConformance } from '../verify/attach.ts';
 import { getTip } from '../collect/admin.ts';
 import { LeiosnetError, ProfileError, UserError } from '../errors.ts';
 import { knownProfiles, loadProfile } from '../profile/load.ts';
@@ -334,6 +335,8 @@ Quick start: leiosnet run quickstart`,
     .action(async (ref: string, o: { json?: boolean }) => {
       const runDir = findRunDir(ref, io.cwd);
       const analysis = await analyseRun(runDir);
+      // The trace verifier is part of the analysis: a re-analysed run keeps its conformance.
+      await attachConformance(runDir, analysis);
       writeSummary(runDir, analysis.summary);
       const files = writeReports(runDir, analysis);
       if (o.json) json(analysis.summary);
