@@ -105,10 +105,10 @@ describe('leiosnet CLI', () => {
     expect(top.out).toContain('Exit codes: 0 ok');
   });
 
-  it('serve is a stub that says so, exit 2', async () => {
-    const r = await cli(['serve']);
+  it('serve refuses a bad --port with exit 2, naming the flag', async () => {
+    const r = await cli(['serve', '--port', 'seventy']);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('not yet implemented');
+    expect(r.err).toContain('--port');
   });
 
   it('report and compare re-analyse recorded runs', async () => {
