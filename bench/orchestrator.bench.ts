@@ -166,6 +166,17 @@ async function scale(n: number): Promise<void> {
   }
 }
 
+// a bench stopped by a signal still takes its testnets down (they run detached)
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    void (async () => {
+      for (const r of await rt.list()) await rt.down(r.runId).catch(() => {});
+      rmSync(work, { recursive: true, force: true });
+      process.exit(130);
+    })();
+  });
+}
+
 try {
   if (values.only !== 'scale') await firstBlock();
   if (values.only !== 'first-block') {

@@ -45,6 +45,9 @@ if (values.duration || values.drain) {
 }
 const out = resolve(values.out ?? join(mkdtempSync(join(tmpdir(), 'leiosnet-throughput-')), 'sweep'));
 const t0 = Date.now();
+// Ctrl-C / SIGTERM: the current point tears its testnet down, the sweep stays resumable
+const abort = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => abort.abort());
 
 const r = await runSweep({
   profile: values.profile,
@@ -53,6 +56,7 @@ const r = await runSweep({
   out,
   maxPoints: values['max-points'] !== undefined ? Number(values['max-points']) : undefined,
   log: (l) => console.error(l),
+  signal: abort.signal,
 });
 const a = analyseSweep(r.sweepDir, r.state);
 const ceiling = a.ceiling ?? planCeiling(base);
