@@ -1024,7 +1024,8 @@ export class KubernetesRuntime implements Runtime {
     live?.stopHeartbeat();
     this.live.delete(runId);
     const sel = runSelector(runId);
-    const deadline = Date.now() + 120_000;
+    // namespace termination waits for every pod's graceful stop: slow on a loaded small cluster
+    const deadline = Date.now() + 300_000;
     for (;;) {
       const nss = await this.namespacesOf(runId);
       const roles = (await this.rbac.listClusterRole({ labelSelector: sel })).items;
@@ -1035,7 +1036,7 @@ export class KubernetesRuntime implements Runtime {
       }
       for (const r of bindings) await ignoring(this.rbac.deleteClusterRoleBinding({ name: r.metadata!.name! }));
       for (const r of roles) await ignoring(this.rbac.deleteClusterRole({ name: r.metadata!.name! }));
-      if (Date.now() > deadline) throw new InfraError(`kubernetes runtime: namespace of run ${runId} still there after 120 s (${nss.map((n) => `${n.metadata?.name}: ${n.status?.phase}`).join(', ')})`);
+      if (Date.now() > deadline) throw new InfraError(`kubernetes runtime: namespace of run ${runId} still there after 300 s (${nss.map((n) => `${n.metadata?.name}: ${n.status?.phase}`).join(', ')})`);
       await sleep(1_000);
     }
   }

@@ -178,7 +178,7 @@ describe.skipIf(gate.skip)('kubernetes runtime (real cluster, real node)', () =>
         import { writeRunFiles } from ${JSON.stringify(join(REPO, 'orchestrator/genesis/index.ts'))};
         import { KubernetesRuntime } from ${JSON.stringify(join(REPO, 'orchestrator/runtime/kubernetes.ts'))};
         const plan = resolvePlan(profileFromObject(${JSON.stringify(one)}));
-        const up = (id, dir, ttl) => new KubernetesRuntime({ heartbeatS: 2, heartbeatTtlS: ttl }).up(id, dir, writeRunFiles(plan, dir, { now: new Date() }));
+        const up = (id, dir, ttl) => new KubernetesRuntime({ heartbeatS: 2, heartbeatTtlS: ttl, build: 'never' }).up(id, dir, writeRunFiles(plan, dir, { now: new Date() }));
         await Promise.all([up(${JSON.stringify(a)}, ${JSON.stringify(dirA)}, 600), up(${JSON.stringify(b)}, ${JSON.stringify(dirB)}, ${ttlB})]);
         console.log('UP');
         setInterval(() => {}, 1000);

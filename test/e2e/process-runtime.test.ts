@@ -93,7 +93,9 @@ describe('process runtime, end to end', () => {
     expect(Date.parse(meta.endedAt)).toBeGreaterThan(Date.parse(meta.startedAt));
 
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-    expect(summary.run).toMatchObject({ id: meta.runId, nodes: 3, slotLengthS: 0.5 });
+    // the slot length is the profile's (ci-praos extends ci-test, time-scaled)
+    const planned = JSON.parse(readFileSync(join(out, 'profile.resolved.json'), 'utf8')) as { genesis: { slotLengthS: number } };
+    expect(summary.run).toMatchObject({ id: meta.runId, nodes: 3, slotLengthS: planned.genesis.slotLengthS });
     expect(summary.chain.blocks).toBeGreaterThanOrEqual(4);
     expect(summary.chain.tipAgreement).toBe(true);
     expect(summary.diffusion.rb.samples).toBeGreaterThan(0);
