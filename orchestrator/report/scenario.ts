@@ -98,7 +98,7 @@ export function renderScenarioMarkdown(r: ScenarioReport): string[] {
   if (r.faults.length) {
     out.push('', '## Fault recovery', '');
     out.push(
-      'Per node: time from the fault being undone (or a restart returning) until the node adopted a block forged after it, on top of the chain it missed.',
+      'Per node: time from the fault being undone (a restart or an upgrade: from its start) until the node adopted a block forged after that, on top of the chain it missed.',
       '',
     );
     out.push(

@@ -176,7 +176,7 @@ export class ScenarioEngine {
   }
 
   /**
-   * After a fault is undone (or a restart returned): time until `node` has adopted a block forged
+   * After a fault is undone (or from the start of a restart or upgrade): time until `node` has adopted a block forged
    * after that moment, on top of the chain it missed (recovery.ts), as a `recovered` event;
    * gives up after two minutes, or says so when the run ends first.
    */

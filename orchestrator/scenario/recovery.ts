@@ -1,6 +1,6 @@
 // Per-node recovery time after a fault. The clock starts when the fault is undone (a killed node
 // restarted, a partition healed) or, for faults that end by themselves (restart, start, resume)
-// and upgrades (a restart on a new release), when the step began the restart. A node has
+// and upgrades (a restart on a new release), when the restart began. A node has
 // recovered once it has adopted a block forged after that moment (tip slot past the slot of the
 // undo) that also covers the chain it missed (block number above the best tip any other node
 // had at that moment), and is on the common chain
@@ -85,6 +85,7 @@ export function faultTable(events: readonly RunEvent[], runStartMs?: number): Fa
   const rel = (t: string) => Math.round((Date.parse(t) - t0) / 100) / 10;
   const rows: FaultRow[] = [];
   const open = new Map<string, FaultRow[]>();
+  const upgradeStart = new Map<string, number>();
   for (const e of events) {
     if (e.type === 'fault') {
       const f = e.fault as Fault | undefined;
@@ -96,10 +97,12 @@ export function faultTable(events: readonly RunEvent[], runStartMs?: number): Fa
       rows.push(...made);
       // The same fault may recur (a campaign kills a node twice): rows queue up under its label.
       open.set(label, [...(open.get(label) ?? []), ...made]);
+    } else if (e.type === 'upgrade' && e.phase === 'start' && typeof e.node === 'string') {
+      upgradeStart.set(e.node, rel(e.t));
     } else if (e.type === 'upgrade' && e.phase === 'done' && typeof e.node === 'string') {
-      // an upgrade restarts the node on the new release: a row like a fault that ends by itself
+      // an upgrade restarts the node on the new release: from the stop (at) to the start (undone)
       const label = upgradeLabel(e.node, String(e.release));
-      const row: FaultRow = { fault: label, node: e.node, step: typeof e.index === 'number' ? e.index + 1 : null, atS: rel(e.t), undoneAtS: rel(e.t), recoveryS: null, missedBlocks: null, status: 'not measured' };
+      const row: FaultRow = { fault: label, node: e.node, step: typeof e.index === 'number' ? e.index + 1 : null, atS: upgradeStart.get(e.node) ?? rel(e.t), undoneAtS: rel(e.t), recoveryS: null, missedBlocks: null, status: 'not measured' };
       rows.push(row);
       open.set(label, [...(open.get(label) ?? []), row]);
     } else if (e.type === 'fault-undone') {

@@ -67,7 +67,7 @@ describe('recovery', () => {
       { fault: 'kill node=pool-2 forS=2', node: 'pool-2', step: 4, atS: 10, undoneAtS: 12, recoveryS: 4.6, missedBlocks: 1, status: 'recovered' },
       { fault: 'partition groups=[["pool-1"],["pool-2"]] forS=5', node: 'pool-1', step: 6, atS: 20, undoneAtS: 25, recoveryS: null, missedBlocks: null, status: 'not recovered', detail: 'run ended before the node recovered' },
       { fault: 'partition groups=[["pool-1"],["pool-2"]] forS=5', node: 'pool-2', step: 6, atS: 20, undoneAtS: 25, recoveryS: 5, missedBlocks: null, status: 'recovered' },
-      { fault: 'upgrade pool-3 → leios-2.0', node: 'pool-3', step: 8, atS: 53, undoneAtS: 53, recoveryS: 7.5, missedBlocks: 2, status: 'recovered' },
+      { fault: 'upgrade pool-3 → leios-2.0', node: 'pool-3', step: 8, atS: 50, undoneAtS: 53, recoveryS: 7.5, missedBlocks: 2, status: 'recovered' },
     ]);
   });
 });
