@@ -164,7 +164,7 @@ describe('profile loader: extends and --set', () => {
     const { profile, source } = loadProfile('ci-praos', opts);
     expect(source.chain.map((f) => f.slice(PROFILES_DIR.length))).toEqual(['ci-praos.yaml', 'ci-test.yaml']);
     expect(profile.name).toBe('ci-praos');
-    expect(profile.genesis.slotLengthS).toBe(0.5); // inherited
+    expect(profile.genesis.slotLengthS).toBe(0.2); // inherited
     expect(profile.genesis.eras).toEqual([{ era: 'praos', startEpoch: 0, protocolVersion: 1 }]);
   });
 });
@@ -192,7 +192,7 @@ describe('profile library', () => {
 
     expect(p('quickstart').nodes.filter((n) => n.role === 'pool')).toHaveLength(4);
     expect(leiosFrom('quickstart')).toBe(1);
-    expect(p('quickstart').scenario.estimatedDurationS).toBeLessThanOrEqual(150);
+    expect(p('quickstart').scenario.estimatedDurationS).toBeLessThanOrEqual(180);
 
     expect(p('ci-praos').genesis.eras.map((e) => e.era)).toEqual(['praos']);
     expect(p('ci-praos').nodes).toHaveLength(3);
@@ -201,8 +201,8 @@ describe('profile library', () => {
     expect(ciTest.nodes).toHaveLength(5);
     expect(leiosFrom('ci-test')).toBe(1);
     expect(ciTest.genesis.eras[0]!.era).toBe('praos');
-    // well under 3 minutes including the start delay
-    expect(ciTest.scenario.estimatedDurationS + ciTest.genesis.startDelayS).toBeLessThan(120);
+    // under 3 minutes including the start delay (DESIGN.md: ci-test under 3 minutes)
+    expect(ciTest.scenario.estimatedDurationS + ciTest.genesis.startDelayS).toBeLessThan(180);
 
     const bench = p('ci-bench');
     expect(bench.nodes.filter((n) => n.role === 'pool')).toHaveLength(10);
