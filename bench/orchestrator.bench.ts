@@ -119,7 +119,10 @@ async function scale(n: number): Promise<void> {
     'genesis.startDelayS=5',
   ]);
   try {
-    await sleep(5_000); // past systemStart: slot clocks and peer connections running
+    // past systemStart (the pipeline may have moved it past the measured bring-up): slot clocks
+    // and peer connections running
+    const systemStart = Date.parse((JSON.parse(readFileSync(join(runDir, 'genesis', 'genesis.json'), 'utf8')) as { systemStart: string }).systemStart);
+    await sleep(Math.max(0, systemStart - Date.now()) + 5_000);
     const pids = pidsOf(runDir);
     const lead0 = await leadership(dep);
     const samples = new Map<string, { cpu: number[]; rss: number[]; pss: number[] }>();
