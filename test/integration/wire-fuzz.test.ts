@@ -4,7 +4,7 @@
 // initiator (client) or answering the node's own requests (responder) — and then sends a
 // *mutated valid* message: a field swapped for a hostile value, dropped or added, the tag
 // changed, bytes flipped, the CBOR truncated, the message repeated as a flood. Seeded and bounded
-// (WIRE_FUZZ_CASES, default 160, ≈ 45 s). pool-1 must stay up, keep pool-2 connected and the
+// (WIRE_FUZZ_CASES, default 500, ≈ 20 s; 2000 ≈ 85 s). pool-1 must stay up, keep pool-2 connected and the
 // chain growing, and keep its RSS bounded.
 
 import fs from 'node:fs';
@@ -19,7 +19,7 @@ import { decodeCbor, encodeCbor } from '../../node/network/types.ts';
 import { buildTestnet, getJson, startNode, waitFor } from '../support/testnet.ts';
 
 const BASE_PORT = 4900;
-const CASES = Number(process.env.WIRE_FUZZ_CASES ?? 160);
+const CASES = Number(process.env.WIRE_FUZZ_CASES ?? 500);
 const MAGIC = 42;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leiosnet-wire-fuzz-'));
 const tn = buildTestnet({ dir, pools: 2, basePort: BASE_PORT, slotLengthS: 0.2, f: 0.25, k: 30, startInS: 2, eras: [{ era: 'praos', startEpoch: 0, protocolVersion: 1 }, { era: 'leios', startEpoch: 1, protocolVersion: 2 }] });
