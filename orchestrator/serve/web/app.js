@@ -88,7 +88,7 @@
     const tip = st.tips[n.name];
     if (by === 'tip') {
       if (!tip || !tip.hash) return '#d1d5db';
-      return `hsl(${hue(tip.hash)} 70% 55%)`;
+      return categorical('t:' + tip.hash); // distinct tips, distinct colours
     }
     if (by === 'release') return categorical('r:' + n.release);
     if (by === 'region') return categorical('g:' + (n.region || '(none)'));
