@@ -94,7 +94,7 @@ describe('plan', () => {
     expect(p.generator.targets).toEqual(p.nodes.map((n) => n.name));
     expect(p.node.mempoolCapacityBytes).toBe(2 * (90_112 + 12_000_000));
     expect(p.scenario.estimatedDurationS).toBe(380);
-    expect(plan('ci-test', ['scenario.duration={blocks: 10}']).scenario.estimatedDurationS).toBe(50); // 10 × 0.5 s / 0.1
+    expect(plan('ci-test', ['scenario.duration={blocks: 10}']).scenario.estimatedDurationS).toBe(40); // 10 blocks × 0.2 s / 0.05
   });
 });
 
@@ -109,7 +109,7 @@ describe('genesis and run files', () => {
     expect(genesis.pools.map((x) => x.id)).toEqual(['pool-1', 'pool-2', 'pool-3', 'pool-4', 'pool-5']);
     expect(genesis.pools.reduce((s, x) => s + x.stake, 0)).toBe(1_000_000_000_000);
     expect(genesis.eras).toEqual(p.genesis.eras);
-    expect(genesis.leios).toEqual({ lHdrSlots: 1, lVoteSlots: 3, lDiffSlots: 3, ebMaxRefBytes: 512_000, ebMaxTxBytes: 12_000_000, quorum: 0.75, committee: { kind: 'truncation', sigmaC: 0.99 } });
+    expect(genesis.leios).toEqual({ lHdrSlots: 1, lVoteSlots: 4, lDiffSlots: 7, ebMaxRefBytes: 512_000, ebMaxTxBytes: 12_000_000, quorum: 0.75, committee: { kind: 'truncation', sigmaC: 0.99 } });
     expect(genesis.protocolParams.maxBlockBodySize).toBe(4096); // ci-test scales RBs down with time
 
     const key = (file: string, type: string) => {
