@@ -44,7 +44,11 @@ afterAll(async () => {
 
 const args = ['sweep', 'ci-test', '--vary', 'generator.tps=2,6', '--set', 'scenario.duration.slots=100', '--set', 'analysis.assertions=[]', '--out', out, '--json'];
 
-describe('leiosnet sweep on processes', () => {
+// Several full runs back to back: a long e2e, LEIOSNET_E2E_LONG=1 (the planner, knee, ceiling and
+// resume logic are unit-tested in test/unit/sweep.test.ts).
+const long = process.env.LEIOSNET_E2E_LONG === '1';
+if (!long) console.log('SKIPPED sweep e2e: long e2e, set LEIOSNET_E2E_LONG=1');
+describe.skipIf(!long)('leiosnet sweep on processes', () => {
   it('runs a grid point by point, resumes after stopping, and reports the knee and the ceiling', { timeout: 175_000 }, async () => {
     const first = await leiosnet([...args, '--max-points', '1']);
     expect(first.code, first.err).toBe(0);
