@@ -333,11 +333,19 @@ export class Mempool {
     }
     const txs: MempoolTxRef[] = [];
     let next = cursor;
-    for (let i = lo; i < o.length && txs.length < max; i++) {
+    let i = lo;
+    for (; i < o.length && txs.length < max; i++) {
       const e = o[i];
       next = e.seq;
       if (e.live) txs.push({ id: e.tx.id, idHex: e.tx.idHex, size: e.tx.size });
     }
+    // Read to the end: everything up to the newest sequence number has been seen, including
+    // txs already removed (compacted away). Without this a reader that starts at 0 after txs
+    // came and went (a peer reconnecting to a node whose mempool emptied) never catches up
+    // with `seq`, and `waitForTxsAfter` resolves at once, forever: a loop of microtasks that
+    // starves the event loop (the Leios-era kill -9 rejoin bug: every peer the restarted node
+    // reconnected to stopped answering).
+    if (i === o.length && this.seq > next) next = this.seq;
     return { txs, cursor: next };
   }
 

@@ -112,7 +112,8 @@ describe('Praos → Leios hard fork on 6 node processes', () => {
         const viaEb = ev.filter((e) => e.message.type === 'TxIncluded' && e.message.eb).flatMap((e) => e.message.ids as string[]);
         const viaRb = ev.filter((e) => e.message.type === 'TxIncluded' && !e.message.eb).flatMap((e) => e.message.ids as string[]);
         const included = [...viaEb, ...viaRb].filter((id) => sent.has(id)).length;
-        return certs.length >= 2 && included > load.length * 0.8 && { certs, viaEb, viaRb, included };
+        // 2.4 MB fits one EB (S_EB-tx = 12 MB): one certificate may carry the whole load.
+        return certs.length >= 1 && included > load.length * 0.8 && { certs, viaEb, viaRb, included };
       },
       90_000,
     );
@@ -125,10 +126,10 @@ describe('Praos → Leios hard fork on 6 node processes', () => {
     const fork = traceOf(0).find((e) => e.message.type === 'HardFork' && e.message.protocolVersion === 2);
     expect(fork?.message.epoch).toBe(1);
     const all = LEIOS.flatMap((i) => traceOf(i));
-    expect(all.filter((e) => e.message.type === 'EBGenerated').length).toBeGreaterThanOrEqual(2);
+    expect(all.filter((e) => e.message.type === 'EBGenerated').length).toBeGreaterThanOrEqual(1);
     expect(all.filter((e) => e.message.type === 'EBReceived').length).toBeGreaterThan(0);
     expect(all.filter((e) => e.message.type === 'VTBundleGenerated').length).toBeGreaterThanOrEqual(4);
-    expect(all.filter((e) => e.message.type === 'CertCreated').length).toBeGreaterThanOrEqual(2);
+    expect(all.filter((e) => e.message.type === 'CertCreated').length).toBeGreaterThanOrEqual(1);
   }, 180_000);
 
   it('the Leios nodes agree on the chain', async () => {

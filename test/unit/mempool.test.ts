@@ -240,6 +240,23 @@ describe('mempool: relay cursor', () => {
     expect(mp.idsAfter(p3.cursor, 100).txs.map((t) => t.idHex)).toEqual(txs.slice(6).map((t) => t.idHex));
   });
 
+  it('a reader starting at 0 after txs came and went catches up, so waiting really waits (reconnect after the mempool emptied)', async () => {
+    const mp = new Mempool(genesisLedger(), { capacityBytes: 10_000_000 });
+    const txs = Array.from({ length: 3 }, (_, i) => spend(i, genKey(i, 0)));
+    for (const t of txs) mp.add(t.bytes);
+    mp.remove(txs.map((t) => t.idHex)); // included elsewhere: the mempool is empty again
+    const r = mp.idsAfter(0, 10); // a peer that connects now starts at 0
+    expect(r.txs).toEqual([]);
+    expect(r.cursor).toBe(mp.cursor);
+    let woke = false;
+    const w = mp.waitForTxsAfter(r.cursor).then(() => (woke = true));
+    await new Promise((res) => setTimeout(res, 10));
+    expect(woke).toBe(false); // before the fix this resolved at once, and the relay loop spun forever
+    mp.add(spend(3, genKey(3, 0)).bytes);
+    await w;
+    expect(woke).toBe(true);
+  });
+
   it('waitForTxsAfter resolves on the next arrival and honours abort', async () => {
     const mp = new Mempool(genesisLedger(), { capacityBytes: 10_000_000 });
     const cursor = mp.cursor;
