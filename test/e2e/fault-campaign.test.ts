@@ -60,7 +60,9 @@ async function campaign(runtime: string): Promise<void> {
     expect(opened.length, n).toBeGreaterThanOrEqual(3);
     expect(log).not.toMatch(/fatal/);
   }
-  expect(s.chain.tipAgreement).toBe(true);
+  // (summary.chain.tipAgreement counts pool-6 too, which stopped following by design; the
+  // profile's tip-agreement assertion over the Leios pools passed with s.passed above.)
+  expect(s.assertions.find((a: any) => a.name.startsWith('tip-agreement'))?.passed).toBe(true);
   expect(s.leios.ebsCertified).toBeGreaterThanOrEqual(1);
   expect(s.conformance.violations).toBe(0);
   expect(s.throughput.txSubmitted).toBeGreaterThan(0);
