@@ -5,7 +5,7 @@
 
 import { toHex } from '../crypto/hash.ts';
 import { buildCertificate, encodeCertificate } from './certificate.ts';
-import { decodeVote, type VoteMsg } from './eb.ts';
+import type { VoteMsg } from './eb.ts';
 import type { CommitteeSelection } from './committee.ts';
 import type { WorkerPool } from '../work/pool.ts';
 
@@ -199,5 +199,4 @@ export class VotePool {
     for (const k of this.certs.keys()) if (Number(k.slice(k.indexOf(':') + 1)) < beforeSlot) this.certs.delete(k);
   }
 
-  static decode = decodeVote;
 }
