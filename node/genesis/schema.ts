@@ -45,6 +45,37 @@ export const LeiosParamsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+// Praos as cardano-node runs it (KES, operational certificates, tiebreak, leader schedule).
+// Optional as a whole and per field, so genesis files written before it stay valid.
+export const PraosParamsSchema = Type.Object(
+  {
+    slotsPerKesPeriod: Type.Integer({
+      minimum: 1,
+      default: 129_600,
+      description: 'slots per KES period (mainnet 129,600 = 36 h of 1 s slots); kes_period = floor(slot / slotsPerKesPeriod)',
+    }),
+    maxKesEvolutions: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 62,
+      description:
+        'periods an operational certificate is valid for: opcert_start ≤ kes_period < opcert_start + maxKesEvolutions (Sum6KES has 64 periods; mainnet 62)',
+    }),
+    vrfTiebreakMaxSlots: Type.Integer({
+      minimum: 0,
+      default: 5,
+      description:
+        'equal-length chains are settled by the lower tip VRF output only if their tips are at most this many slots apart (ouroboros-consensus RestrictedVRFTiebreaker; mainnet 5)',
+    }),
+    leaderIntervalSlots: Type.Integer({
+      minimum: 1,
+      default: 1,
+      description: 'leadership checked only every N-th slot (slots with slot mod N ≠ 0 never have a leader); 1 = every slot, as Praos',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const PoolSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, description: 'pool name, also the node name that runs it' }),
@@ -90,6 +121,7 @@ export const GenesisSchema = Type.Object(
     protocolParams: ProtocolParamsSchema,
     eras: Type.Array(EraSchema, { minItems: 1, description: 'era schedule, ordered by startEpoch; first starts at 0' }),
     leios: LeiosParamsSchema,
+    praos: Type.Optional(PraosParamsSchema),
     updateThreshold: Type.Number({
       exclusiveMinimum: 0,
       maximum: 1,
@@ -105,7 +137,19 @@ export const GenesisSchema = Type.Object(
 export type Era = Static<typeof EraSchema>;
 export type Committee = Static<typeof CommitteeSchema>;
 export type LeiosParams = Static<typeof LeiosParamsSchema>;
+export type PraosParams = Static<typeof PraosParamsSchema>;
 export type Pool = Static<typeof PoolSchema>;
+
+/** The praos parameters with every default filled in (for genesis files without the object). */
+export function praosParams(g: { praos?: Partial<PraosParams> }): PraosParams {
+  const p = g.praos ?? {};
+  return {
+    slotsPerKesPeriod: p.slotsPerKesPeriod ?? 129_600,
+    maxKesEvolutions: p.maxKesEvolutions ?? 62,
+    vrfTiebreakMaxSlots: p.vrfTiebreakMaxSlots ?? 5,
+    leaderIntervalSlots: p.leaderIntervalSlots ?? 1,
+  };
+}
 export type UtxoEntry = Static<typeof UtxoEntrySchema>;
 export type ProtocolParams = Static<typeof ProtocolParamsSchema>;
 export type Genesis = Static<typeof GenesisSchema>;
