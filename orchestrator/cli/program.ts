@@ -352,12 +352,13 @@ Quick start: leiosnet run quickstart`,
     .option('--threshold <pct>', 'a change beyond this % the wrong way is a regression', num('--threshold'), 5)
     .option('--out <dir>', 'where compare.md/compare.json go (default: the candidate run dir)')
     .option('--fail-on-regression', 'exit 1 if any metric regressed')
+    .option('--in-slots', 'durations and rates in slots, for runs at different slot lengths (the time-scaled model)')
     .option('--json', 'print compare.json')
-    .action((base: string, cand: string, o: { threshold: number; out?: string; failOnRegression?: boolean; json?: boolean }) => {
+    .action((base: string, cand: string, o: { threshold: number; out?: string; failOnRegression?: boolean; inSlots?: boolean; json?: boolean }) => {
       const resolveRef = (r: string) => (existsSync(resolve(io.cwd, r)) ? resolve(io.cwd, r) : findRunDir(r, io.cwd));
       const b = resolveRef(base);
       const c = resolveRef(cand);
-      const r = compare(b, c, o.threshold);
+      const r = compare(b, c, o.threshold, { inSlots: o.inSlots });
       const outDir = o.out ?? (statSync(c).isDirectory() ? c : join(c, '..'));
       const files = writeCompare(r, outDir);
       if (o.json) json(r);

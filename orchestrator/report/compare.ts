@@ -23,6 +23,8 @@ export interface CompareResult {
   base: { runId: string; path: string };
   candidate: { runId: string; path: string };
   thresholdPct: number;
+  /** 'slots': durations and rates converted to slots (`--in-slots`) */
+  unit?: 'slots';
   rows: CompareRow[];
   regressions: string[];
   improvements: string[];
@@ -64,9 +66,30 @@ export function flatten(obj: unknown, prefix = '', out = new Map<string, number 
   return out;
 }
 
-export function compareSummaries(base: Summary, cand: Summary, thresholdPct = 5): Omit<CompareResult, 'base' | 'candidate'> {
-  const a = flatten(base);
-  const b = flatten(cand);
+/**
+ * The same leaves in the protocol's own unit, the slot, so runs at different slot lengths compare
+ * (the time-scaled model: a 0.2 s-slot run should match a 1 s-slot run *in slots*). Durations
+ * (`…S`, `…Ms`) become `…Slots`, rates (`…PerS`, `tps`) become per slot; unitless figures
+ * (shares, counts) stay as they are.
+ */
+export function inSlots(flat: Map<string, number | boolean | null>, slotLengthS: number): Map<string, number | boolean | null> {
+  const out = new Map<string, number | boolean | null>();
+  const r = (x: number) => Number(x.toPrecision(6));
+  for (const [k, v] of flat) {
+    if (k.startsWith('run.') || typeof v !== 'number') out.set(k, v);
+    else if (/PerS$/.test(k)) out.set(k.replace(/PerS$/, 'PerSlot'), r(v * slotLengthS));
+    else if (/Ms$/.test(k)) out.set(k.replace(/Ms$/, 'Slots'), r(v / 1000 / slotLengthS));
+    else if (/(?<!within)S$/.test(k)) out.set(k.replace(/S$/, 'Slots'), r(v / slotLengthS));
+    else if (k === 'throughput.tps') out.set('throughput.txPerSlot', r(v * slotLengthS));
+    else out.set(k, v);
+  }
+  return out;
+}
+
+export function compareSummaries(base: Summary, cand: Summary, thresholdPct = 5, opts: { inSlots?: boolean } = {}): Omit<CompareResult, 'base' | 'candidate'> {
+  const slots = (s: Summary, f: Map<string, number | boolean | null>) => (opts.inSlots ? inSlots(f, s.run.slotLengthS) : f);
+  const a = slots(base, flatten(base));
+  const b = slots(cand, flatten(cand));
   const keys = [...a.keys(), ...[...b.keys()].filter((k) => !a.has(k))];
   const rows: CompareRow[] = [];
   for (const metric of keys) {
@@ -120,13 +143,14 @@ function loadSummary(path: string): { summary: Summary; dir: string } {
 }
 
 /** Compare two run dirs (or summary.json files). */
-export function compare(basePath: string, candPath: string, thresholdPct = 5): CompareResult {
+export function compare(basePath: string, candPath: string, thresholdPct = 5, opts: { inSlots?: boolean } = {}): CompareResult {
   const base = loadSummary(basePath);
   const cand = loadSummary(candPath);
   return {
     base: { runId: base.summary.run?.id ?? basePath, path: basePath },
     candidate: { runId: cand.summary.run?.id ?? candPath, path: candPath },
-    ...compareSummaries(base.summary, cand.summary, thresholdPct),
+    ...(opts.inSlots ? { unit: 'slots' as const } : {}),
+    ...compareSummaries(base.summary, cand.summary, thresholdPct, opts),
   };
 }
 
@@ -144,6 +168,7 @@ export function renderCompareMarkdown(r: CompareResult): string {
     `# Compare: ${r.candidate.runId} vs ${r.base.runId}`,
     '',
     `Base \`${r.base.path}\`, candidate \`${r.candidate.path}\`. ↑ higher is better, ↓ lower is better; ` +
+      (r.unit === 'slots' ? 'durations and rates in slots (each run in its own slot length); ' : '') +
       `changes beyond ${r.thresholdPct} % the wrong way are regressions.`,
     '',
     `**${r.regressions.length} regression(s)**${r.regressions.length ? ': ' + r.regressions.join(', ') : ''}; ` +

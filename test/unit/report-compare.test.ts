@@ -86,3 +86,33 @@ describe('compare two runs', async () => {
     expect(direction('run.durationS')).toBe('neutral');
   });
 });
+
+describe('compare --in-slots: runs at different slot lengths, in the protocol unit', async () => {
+  const { summary: base } = await analyseRun(FIXTURE);
+  base.run.slotLengthS = 1;
+  base.latency.inclusionP50S = 40; // 40 slots
+  base.diffusion.rb.p95Ms = 500; // 0.5 slot
+  base.throughput.txkbPerS = 10; // 10 kB per slot
+  const fast: Summary = structuredClone(base);
+  fast.run.id = 'scaled';
+  fast.run.slotLengthS = 0.2;
+  fast.latency.inclusionP50S = 8.4; // 42 slots: +5 %
+  fast.diffusion.rb.p95Ms = 100; // 0.5 slot
+  fast.throughput.txkbPerS = 50; // 10 kB per slot
+  const r = compare(runDir('slots-base', base), runDir('slots-fast', fast), 10, { inSlots: true });
+  const row = (m: string) => r.rows.find((x) => x.metric === m);
+
+  it('turns seconds into slots and rates into per-slot figures', () => {
+    expect(r.unit).toBe('slots');
+    expect(row('latency.inclusionP50Slots')).toMatchObject({ base: 40, candidate: 42, deltaPct: 5, verdict: '' });
+    expect(row('diffusion.rb.p95Slots')).toMatchObject({ base: 0.5, candidate: 0.5, delta: 0 });
+    expect(row('throughput.txkbPerSlot')).toMatchObject({ base: 10, candidate: 10 });
+    expect(row('latency.inclusionP50S')).toBeUndefined();
+    expect(row('diffusion.rb.withinS')).toBeDefined(); // a threshold, not a measurement
+  });
+
+  it('in seconds the same two runs differ five-fold', () => {
+    const s = compare(runDir('slots-base', base), runDir('slots-fast', fast), 10);
+    expect(s.rows.find((x) => x.metric === 'throughput.txkbPerS')).toMatchObject({ base: 10, candidate: 50, deltaPct: 400 });
+  });
+});
