@@ -87,7 +87,11 @@ export function inSlots(flat: Map<string, number | boolean | null>, slotLengthS:
 }
 
 export function compareSummaries(base: Summary, cand: Summary, thresholdPct = 5, opts: { inSlots?: boolean } = {}): Omit<CompareResult, 'base' | 'candidate'> {
-  const slots = (s: Summary, f: Map<string, number | boolean | null>) => (opts.inSlots ? inSlots(f, s.run.slotLengthS) : f);
+  const slots = (s: Summary, f: Map<string, number | boolean | null>) => {
+    if (!opts.inSlots) return f;
+    if (!s.run.slotLengthS) throw Object.assign(new Error(`--in-slots: run ${s.run.id} has no run.slotLengthS in its summary.json`), { exitCode: 2 });
+    return inSlots(f, s.run.slotLengthS);
+  };
   const a = slots(base, flatten(base));
   const b = slots(cand, flatten(cand));
   const keys = [...a.keys(), ...[...b.keys()].filter((k) => !a.has(k))];
