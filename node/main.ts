@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     peers: config.peers,
     maxMessageBytes: { blockfetch: 4 << 20 },
     extraProtocols: LEIOS_PROTOCOLS,
-    onBytes: (protocol, dir, n) => (dir === 'sent' ? node.metrics.netBytesSent : node.metrics.netBytesReceived).inc({ protocol }, n),
+    onBytes: (protocol, dir, n, peer) => node.metrics.countBytes(protocol, dir, n, peer),
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
   });
   new Sync(node, pm);

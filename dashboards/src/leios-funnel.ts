@@ -4,6 +4,9 @@ import { bars, base, q, qi, row, SEL, RUN, statPanel, ts } from './common.ts';
 
 export const uid = 'leiosnet-leios-funnel';
 
+const stageQuantile = (p: number) =>
+  q(`histogram_quantile(${p}, sum by (run, stage, le) (rate(leios_tx_stage_latency_seconds_bucket{${SEL}}[$__rate_interval])))`, `p${Math.round(p * 100)} {{stage}} {{run}}`);
+
 const r = (m: string, agg = 'sum', sel = SEL) => `${agg} by (run) (rate(${m}{${sel}}[$__rate_interval]))`;
 
 export function build() {
@@ -63,6 +66,24 @@ export function build() {
     .withPanel(statPanel('Votes per election', 'none', qi(`sum(leios_votes_cast_total{${SEL}}) / clamp_min(sum(leios_eb_forged_total{${SEL}}), 1)`, 'votes / EB'), 'Votes cast per EB announced (each EB is one election)'))
     .withPanel(statPanel('Rejected by mempools', 'none', qi(`sum(leios_tx_rejected_total{${SEL}}) or vector(0)`, 'rejected')))
     .withRow(row('Latency per stage'))
+    .withPanel(
+      ts(
+        'Latency per stage, p50 (at the nodes)',
+        's',
+        [stageQuantile(0.5)],
+        'mempool_to_eb: a tx entered a node’s mempool → an EB referencing it is at that node; eb_to_certified: EB there → certificate formed or seen; ' +
+          'certified_to_ledger: certificate → the certifying RB adopted; mempool_to_ledger: mempool → applied (RB body or certified EB). Over all selected nodes.',
+      ),
+    )
+    .withPanel(ts('Latency per stage, p95 (at the nodes)', 's', [stageQuantile(0.95)]))
+    .withPanel(
+      ts(
+        'Stage completions per second',
+        'none',
+        [q(`sum by (run, stage) (rate(leios_tx_stage_latency_seconds_count{${SEL}}[$__rate_interval]))`, '{{stage}} {{run}}')],
+        'Observations per second of each stage (txs for mempool_to_*, EBs for eb_to_certified and certified_to_ledger)',
+      ),
+    )
     .withPanel(
       ts(
         'Mempool → ledger (submission to inclusion)',

@@ -67,6 +67,9 @@ export class ChainObserver {
     const txs = this.d.txsOf(a.block!) ?? [];
     metrics.ledgerTxApplied.inc(txs.length + certTxs.length);
     metrics.ledgerTxBytesApplied.inc([...txs, ...certTxs].reduce((s, t) => s + t.size, 0));
+    // the funnel's last stage (node/obs/funnel.ts): RB-body txs, then the certified EB's
+    metrics.funnel.txsApplied(txs.map((t) => t.idHex));
+    if (ebHex) metrics.funnel.txsApplied(certTxs.map((t) => t.idHex), ebHex);
     const parent = a.header.prevHash ? this.d.chain.get(toHex(a.header.prevHash)) : undefined;
     const prevPv = parent ? parent.data.header.protocolVersion : this.d.firstProtocolVersion;
     if (a.header.protocolVersion !== prevPv) {

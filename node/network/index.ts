@@ -12,7 +12,7 @@
 //     name: cfg.name, networkMagic, versions: release supports Leios ? [1, 2] : [1],
 //     listen: cfg.listen, peers: cfg.peers,
 //     extraProtocols: [{ id: 16, name: 'leios-notify', priority: 'leios-fresh', maxMessageBytes: 1 << 20, minVersion: 2 }],
-//     onBytes: (proto, dir, n) => (dir === 'sent' ? sentCounter : recvCounter).inc({ protocol: proto }, n),
+//     onBytes: (proto, dir, n, peer) => (dir === 'sent' ? sentCounter : recvCounter).inc({ protocol: proto, peer: peer ?? 'unknown' }, n),
 //     log: (level, msg, fields) => logger[level](fields ?? {}, msg),
 //   });
 //   net.on('peer-up', (peer) => {
@@ -54,7 +54,7 @@
 //   waitForSpace(protocolId, role, maxQueuedBytes): Promise<void>;  queuedBytes(protocolId, role)
 //   shape / setShape(shape);  getStats(): { bytesSent, bytesReceived, sent{proto}, received{proto} }
 //   close(reason); end(reason) (graceful); closed; closeReason; onClose(cb); guard(promise, name)
-//   type OnBytes = (protocolName: string, dir: 'sent' | 'received', n: number) => void
+//   type OnBytes = (protocolName: string, dir: 'sent' | 'received', n: number, peer: string | undefined) => void
 //       n = wire bytes of one segment, 7-byte frame header included
 //   Decoded messages are what cbor-x yields: byte strings arrive as Buffer (a Uint8Array);
 //   the expect* validators hand out plain Uint8Array views.

@@ -41,7 +41,8 @@ export function muxOf(x: MuxCarrier): Mux {
 }
 
 export type ByteDirection = 'sent' | 'received';
-export type OnBytes = (protocolName: string, dir: ByteDirection, n: number) => void;
+/** `peer`: the remote's node name once the handshake named it (Mux.peer), else undefined. */
+export type OnBytes = (protocolName: string, dir: ByteDirection, n: number, peer: string | undefined) => void;
 export type MessageHandler = (message: unknown) => void | Promise<void>;
 
 export interface SendOptions {
@@ -112,6 +113,8 @@ function localKey(protocol: number, role: Role): number {
 
 export class Mux {
   readonly socket: Socket;
+  /** The remote node's name, once known (set by the peer manager at the handshake): a metrics label. */
+  peer: string | undefined;
   private readonly segmentSize: number;
   private readonly partialTimeoutMs: number;
   private readonly onBytes: OnBytes | undefined;
@@ -379,7 +382,7 @@ export class Mux {
     }
     if (this.onBytes) {
       try {
-        this.onBytes(name, dir, n);
+        this.onBytes(name, dir, n, this.peer);
       } catch {
         // a metrics callback must not break the connection
       }

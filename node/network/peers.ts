@@ -200,6 +200,7 @@ export function connectPeer(
       let peer: Peer | undefined;
       handshakeInitiator(mux, { networkMagic: o.networkMagic, versions: o.versions, nodeName: o.name, timeoutMs }, (r) => {
         registerVersion(mux, o, r.version);
+        mux.peer = r.peerName;
         const ka = o.keepAlive === false ? undefined : startKeepAlive(mux, o.keepAlive);
         peer = new Peer({ name: r.peerName, version: r.version, direction: 'outbound', mux, configured: false, keepAlive: ka });
       }).then(
@@ -434,6 +435,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       }
       const mux = new Mux(socket, muxOptions(this.o, this.shapeFor(name)));
       mux.register(HANDSHAKE_SPEC);
+      mux.peer = name;
       const pend: Pending = { mux, direction: 'outbound', peerName: name };
       this.pending.add(pend);
       d.attempt = pend;
@@ -495,6 +497,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     if (peerName === this.o.name) return 'connected to self';
     if (this.shapeFor(peerName).down) return 'peer is down';
     pend.peerName = peerName;
+    pend.mux.peer = peerName;
     for (const other of this.rivals(pend, peerName)) {
       if (!this.wins(pend, other)) return 'duplicate connection';
     }

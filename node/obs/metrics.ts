@@ -4,6 +4,7 @@
  * one process (tests, the in-process runtime) without clashing.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LeiosFunnel, FUNNEL_STAGES, STAGE_BUCKETS_S } from './funnel.ts';
 
 /** Delays measured from the slot start: 10 ms .. 30 s. */
 export const DELAY_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30];
@@ -59,8 +60,14 @@ export interface NodeMetrics {
   readonly ledgerTxBytesApplied: Counter;
   // network
   readonly peersConnected: Gauge;
-  readonly netBytesSent: Counter<'protocol'>;
-  readonly netBytesReceived: Counter<'protocol'>;
+  /** by mini-protocol and peer (peer label values bounded: see PeerLabels) */
+  readonly netBytesSent: Counter<'protocol' | 'peer'>;
+  readonly netBytesReceived: Counter<'protocol' | 'peer'>;
+  /** Feed the net byte counters (the mux's OnBytes, plus the peer it talks to). */
+  countBytes(protocol: string, dir: 'sent' | 'received', n: number, peer?: string): void;
+  // Leios funnel: per-stage latency (tx in mempool → in an EB → EB certified → in the ledger)
+  readonly txStageLatency: Histogram<'stage'>;
+  readonly funnel: LeiosFunnel;
   /** set `leios_node_info{version, max_protocol_version} 1` (replaces an earlier value) */
   setInfo(version: string, maxProtocolVersion: number): void;
 }
@@ -74,6 +81,35 @@ export interface NodeMetricsOptions {
   defaultMetrics?: boolean;
   /** add a `node="<name>"` label to every series (default true) */
   nodeLabel?: boolean;
+  /** distinct `peer` label values on the net byte counters before the rest count as "other" (default 64) */
+  maxPeerLabels?: number;
+}
+
+/** Distinct peer label values per node: peers are few, but inbound names are the remote's word. */
+export const MAX_PEER_LABELS = 64;
+const MAX_PEER_LABEL_LENGTH = 64;
+
+/**
+ * Bounded cardinality of the `peer` label: the first `max` distinct names keep their own value,
+ * later ones share "other"; bytes before the handshake named the peer count as "unknown". A name
+ * is kept only if it looks like one (letters, digits, . _ - :, at most 64 characters).
+ */
+export class PeerLabels {
+  private readonly seen = new Set<string>();
+  private readonly max: number;
+  constructor(max = MAX_PEER_LABELS) {
+    this.max = max;
+  }
+  of(peer: string | undefined): string {
+    if (peer === undefined || peer === '') return 'unknown';
+    if (this.seen.has(peer)) return peer;
+    if (this.seen.size >= this.max || peer.length > MAX_PEER_LABEL_LENGTH || !/^[A-Za-z0-9._:-]+$/.test(peer)) return 'other';
+    this.seen.add(peer);
+    return peer;
+  }
+  get size(): number {
+    return this.seen.size;
+  }
 }
 
 export function createNodeMetrics(nodeName: string, opts: NodeMetricsOptions = {}): NodeMetrics {
@@ -90,6 +126,30 @@ export function createNodeMetrics(nodeName: string, opts: NodeMetricsOptions = {
     labelNames: ['version', 'max_protocol_version'] as const,
     registers,
   });
+  const netBytesSent = new Counter({
+    name: 'leios_net_bytes_sent_total',
+    help: 'Bytes sent to peers, by mini-protocol and peer',
+    labelNames: ['protocol', 'peer'] as const,
+    registers,
+  });
+  const netBytesReceived = new Counter({
+    name: 'leios_net_bytes_received_total',
+    help: 'Bytes received from peers, by mini-protocol and peer',
+    labelNames: ['protocol', 'peer'] as const,
+    registers,
+  });
+  const peerLabels = new PeerLabels(opts.maxPeerLabels ?? MAX_PEER_LABELS);
+  const txStageLatency = new Histogram({
+    name: 'leios_tx_stage_latency_seconds',
+    help:
+      'Leios funnel latency per stage at this node: mempool_to_eb (per tx: entered the mempool → in an EB this node has), ' +
+      'eb_to_certified (per EB: EB here → certificate formed or seen), certified_to_ledger (per EB: certificate → its txs applied), ' +
+      'mempool_to_ledger (per tx: entered the mempool → applied, from an RB body or a certified EB)',
+    labelNames: ['stage'] as const,
+    buckets: STAGE_BUCKETS_S,
+    registers,
+  });
+  for (const stage of FUNNEL_STAGES) txStageLatency.zero({ stage }); // every stage's series exists from the start
   const following = gauge('following', '1 while following the chain; 0 after stopping because the chain moved past our max protocol version');
   following.set(1);
 
@@ -156,18 +216,13 @@ export function createNodeMetrics(nodeName: string, opts: NodeMetricsOptions = {
     ledgerTxBytesApplied: counter('ledger_tx_bytes_applied_total', 'Bytes of transactions applied to the ledger'),
 
     peersConnected: gauge('peers_connected', 'Peers with an established connection'),
-    netBytesSent: new Counter({
-      name: 'leios_net_bytes_sent_total',
-      help: 'Bytes sent to peers, by mini-protocol',
-      labelNames: ['protocol'] as const,
-      registers,
-    }),
-    netBytesReceived: new Counter({
-      name: 'leios_net_bytes_received_total',
-      help: 'Bytes received from peers, by mini-protocol',
-      labelNames: ['protocol'] as const,
-      registers,
-    }),
+    netBytesSent,
+    netBytesReceived,
+    countBytes(protocol, dir, n, peer) {
+      (dir === 'sent' ? netBytesSent : netBytesReceived).inc({ protocol, peer: peerLabels.of(peer) }, n);
+    },
+    txStageLatency,
+    funnel: new LeiosFunnel(txStageLatency),
 
     setInfo(version: string, maxProtocolVersion: number) {
       nodeInfo.reset();
@@ -206,3 +261,5 @@ export const DESIGN_METRIC_NAMES = [
   'leios_rb_adoption_delay_seconds',
   'leios_eb_arrival_delay_seconds',
 ] as const;
+
+export { LeiosFunnel, FUNNEL_STAGES, type FunnelStage } from './funnel.ts';

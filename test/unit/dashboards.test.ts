@@ -69,6 +69,10 @@ describe('dashboards', () => {
     const funnelExprs = queriesOf(all.find((d) => d.uid === 'leiosnet-leios-funnel')!).map((q) => q.expr).join('\n');
     for (const m of ['leios_txgen_submitted_total', 'leios_tx_accepted_total', 'leios_eb_forged_total', 'leios_eb_certified_total', 'leios_ledger_tx_applied_total', 'leios_votes_cast_total'])
       expect(funnelExprs).toContain(m);
+    // latency per stage from the node's funnel histogram; bytes per link (node → peer) by mini-protocol
+    expect(funnelExprs).toMatch(/histogram_quantile\(0\.95, sum by \(run, stage, le\) \(rate\(leios_tx_stage_latency_seconds_bucket/);
+    const diffusionExprs = queriesOf(diffusion).map((q) => q.expr);
+    for (const m of ['leios_net_bytes_sent_total', 'leios_net_bytes_received_total']) expect(diffusionExprs).toContainEqual(expect.stringContaining(`sum by (node, peer, protocol) (rate(${m}`));
     for (const d of all) expect(queriesOf(d).filter((q) => q.kind === 'annotation').map((q) => q.panel)).toEqual(['Faults', 'Faults undone', 'Upgrades', 'Marks']);
   });
 
