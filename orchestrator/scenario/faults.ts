@@ -22,8 +22,13 @@ function restorePatch(before: LinkShapeView): LinkPatch {
   return { latencyMs: before.latencyMs, bandwidthBps: before.bandwidthBps ?? null, loss: before.loss, down: before.down };
 }
 
-/** Apply `patch` to the links between `node` and each of `peers`, both directions; undo restores each. */
+/**
+ * Apply `patch` to the links between `node` and each of `peers`, both directions; undo restores
+ * each. A peer that is no node of the deployment (the tx-generator's connection, listed by the
+ * node's /peers) has only the node's side: there is no admin API on the other end.
+ */
 async function shapeLinks(dep: Deployment, pairs: [string, string][], patch: LinkPatch): Promise<Undo> {
+  const nodes = new Set(dep.nodes().map((n) => n.name));
   const restores: (() => Promise<unknown>)[] = [];
   const peersOf = new Map<string, Map<string, LinkShapeView>>();
   const linkOf = async (from: string, to: string) => {
@@ -39,6 +44,7 @@ async function shapeLinks(dep: Deployment, pairs: [string, string][], patch: Lin
       [a, b],
       [b, a],
     ] as const) {
+      if (!nodes.has(from)) continue; // not a node (the generator): nothing to shape on its side
       const before = await linkOf(from, to);
       if (!before) continue; // not peers in this direction
       const ep = handle(dep, from).endpoints();
@@ -90,7 +96,10 @@ export async function applyFault(dep: Deployment, f: Fault): Promise<Undo> {
     }
     case 'link': {
       const node = handle(dep, f.node);
-      const peers = f.peer ? [f.peer] : (await getPeers(node.endpoints())).map((p) => p.name);
+      // without `peer`: every node-to-node link of the node. Its /peers also lists clients such as
+      // the tx-generator's connection; those are shaped only when named as `peer`.
+      const nodes = new Set(dep.nodes().map((n) => n.name));
+      const peers = f.peer ? [f.peer] : (await getPeers(node.endpoints())).map((p) => p.name).filter((p) => nodes.has(p));
       const patch: LinkPatch = {};
       if (f.latencyMs !== undefined) patch.latencyMs = f.latencyMs;
       if (f.bandwidthBps !== undefined) patch.bandwidthBps = f.bandwidthBps;
