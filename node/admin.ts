@@ -9,7 +9,7 @@ import { epochOf } from './consensus/nonce.ts';
 
 export function adminHooks(node: LeiosNode, pm: PeerManager): AdminHooks {
   return {
-    getHealth: () => ({ ok: true, name: node.name, slot: node.clock.currentSlot(), following: node.following, stoppedReason: node.stoppedReason ?? null }),
+    getHealth: () => ({ ok: true, name: node.name, runId: node.config.runId ?? null, slot: node.clock.currentSlot(), following: node.following, stoppedReason: node.stoppedReason ?? null }),
     getTip: () => {
       const t = node.tip();
       const era = node.eraAt(epochOf(Math.max(0, node.clock.currentSlot()), node.genesis));

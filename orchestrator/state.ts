@@ -3,10 +3,14 @@
 //
 //   $LEIOSNET_HOME/runs/<run-id>.json   RunRecord (runtime, runDir, profile, pids, addresses)
 //   $LEIOSNET_HOME/lock/                short-lived mutex (mkdir is atomic) around address allocation
+//
+// Records and every file written through writeJsonAtomic are mode 0600 (the process runtime's
+// pids.json holds the node templates, admin tokens included); directories it creates are 0700.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export interface ProcRecord {
   /** Node name, or "generator". */
@@ -38,10 +42,83 @@ export interface RunRecord {
   pids: ProcRecord[];
   /** Loopback addresses reserved by this run (process runtime). */
   addresses?: AddressRecord[];
+  /**
+   * The orchestrator that reserved the addresses (pid and /proc start time): while it lives, the
+   * reservation holds even before any process of the run has started.
+   */
+  owner?: { pid: number; startTicks: number };
 }
 
 export function leiosnetHome(): string {
   return process.env.LEIOSNET_HOME || join(homedir(), '.leiosnet');
+}
+
+/**
+ * Machine-wide index of state directories ($TMPDIR/leiosnet-homes-<uid>/): one file per home that
+ * ever recorded a run here, holding its path. Runs of *other* homes (a test's private
+ * LEIOSNET_HOME, another checkout) still share 127/8 with ours, so address allocation reads their
+ * records too. Also the place of the machine-wide allocation lock.
+ */
+export function homesIndexDir(): string {
+  return join(tmpdir(), `leiosnet-homes-${process.getuid?.() ?? 'user'}`);
+}
+
+function registerHome(home: string): void {
+  try {
+    const dir = homesIndexDir();
+    privateDir(dir);
+    const file = join(dir, `${createHash('sha256').update(home).digest('hex').slice(0, 24)}.home`);
+    if (!existsSync(file)) writeFileSync(file, home, { mode: 0o600 });
+  } catch {
+    /* the index is an optimisation of safety, never a reason to fail */
+  }
+}
+
+/** Every state directory known on this machine (ours first), existing ones only. */
+export function knownHomes(): string[] {
+  const out = [resolve(leiosnetHome())];
+  let names: string[] = [];
+  try {
+    names = readdirSync(homesIndexDir());
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    if (!n.endsWith('.home')) continue;
+    const file = join(homesIndexDir(), n);
+    try {
+      const home = resolve(readFileSync(file, 'utf8'));
+      if (!existsSync(join(home, 'runs'))) {
+        rmSync(file, { force: true }); // that home is gone (a removed test dir)
+        continue;
+      }
+      if (!out.includes(home)) out.push(home);
+    } catch {
+      /* unreadable: skip */
+    }
+  }
+  return out;
+}
+
+/** The run records of another state directory (read-only). */
+export function listRunRecordsIn(home: string): RunRecord[] {
+  const dir = join(home, 'runs');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: RunRecord[] = [];
+  for (const f of names.sort()) {
+    if (!f.endsWith('.json')) continue;
+    try {
+      out.push(JSON.parse(readFileSync(join(dir, f), 'utf8')) as RunRecord);
+    } catch {
+      /* half-written or foreign */
+    }
+  }
+  return out;
 }
 
 function runsDir(): string {
@@ -53,15 +130,25 @@ function recordPath(runId: string): string {
   return join(runsDir(), `${runId}.json`);
 }
 
-/** Write JSON atomically (temp file + rename): a reader never sees half a file. */
+/** A directory created owner-only (0700); an existing one is left as it is (LEIOSNET_HOME may be anywhere). */
+function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * Write JSON atomically (temp file + rename): a reader never sees half a file. Mode 0600: the
+ * temp file is created owner-only, so the file is never readable by others, not even briefly.
+ */
 export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.${process.pid}.${Math.random().toString(16).slice(2)}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
   renameSync(tmp, path);
 }
 
 export function writeRunRecord(rec: RunRecord): void {
-  mkdirSync(runsDir(), { recursive: true });
+  privateDir(leiosnetHome());
+  privateDir(runsDir());
+  if (rec.addresses?.length) registerHome(resolve(leiosnetHome()));
   writeJsonAtomic(recordPath(rec.runId), rec);
 }
 
@@ -99,8 +186,21 @@ export function removeRunRecord(runId: string): void {
  */
 export async function withStateLock<T>(fn: () => Promise<T> | T, staleMs = 30_000): Promise<T> {
   const home = leiosnetHome();
-  mkdirSync(home, { recursive: true });
-  const lock = join(home, 'lock');
+  privateDir(home);
+  return withDirLock(join(home, 'lock'), fn, staleMs);
+}
+
+/**
+ * The machine-wide lock (in homesIndexDir()): address allocation holds it, so two orchestrators
+ * with different state directories never hand out the same loopback address either. Take it
+ * inside withStateLock, never the other way round.
+ */
+export async function withMachineLock<T>(fn: () => Promise<T> | T, staleMs = 30_000): Promise<T> {
+  privateDir(homesIndexDir());
+  return withDirLock(join(homesIndexDir(), 'lock'), fn, staleMs);
+}
+
+async function withDirLock<T>(lock: string, fn: () => Promise<T> | T, staleMs: number): Promise<T> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {

@@ -126,7 +126,8 @@ export class GeneratorConfigError extends Error {
   override name = 'GeneratorConfigError';
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+// strictNumbers: non-finite numbers (JSON 1e999 parses to Infinity) are refused as the wrong type
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, strictNumbers: true });
 const validate = ajv.compile(GeneratorConfigSchema);
 
 function describe(where: string, errors: ErrorObject[] | null | undefined): string {

@@ -11,6 +11,8 @@ export interface HealthInfo {
   /** the node is up and its event loop is turning (the core decides what else "ok" needs) */
   ok: boolean;
   name: string;
+  /** the run the node belongs to (config `runId`), null if its config names none */
+  runId?: string | null;
   /** current wall-clock slot */
   slot: number;
   /** false once the node stopped following (chain beyond our max protocol version) */

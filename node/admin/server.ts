@@ -3,7 +3,7 @@
  *
  * Open:
  *   GET  /metrics                 Prometheus text from the node's registry
- *   GET  /health                  {ok, name, slot, following, ...}; 200 (or 503 when !ok and ?strict=1)
+ *   GET  /health                  {ok, name, runId, slot, following, ...}; 200 (or 503 when !ok and ?strict=1)
  *   GET  /tip                     {slot, hash, blockNo, era, protocolVersion}
  *   GET  /peers                   [{name, host, port, connected, link}]
  * Token (`Authorization: Bearer <token>`, else 401):

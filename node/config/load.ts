@@ -15,7 +15,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+// strictNumbers: non-finite numbers (JSON 1e999 parses to Infinity) are refused as the wrong type
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, strictNumbers: true });
 (addFormats as unknown as (a: Ajv) => void)(ajv);
 const validateConfig = ajv.compile(NodeConfigSchema);
 const validateGenesis = ajv.compile(GenesisSchema);

@@ -25,6 +25,7 @@ export const PeerSchema = Type.Object(
 export const NodeConfigSchema = Type.Object(
   {
     name: Type.String({ minLength: 1 }),
+    runId: Type.Optional(Type.String({ minLength: 1, description: 'the testnet run this node belongs to (reported on /health)' })),
     genesisFile: Type.String(),
     release: Type.Object(
       {

@@ -1,10 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { NodeConfig, PeerConfig } from '../../node/config/schema.ts';
 import type { Genesis } from '../../node/genesis/schema.ts';
 import type { Plan, PlanNode } from '../profile/plan.ts';
 import { releaseInfo, type ReleaseName } from '../profile/releases.ts';
-import { Rng } from '../profile/rng.ts';
 import { RunDir, type KeyKind } from '../rundir/index.ts';
 import type { Endpoint, GeneratorSpec, NodeAddress, NodeSpec, NodeTemplate } from '../runtime/runtime.ts';
 import { buildGenesis, runKeys, type RunKeys } from './genesis.ts';
@@ -39,18 +39,24 @@ export function peersOf(plan: Plan, name: string): { peer: string; link: PeerCon
   return [...out].map(([peer, link]) => ({ peer, link }));
 }
 
-/** Admin API token of a node: from the seeded RNG, so re-planning gives the same token. */
-export function adminToken(plan: Plan, name: string): string {
-  return new Rng(plan.seed, `admin-token/${name}`).hex(16);
+/**
+ * A fresh admin API token (128 random bits, hex) for one node of one run. Never derived from the
+ * plan or its seed: the seed is in profile.resolved.json and often in the profile itself, so a
+ * seeded token would be known to anyone who can read either. The token lives only in the node's
+ * config (nodes/<name>/config.json, mode 0600) and the runtime's private records (pids.json,
+ * 0600), reaches the node through that file (never argv or env), and is never logged.
+ */
+export function adminToken(): string {
+  return randomBytes(16).toString('hex');
 }
 
-/** The runtime-neutral settings of one node. */
+/** The runtime-neutral settings of one node (with a fresh admin token: see adminToken). */
 export function nodeTemplate(plan: Plan, node: PlanNode): NodeTemplate {
   return {
     name: node.name,
     role: node.role,
     release: node.release,
-    adminToken: adminToken(plan, node.name),
+    adminToken: adminToken(),
     ...(node.role === 'pool' ? { poolId: node.name } : {}),
     peers: peersOf(plan, node.name).map(({ peer, link }) => ({ name: peer, ...(link ? { link } : {}) })),
     ...(plan.node.logLevel !== undefined ? { logLevel: plan.node.logLevel } : {}),
@@ -86,6 +92,8 @@ export interface RenderContext {
   paths: NodePaths;
   /** the release to run (default the template's): restartWith renders with another */
   release?: string;
+  /** the run the node belongs to: it reports it on /health, so readiness knows it reached this run's node */
+  runId?: string;
 }
 
 /** A node config from its template, a runtime's addresses and paths (pure). */
@@ -94,6 +102,7 @@ export function renderNodeConfig(t: NodeTemplate, ctx: RenderContext): NodeConfi
   const p = ctx.paths;
   return {
     name: t.name,
+    ...(ctx.runId !== undefined ? { runId: ctx.runId } : {}),
     genesisFile: p.genesisFile,
     release: { version: release.version, maxProtocolVersion: release.maxProtocolVersion },
     listen: { host: ctx.bind.host, port: ctx.bind.port },
@@ -142,7 +151,8 @@ function writeKeys(dir: string, keys: RunKeys): void {
 
 /**
  * Write genesis, keys and profile.resolved.json into runDir; return the runtime-neutral specs the
- * runtime starts. Byte-identical output for the same plan and `now`.
+ * runtime starts. Byte-identical files for the same plan and `now`; the specs' admin tokens are
+ * fresh per call (they are written later, with the node configs, 0600).
  */
 export function writeRunFiles(plan: Plan, runDir: string, opts: RunFileOptions): NodeSpec[] {
   const rd = new RunDir(runDir);

@@ -19,10 +19,11 @@ import { GeneratorConfigSchema, type GeneratorConfigInput } from '../../tx-gener
 
 export type KeyKind = 'cold' | 'vrf' | 'bls';
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+// strictNumbers: a non-finite number (JSON 1e999 parses to Infinity) is refused as the wrong type
+const ajv = new Ajv({ allErrors: false, strict: false, strictNumbers: true });
 const validNode = ajv.compile(NodeConfigSchema);
 // the generator's own schema; defaults are filled in, so the file says every setting in force
-const validGenerator = new Ajv({ strict: false, useDefaults: true }).compile(GeneratorConfigSchema);
+const validGenerator = new Ajv({ strict: false, useDefaults: true, strictNumbers: true }).compile(GeneratorConfigSchema);
 
 export class RunDirError extends Error {
   override name = 'RunDirError';
@@ -62,7 +63,7 @@ function configGenerations(dir: string): string[] {
     .map((n) => join(dir, n));
 }
 
-/** Write the next config generation (never overwrites: `wx`). Returns its path. */
+/** Write the next config generation (never overwrites: `wx`; mode 0600). Returns its path. */
 function writeNextConfig(dir: string, value: unknown): string {
   mkdirSync(dir, { recursive: true });
   const have = configGenerations(dir);
@@ -71,7 +72,8 @@ function writeNextConfig(dir: string, value: unknown): string {
   // starting again with the same settings reuses the config in force
   if (last !== undefined && readFileSync(last, 'utf8') === text) return last;
   const file = join(dir, have.length === 0 ? 'config.json' : `config-${have.length + 1}.json`);
-  writeFileSync(file, text, { flag: 'wx' });
+  // 0600: a node config carries its admin token (the generator's is private by the same rule)
+  writeFileSync(file, text, { flag: 'wx', mode: 0o600 });
   return file;
 }
 

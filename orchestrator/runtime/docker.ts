@@ -9,6 +9,11 @@
 // runtime-neutral template when the container is created and written through orchestrator/rundir
 // (nodes/<name>/config.json, a new generation per release swap), never rewritten.
 //
+// Containers run with a read-only root filesystem (a tmpfs on /tmp for scratch): a node writes
+// only its chain DB volume and its node dir; the generator only its dir. The admin token reaches
+// a node in its config file (bind-mounted read-only, mode 0600 on the host), never in Env or Cmd,
+// so `docker inspect` does not show it.
+//
 // Mounts (same for every container of a run):
 //   <runDir>           → <runDir>            read-only   genesis, keys (absolute paths in configs)
 //   <nodeDir>          → <nodeDir>           read-write  node.log / trace.jsonl land in the run dir
@@ -29,7 +34,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { NodeConfig } from '../../node/config/schema.ts';
-import { healthy } from '../collect/admin.ts';
 import { InfraError } from '../errors.ts';
 import { ensureImages, imageTag } from '../image/build.ts';
 import { renderGeneratorConfig } from '../genesis/generator-config.ts';
@@ -48,6 +52,7 @@ import {
   runLabels,
   volumeName,
 } from './docker/names.ts';
+import { identityProblem, readHealth } from './identity.ts';
 import { releaseInfo } from './process/release.ts';
 import type {
   Deployment,
@@ -80,6 +85,9 @@ export interface DockerRuntimeOptions {
   stopGraceMs?: number;
   onProgress?: (line: string) => void;
 }
+
+/** Scratch space of a container whose root filesystem is read-only. */
+const TMPFS_OPTS = 'rw,nosuid,nodev,noexec,size=64m';
 
 /** The generator's /metrics port inside its container. */
 export const GENERATOR_METRICS_PORT = 12799;
@@ -230,7 +238,10 @@ class DockerNode implements PartitionableNode {
       return rd.writeNodeConfig(this.name, { ...cur.config, release: releaseInfo(release) });
     }
     const r = this.dep.resolver;
-    return rd.writeNodeConfig(this.name, renderNodeConfig(this.template, { bind: r.bind(this.name), peer: (n) => r.fromNode(n), paths: containerPaths(rd, this.name), release }));
+    return rd.writeNodeConfig(
+      this.name,
+      renderNodeConfig(this.template, { bind: r.bind(this.name), peer: (n) => r.fromNode(n), paths: containerPaths(rd, this.name), release, runId: this.dep.runId }),
+    );
   }
 
   get containerName(): string {
@@ -315,6 +326,9 @@ class DockerNode implements PartitionableNode {
       HostConfig: {
         NetworkMode: this.dep.network,
         Init: true, // tini as PID 1: signals reach node, zombies reaped
+        // nothing is written outside the mounts below (node dir, /data) but scratch in /tmp
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': TMPFS_OPTS },
         Mounts: [
           { Type: 'bind', Source: this.dep.runDir, Target: this.dep.runDir, ReadOnly: true },
           { Type: 'bind', Source: this.dir, Target: this.dir, ReadOnly: false },
@@ -358,7 +372,9 @@ class DockerNode implements PartitionableNode {
         await this.refresh(info);
       }
       const ep = this.ep;
-      if (ep && (await healthy(ep, 1_000))) return;
+      // ours = it answers as this node of this run (config `runId`), not merely answers
+      const h = ep ? await readHealth(ep, 1_000) : undefined;
+      if (h && !identityProblem(h, { name: this.name, runId: this.config().runId })) return;
       if (Date.now() > deadline) {
         throw new InfraError(
           `node ${this.name} did not answer ${ep?.adminUrl ?? '(no address)'}/health within ${timeoutMs} ms` +
@@ -600,6 +616,8 @@ class DockerDeployment implements Deployment {
       HostConfig: {
         NetworkMode: this.network,
         Init: true,
+        ReadonlyRootfs: true, // it writes only into its dir (bind mount)
+        Tmpfs: { '/tmp': TMPFS_OPTS },
         Mounts: mounts,
         PortBindings: published ? { [`${metricsPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] } : undefined,
         RestartPolicy: { Name: 'no' },

@@ -336,7 +336,7 @@ class KubeNode implements NodeHandle {
     let cfg: NodeConfig;
     if (this.template) {
       const r = this.dep.resolver;
-      cfg = renderNodeConfig(this.template, { bind: r.bind(this.name), peer: (n) => r.fromNode(n), paths: podPaths(), release });
+      cfg = renderNodeConfig(this.template, { bind: r.bind(this.name), peer: (n) => r.fromNode(n), paths: podPaths(), release, runId: this.dep.runId });
     } else {
       const cur = rd.currentNodeConfig(this.name);
       if (!cur) throw new InfraError(`node ${this.name}: no config in ${this.dir} and no template to render one`);

@@ -8,7 +8,6 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { NodeConfig } from '../../node/config/schema.ts';
-import { healthy } from '../collect/admin.ts';
 import { InfraError } from '../errors.ts';
 import { GENERATOR_RUN_DIR_PATHS, renderGeneratorConfig } from '../genesis/generator-config.ts';
 import { renderNodeConfig, RUN_DIR_PATHS } from '../genesis/run-files.ts';
@@ -23,7 +22,8 @@ import {
   type ProcRecord,
   type RunRecord,
 } from '../state.ts';
-import { allocateAddresses, canBind } from './process/addresses.ts';
+import { allocateAddresses, canBind, recheckAddresses } from './process/addresses.ts';
+import { identityProblem, readHealth } from './identity.ts';
 import { REPO_ROOT, node22Path } from './process/node22.ts';
 import {
   cpuPct,
@@ -213,6 +213,7 @@ class ProcessDeployment implements Deployment {
       createdAt: prev?.createdAt ?? new Date().toISOString(),
       pids: this.processes(),
       addresses: prev?.addresses ?? addressesFromHandles(this),
+      ...(prev?.owner ? { owner: prev.owner } : {}),
     });
   }
 
@@ -347,7 +348,7 @@ class ProcessNode implements NodeHandle {
   render(release = this.release): void {
     if (!this.template) throw new InfraError(`node ${this.name}: no template recorded (run started by an older leiosnet)`);
     const r = this.dep.addresses();
-    const cfg = renderNodeConfig(this.template, { bind: r.bind(this.name), peer: (n) => r.fromNode(n), paths: RUN_DIR_PATHS, release });
+    const cfg = renderNodeConfig(this.template, { bind: r.bind(this.name), peer: (n) => r.fromNode(n), paths: RUN_DIR_PATHS, release, runId: this.dep.runId });
     this.dep.rd.writeNodeConfig(this.name, cfg);
   }
 
@@ -420,16 +421,29 @@ class ProcessNode implements NodeHandle {
     this.dep.persist();
   }
 
+  /**
+   * Ready = /health answers *as this node of this run* (name and run id): on a shared machine
+   * another run's node may answer on an address we meant to use (it took it first, ours failed
+   * with EADDRINUSE), and that must never count as ours being up.
+   */
   async waitHealthy(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const ep = this.endpoints();
+    const want = { name: this.name, runId: this.config().runId };
+    let impostor: string | undefined;
     for (;;) {
-      if (await healthy(ep, 1_000)) return;
+      const h = await readHealth(ep, 1_000);
+      if (h) {
+        impostor = identityProblem(h, want);
+        if (!impostor) return;
+      }
       if (!this.proc || !isAlive(this.proc.pid)) {
-        throw new InfraError(`node ${this.name} exited before answering /health; ${this.logFile}:\n${tail(this.logFile)}`);
+        const why = impostor ? `; ${ep.adminUrl} is answered by another node (${impostor})` : '';
+        throw new InfraError(`node ${this.name} exited before answering /health${why}; ${this.logFile}:\n${tail(this.logFile)}`);
       }
       if (Date.now() > deadline) {
-        throw new InfraError(`node ${this.name} did not answer ${ep.adminUrl}/health within ${timeoutMs} ms; ${this.logFile}:\n${tail(this.logFile)}`);
+        const why = impostor ? ` as itself (${impostor})` : '';
+        throw new InfraError(`node ${this.name} did not answer ${ep.adminUrl}/health${why} within ${timeoutMs} ms; ${this.logFile}:\n${tail(this.logFile)}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -472,26 +486,6 @@ async function freeOwnPorts(h: ProcessNode): Promise<void> {
     if ((await canBind(c.listen.host, c.listen.port)) && (await canBind(c.admin.host, c.admin.port))) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/**
- * Before the configs are rendered: every reserved listen and admin port must be free. A port taken
- * since allocation (a foreign program) moves to the next free one on that IP, in the reservation
- * itself, so every config rendered afterwards names the new one (no config is rewritten).
- */
-async function ensurePortsFree(addrs: AddressRecord[], skip: Set<string>): Promise<boolean> {
-  let changed = false;
-  for (const a of addrs) {
-    if (skip.has(a.name)) continue;
-    for (const key of ['n2nPort', 'adminPort'] as const) {
-      if (a[key] === 0 || (await canBind(a.host, a[key]))) continue;
-      let p = a[key] + 1;
-      while (p < 65536 && (!(await canBind(a.host, p)) || addrs.some((b) => b.host === a.host && (b.n2nPort === p || b.adminPort === p)))) p++;
-      a[key] = p;
-      changed = true;
-    }
-  }
-  return changed;
 }
 
 export class ProcessRuntime implements Runtime {
@@ -542,11 +536,7 @@ export class ProcessRuntime implements Runtime {
     const addrs = await allocateAddresses(runId, runDir, [...dep.handles.keys(), 'generator'], profile);
     const fresh = new Set(toStart.filter((h) => rd.nodeConfigFiles(h.name).length === 0).map((h) => h.name));
     const skip = new Set(addrs.map((a) => a.name).filter((n) => n !== 'generator' && !fresh.has(n)));
-    if (await ensurePortsFree(addrs, skip)) {
-      const prev = readRunRecord(runId);
-      if (prev) writeRunRecord({ ...prev, addresses: addrs });
-    }
-    dep.resolver = new ProcessResolver(addrs);
+    dep.resolver = new ProcessResolver((await recheckAddresses(runId, skip)) ?? addrs);
     for (const h of toStart) if (rd.nodeConfigFiles(h.name).length === 0) h.render();
     for (const h of toStart) h.spawn();
     dep.persist();

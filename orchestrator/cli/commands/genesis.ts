@@ -100,8 +100,9 @@ export function writeGenesisDir(opts: GenesisOptions): GenesisManifest {
   return manifest;
 }
 
+// 0600: node configs and templates carry admin tokens (the rest is private by the same rule)
 function writeJson(file: string, value: unknown): void {
-  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
 }
 
 function port(name: string) {

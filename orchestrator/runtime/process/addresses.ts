@@ -1,12 +1,26 @@
 // Loopback addresses for the process runtime. Every node gets its own IP on 127/8 (Linux routes
 // all of it to lo), so fixed ports per IP (n2n 3001, admin 12798) never collide between the nodes
 // of a run. Other runs and foreign programs are avoided twice: addresses reserved by live runs in
-// the state dir are skipped (under the state lock, so two orchestrators never pick the same one),
-// and each port is bind-tested before it is handed out; a taken port moves to the next one.
+// any state dir on this machine are skipped (under the state lock and a machine-wide lock, so two
+// orchestrators never pick the same one, whatever their LEIOSNET_HOME), a reservation holds while
+// a process of its run or the orchestrator that made it lives, and each port is bind-tested before
+// it is handed out; a taken port moves to the next one.
 
 import { createServer } from 'node:net';
-import { listRunRecords, withStateLock, writeRunRecord, readRunRecord, type AddressRecord } from '../../state.ts';
-import { isOurs } from './procfs.ts';
+import { resolve } from 'node:path';
+import {
+  knownHomes,
+  leiosnetHome,
+  listRunRecords,
+  listRunRecordsIn,
+  readRunRecord,
+  withMachineLock,
+  withStateLock,
+  writeRunRecord,
+  type AddressRecord,
+  type RunRecord,
+} from '../../state.ts';
+import { readProcStat, recordedAlive } from './procfs.ts';
 
 export const N2N_PORT = 3001;
 export const ADMIN_PORT = 12798;
@@ -44,19 +58,72 @@ async function pickPort(host: string, start: number, reserved: Set<string>, trie
   throw new Error(`no free port on ${host} in ${start}..${start + tries - 1}`);
 }
 
-/** Addresses held by other runs whose processes are alive (or that have not started yet). */
-function reservedByOthers(runId: string): Set<string> {
+/** Is a run's reservation still held: a process of it lives, or the orchestrator that made it? */
+export function reservationLive(rec: RunRecord): boolean {
+  if (rec.pids.some((p) => recordedAlive(p, rec.runDir))) return true;
+  if (rec.owner) {
+    const st = readProcStat(rec.owner.pid);
+    return st !== undefined && st.state !== 'Z' && st.state !== 'X' && st.startTicks === rec.owner.startTicks;
+  }
+  return rec.pids.length === 0; // a record from before owners were recorded, nothing started yet
+}
+
+/**
+ * Addresses held by other live runs: those of our state dir and of every other state dir known on
+ * this machine (state.ts knownHomes: a test's private LEIOSNET_HOME shares 127/8 with us).
+ */
+export function reservedByOthers(runId: string): Set<string> {
   const out = new Set<string>();
-  for (const rec of listRunRecords()) {
-    if (rec.runId === runId || !rec.addresses) continue;
-    const live = rec.pids.length === 0 || rec.pids.some((p) => isOurs(p, rec.runDir));
-    if (!live) continue;
-    for (const a of rec.addresses) {
-      out.add(`${a.host}:${a.n2nPort}`);
-      out.add(`${a.host}:${a.adminPort}`);
+  const ours = resolve(leiosnetHome());
+  for (const home of knownHomes()) {
+    for (const rec of home === ours ? listRunRecords() : listRunRecordsIn(home)) {
+      if ((home === ours && rec.runId === runId) || !rec.addresses) continue;
+      if (!reservationLive(rec)) continue;
+      for (const a of rec.addresses) {
+        out.add(`${a.host}:${a.n2nPort}`);
+        out.add(`${a.host}:${a.adminPort}`);
+      }
     }
   }
   return out;
+}
+
+function owner(): { pid: number; startTicks: number } {
+  return { pid: process.pid, startTicks: readProcStat(process.pid)?.startTicks ?? 0 };
+}
+
+/**
+ * Before configs are rendered: every reserved port of `runId` not in `skip` (nodes whose configs
+ * are written already keep theirs) must still be bindable and not held by another live run. A
+ * port taken since allocation moves to the next free one on that IP, in the reservation itself,
+ * so every config rendered afterwards names the new one. Under both locks, like allocation.
+ */
+export async function recheckAddresses(runId: string, skip: Set<string>): Promise<AddressRecord[] | undefined> {
+  return withStateLock(() =>
+    withMachineLock(async () => {
+      const rec = readRunRecord(runId);
+      if (!rec?.addresses) return undefined;
+      const addrs = rec.addresses.map((a) => ({ ...a }));
+      const reserved = reservedByOthers(runId);
+      // a port of this run (p is above the one being moved, so never that one itself)
+      const mine = (host: string, port: number) => addrs.some((b) => b.host === host && (b.n2nPort === port || b.adminPort === port));
+      let changed = false;
+      for (const a of addrs) {
+        if (skip.has(a.name)) continue;
+        for (const key of ['n2nPort', 'adminPort'] as const) {
+          if (a[key] === 0) continue;
+          if (!reserved.has(`${a.host}:${a[key]}`) && (await canBind(a.host, a[key]))) continue;
+          let p = a[key] + 1;
+          while (p < 65536 && (reserved.has(`${a.host}:${p}`) || mine(a.host, p) || !(await canBind(a.host, p)))) p++;
+          if (p >= 65536) throw new Error(`no free port on ${a.host} above ${a[key]}`);
+          a[key] = p;
+          changed = true;
+        }
+      }
+      if (changed) writeRunRecord({ ...rec, addresses: addrs, owner: rec.owner ?? owner() });
+      return addrs;
+    }),
+  );
 }
 
 /**
@@ -72,10 +139,14 @@ export async function allocateAddresses(
   /** index of the first node's IP (0 = 127.0.0.2) */
   firstIndex = 0,
 ): Promise<AddressRecord[]> {
-  return withStateLock(async () => {
+  return withStateLock(() => withMachineLock(async () => {
     const existing = readRunRecord(runId);
     const have = new Map((existing?.addresses ?? []).map((a) => [a.name, a]));
-    if (names.every((n) => have.has(n))) return names.map((n) => have.get(n)!);
+    if (names.every((n) => have.has(n))) {
+      // this orchestrator holds the reservation from now on (another may have made it and died)
+      if (existing && (existing.owner?.pid !== process.pid)) writeRunRecord({ ...existing, owner: owner() });
+      return names.map((n) => have.get(n)!);
+    }
     const reserved = reservedByOthers(runId);
     const out: AddressRecord[] = [];
     for (let i = 0; i < names.length; i++) {
@@ -98,9 +169,10 @@ export async function allocateAddresses(
       createdAt: existing?.createdAt ?? new Date().toISOString(),
       pids: existing?.pids ?? [],
       addresses: out,
+      owner: owner(),
     });
     return out;
-  });
+  }));
 }
 
 /** One free TCP port on host (for helpers such as the generator's metrics endpoint). */
