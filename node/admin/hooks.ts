@@ -81,6 +81,8 @@ export interface AdminHooks {
   setClockOffset(offsetMs: number): MaybePromise<void>;
   /** toggle an adversary behaviour. Unknown behaviour → AdminError 404; bad params → AdminError 400. */
   setAdversary(behaviour: string, enabled: boolean, params?: Record<string, unknown>): MaybePromise<void>;
+  /** the behaviours on now, with their params (GET /adversary); absent: none */
+  getAdversary?(): MaybePromise<{ behaviour: string; params: Record<string, unknown> }[]>;
   /** submit one serialised transaction (the same path as tx-submission) */
   submitTx(tx: Uint8Array): MaybePromise<SubmitResult>;
   /** where a transaction is; `id` is 64 lower-case hex characters */

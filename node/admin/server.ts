@@ -6,10 +6,11 @@
  *   GET  /health                  {ok, name, runId, slot, following, ...}; 200 (or 503 when !ok and ?strict=1)
  *   GET  /tip                     {slot, hash, blockNo, era, protocolVersion}
  *   GET  /peers                   [{name, host, port, connected, link}]
+ *   GET  /adversary               {behaviours: [{name, summary}], active: [{behaviour, params}]} (node/adversary/)
  * Token (`Authorization: Bearer <token>`, else 401):
  *   PUT  /peers/:name/link        {latencyMs?, bandwidthBps? (null = unlimited), loss?, down?} → the new shape
  *   PUT  /clock                   {offsetMs}
- *   PUT  /adversary/:behaviour    {enabled, params?}
+ *   PUT  /adversary/:behaviour    {enabled, params?}: unknown behaviour 404 naming the known ones, bad params 400
  *   POST /shutdown                202, then hooks.shutdown()
  *   POST /tx                      body: hex (text/plain), raw bytes (application/octet-stream) or
  *                                 JSON {"tx": "<hex>"} → 202 {accepted, id} | 422 {accepted: false, reason}
@@ -30,6 +31,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { AdminError, type AdminHooks, type LinkPatch } from './hooks.ts';
+import { BEHAVIOURS } from '../adversary/index.ts';
 
 export interface AdminServerOptions {
   /** default 127.0.0.1: reachable from this machine only */
@@ -241,6 +243,11 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   app.get('/tip', async () => hooks.getTip());
 
   app.get('/peers', async () => hooks.getPeers());
+
+  app.get('/adversary', async () => ({
+    behaviours: BEHAVIOURS.map((b) => ({ name: b.name, summary: b.summary })),
+    active: (await hooks.getAdversary?.()) ?? [],
+  }));
 
   // --- token routes ------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { AdversariesSchema } from '../adversary/index.ts';
 
 // Per-node config: `node --config config.json`. All paths absolute or relative to the file.
 
@@ -58,7 +59,7 @@ export const NodeConfigSchema = Type.Object(
     mempoolCapacityBytes: Type.Optional(Type.Integer({ minimum: 1 })),
     workerThreads: Type.Optional(Type.Integer({ minimum: 0, maximum: 16, description: 'threads for BLS and EB signature checks (0 = on the event loop; default 1)' })),
     clockOffsetMs: Type.Number({ default: 0 }),
-    adversary: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'adversary behaviours on at start' })),
+    adversary: Type.Optional({ ...AdversariesSchema, description: 'adversary behaviours on from the start, with their params (node/adversary/)' }),
   },
   { additionalProperties: false },
 );

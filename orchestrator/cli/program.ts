@@ -28,6 +28,7 @@ import { registerVerify } from './commands/verify.ts';
 import { registerObserve } from './commands/observe.ts';
 import { followLog } from '../observe/follow.ts';
 import { registerGenesis } from './commands/genesis.ts';
+import { registerAttack } from './commands/attack.ts';
 
 export interface CliIO {
   out: (s: string) => void;
@@ -419,6 +420,7 @@ Quick start: leiosnet run quickstart`,
   registerVerify(program, io, exit);
   registerObserve(program, io, exit);
   registerGenesis(program, io, exit);
+  registerAttack(program, io, exit);
 
   return program;
 }

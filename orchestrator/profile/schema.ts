@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { CommitteeSchema, EraSchema, GenesisSchema, LeiosParamsSchema, ProtocolParamsSchema } from '../../node/genesis/schema.ts';
 import { LinkShapeSchema } from '../../node/config/schema.ts';
+import { AdversariesSchema, AdversaryBehaviourSchema, BEHAVIOURS } from '../../node/adversary/index.ts';
 import { DEFAULT_RELEASE, ReleaseNameSchema } from './releases.ts';
 import { RULE_IDS } from '../verify/rule-ids.ts';
 import { CHECKS } from '../scenario/checks/names.ts';
@@ -188,9 +189,9 @@ export const NodeSectionSchema = Type.Object(
     resources: Type.Optional(ResourcesSchema),
     mempoolCapacityBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'default 2 × (maxBlockBodySize + ebMaxTxBytes)' })),
     logLevel: Type.Optional(Type.Union((['trace', 'debug', 'info', 'warn', 'error'] as const).map((l) => Type.Literal(l)))),
-    adversaries: Type.Record(NodeName, Type.Record(Type.String(), Type.Unknown()), {
+    adversaries: Type.Record(NodeName, AdversariesSchema, {
       default: {},
-      description: 'adversary behaviours on from the start, per node: { pool-2: { eb-withholding: {} } }',
+      description: 'adversary behaviours on from the start, per node: { pool-2: { eb-withholding: {} } } (node/adversary/)',
     }),
   },
   { ...strict, default: {} },
@@ -403,11 +404,16 @@ export const StepSchema = Type.Union([
       adversary: Type.Object(
         {
           node: NodeName,
-          behaviour: Type.String({ minLength: 1 }),
+          behaviour: AdversaryBehaviourSchema,
           enabled: Type.Boolean({ default: true }),
-          params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "the behaviour's params (node/adversary/<behaviour>.ts)" })),
         },
-        strict,
+        {
+          ...strict,
+          description: 'turn an adversary behaviour on (or off) at this point of the timeline',
+          // each behaviour's params schema applies to `params` when `behaviour` names it
+          allOf: BEHAVIOURS.map((b) => ({ if: { properties: { behaviour: { const: b.name } }, required: ['behaviour'] }, then: { properties: { params: b.params } } })),
+        },
       ),
     },
     strict,

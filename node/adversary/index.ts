@@ -1,0 +1,178 @@
+import { Type, type TObject, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { Tx } from '../ledger/index.ts';
+import type { AdversaryEnv, AdversaryHooks, Behaviour, CertContext, EbRef } from './types.ts';
+import { ebWithholding } from './eb-withholding.ts';
+import { protocolBurst } from './protocol-burst.ts';
+import { lateEb } from './late-eb.ts';
+import { lazyVoter } from './lazy-voter.ts';
+import { withholdVotes } from './withhold-votes.ts';
+import { withholdCerts } from './withhold-certs.ts';
+import { ebEquivocation } from './eb-equivocation.ts';
+import { invalidEbTx } from './invalid-eb-tx.ts';
+import { invalidVotes } from './invalid-votes.ts';
+import { invalidCert } from './invalid-cert.ts';
+
+export type { AdversaryEnv, AdversaryHooks, Behaviour, CertContext, EbRef } from './types.ts';
+
+// The registry of adversary behaviours (one file each) and `Adversary`, the node's composition
+// of the enabled ones. The profile schema (node.adversaries, the `adversary` step), the node
+// config schema (`adversary`), the admin API (PUT/GET /adversary) and `leiosnet attack` all
+// take their names and params schemas from here.
+
+export const BEHAVIOURS: readonly Behaviour[] = [
+  ebWithholding,
+  protocolBurst,
+  lateEb,
+  lazyVoter,
+  withholdVotes,
+  withholdCerts,
+  ebEquivocation,
+  invalidEbTx,
+  invalidVotes,
+  invalidCert,
+] as unknown as readonly Behaviour[];
+
+export const BEHAVIOUR_NAMES: readonly string[] = BEHAVIOURS.map((b) => b.name);
+
+export function behaviour(name: string): Behaviour | undefined {
+  return BEHAVIOURS.find((b) => b.name === name);
+}
+
+/** `eb-withholding | protocol-burst | …` */
+export const AdversaryBehaviourSchema = Type.Union(
+  BEHAVIOURS.map((b) => Type.Literal(b.name, { description: b.summary })),
+  { description: 'an adversary behaviour (node/adversary/)' },
+);
+
+/** Behaviours on from the start, with their params: `{ eb-withholding: {}, late-eb: { delayMs: 4000 } }`. */
+export const AdversariesSchema = Type.Object(
+  Object.fromEntries(BEHAVIOURS.map((b) => [b.name, Type.Optional(b.params as TSchema)])) as Record<string, TSchema>,
+  { additionalProperties: false, description: `adversary behaviours and their params (known: ${BEHAVIOUR_NAMES.join(', ')})` },
+);
+
+export type AdversaryConfig = Record<string, Record<string, unknown>>;
+
+/** Problems with one behaviour's params, each as `field: message` (empty: valid). */
+export function paramsProblems(name: string, params: unknown, prefix = 'params'): string[] {
+  const b = behaviour(name);
+  if (!b) return [`${prefix}: unknown adversary behaviour "${name}" (known: ${BEHAVIOUR_NAMES.join(', ')})`];
+  const out: string[] = [];
+  for (const e of Value.Errors(b.params as TObject, params ?? {})) {
+    const field = e.path ? `${prefix}${e.path.replaceAll('/', '.')}` : prefix;
+    out.push(`${field}: ${e.message}`);
+    if (out.length >= 5) break;
+  }
+  return out;
+}
+
+/** Thrown by `Adversary.set` on bad input; `status` 404 for an unknown behaviour, 400 for bad params. */
+export class AdversaryInputError extends Error {
+  readonly status: 400 | 404;
+  constructor(status: 400 | 404, message: string) {
+    super(message);
+    this.name = 'AdversaryInputError';
+    this.status = status;
+  }
+}
+
+interface Enabled {
+  params: Record<string, unknown>;
+  hooks: AdversaryHooks;
+}
+
+/**
+ * The enabled behaviours of one node and the composition of their hooks. With none enabled
+ * every hook is the honest answer. Several may be on at once: offers go to the first
+ * behaviour that takes them, serving needs every one to agree, vote and certificate hooks
+ * are applied in turn.
+ */
+export class Adversary {
+  private readonly env: AdversaryEnv;
+  private readonly on = new Map<string, Enabled>();
+
+  constructor(env: AdversaryEnv) {
+    this.env = env;
+  }
+
+  /** Turn a behaviour on (again, with new params) or off. */
+  set(name: string, enabled: boolean, params: Record<string, unknown> = {}): void {
+    const b = behaviour(name);
+    if (!b) throw new AdversaryInputError(404, `unknown adversary behaviour "${name}" (known: ${BEHAVIOUR_NAMES.join(', ')})`);
+    const problems = enabled ? paramsProblems(name, params) : [];
+    if (problems.length) throw new AdversaryInputError(400, `${name}: ${problems.join('; ')}`);
+    this.on.get(name)?.hooks.stop?.();
+    this.on.delete(name);
+    if (enabled) this.on.set(name, { params: structuredClone(params), hooks: b.create(params as never, this.env) });
+    this.env.log.warn({ behaviour: name, enabled, params }, 'adversary behaviour toggled');
+    this.env.trace(name, enabled ? 'enabled' : 'disabled', enabled ? { params } : {});
+  }
+
+  /** Enable every behaviour of a node config's `adversary` section. */
+  configure(config: AdversaryConfig | undefined): void {
+    for (const [name, params] of Object.entries(config ?? {})) this.set(name, true, params);
+  }
+
+  has(name: string): boolean {
+    return this.on.has(name);
+  }
+
+  get active(): { behaviour: string; params: Record<string, unknown> }[] {
+    return [...this.on].map(([behaviour, e]) => ({ behaviour, params: e.params }));
+  }
+
+  get any(): boolean {
+    return this.on.size > 0;
+  }
+
+  private hooks(): AdversaryHooks[] {
+    return [...this.on.values()].map((e) => e.hooks);
+  }
+
+  // ---- hook points (called by the honest node) --------------------------------------------
+
+  /** true: offer the EB to peers now (the honest answer). */
+  ebOffer(eb: EbRef): boolean {
+    for (const h of this.hooks()) {
+      const d = h.ebOffer?.(eb) ?? 'pass';
+      if (d !== 'pass') return false;
+    }
+    return true;
+  }
+
+  ebServe(hashHex: string, peer: string): boolean {
+    return this.hooks().every((h) => h.ebServe?.(hashHex, peer) ?? true);
+  }
+
+  ebTxs(txs: Tx[], slot: number): Tx[] {
+    let out = txs;
+    for (const h of this.hooks()) if (h.ebTxs) out = h.ebTxs(out, slot);
+    return out;
+  }
+
+  castVote(electionSlot: number): boolean {
+    return this.hooks().every((h) => h.castVote?.(electionSlot) ?? true);
+  }
+
+  votesOut(votes: Uint8Array[], slot: number): Uint8Array[] {
+    let out = votes;
+    for (const h of this.hooks()) if (h.votesOut) out = h.votesOut(out, slot);
+    return out;
+  }
+
+  certificate(c: CertContext): Uint8Array | undefined {
+    let out = c.real;
+    for (const h of this.hooks()) if (h.certificate) out = h.certificate(c, out);
+    return out;
+  }
+
+  tip(t: { slot: number; own: boolean }): void {
+    for (const h of this.hooks()) h.tip?.(t);
+  }
+
+  /** Turn everything off (node shutdown). */
+  close(): void {
+    for (const e of this.on.values()) e.hooks.stop?.();
+    this.on.clear();
+  }
+}
