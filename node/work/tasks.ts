@@ -3,7 +3,8 @@
 
 import { blsVerifyVotesBatch, voteMessage } from '../crypto/bls.ts';
 import { ed25519Verify } from '../crypto/ed25519.ts';
-import { selectCommittee, verifyEligibility, type CommitteeSelection } from '../leios/committee.ts';
+import { verifyEligibility, type CommitteeSelection } from '../leios/committee.ts';
+import { CommitteeCache } from '../leios/committee-cache.ts';
 import { decodeCertificate, verifyCertificate } from '../leios/certificate.ts';
 import type { Committee, Pool } from '../genesis/schema.ts';
 
@@ -26,21 +27,13 @@ export interface WorkerInit {
 }
 
 export class TaskRunner {
-  private readonly init: WorkerInit;
-  private readonly committees = new Map<string, CommitteeSelection>();
+  private readonly committees: CommitteeCache;
   constructor(init: WorkerInit) {
-    this.init = init;
+    this.committees = new CommitteeCache(init.pools, init.committee);
   }
 
   private committee(nonce: Uint8Array): CommitteeSelection {
-    const k = Buffer.from(nonce).toString('hex');
-    let c = this.committees.get(k);
-    if (!c) {
-      if (this.committees.size > 8) this.committees.clear();
-      c = selectCommittee(this.init.pools, this.init.committee, nonce);
-      this.committees.set(k, c);
-    }
-    return c;
+    return this.committees.get(nonce);
   }
 
   run(t: Task): boolean[] | string | null {

@@ -1,0 +1,115 @@
+// Where the node forges: each slot, the leadership check and, when it leads, the RB it builds
+// on the tip — carrying the certificate for the parent's EB when the timing rule and a quorum
+// allow (then no txs), else mempool txs — and the EB that RB announces (Linear Leios).
+// The pure pieces (VRF leadership, signed block assembly) are consensus/forge.ts.
+
+import { checkLeadership, forgeBlock, type ForgeKeys } from './consensus/forge.ts';
+import { epochOf } from './consensus/nonce.ts';
+import { toHex } from './crypto/hash.ts';
+import { encodeEb, checkEbLimits, type EncodedEb } from './leios/eb.ts';
+import type { EbEntry } from './leios/eb-store.ts';
+import type { NodeKernel } from './kernel.ts';
+
+export class Forger {
+  private readonly k: NodeKernel;
+  private readonly keys: ForgeKeys;
+  /** The forged block is in the tree: run chain selection. */
+  private readonly adopt: () => void;
+
+  constructor(k: NodeKernel, keys: ForgeKeys, adopt: () => void) {
+    this.k = k;
+    this.keys = keys;
+    this.adopt = adopt;
+  }
+
+  get poolId(): string {
+    return this.keys.poolId;
+  }
+
+  /** A slot began (`missed`: slots the clock skipped before it). Forges if we lead and are following. */
+  onSlot(slot: number, missed: number): void {
+    const { metrics, tracer, chain, genesis, mempool, leios } = this.k;
+    if (!this.k.following) return;
+    metrics.leadershipChecks.inc();
+    if (missed > 0) {
+      metrics.leadershipChecksMissed.inc(missed);
+      tracer.emit({ type: 'SlotMissed', slot: slot - missed, count: missed });
+    }
+    const tip = chain.tip();
+    if (tip && tip.slot >= slot) return;
+    const lp = checkLeadership(slot, chain.tipNonce(), this.keys, {
+      epochLengthSlots: genesis.epochLengthSlots,
+      f: genesis.activeSlotCoeff,
+      totalStake: this.k.stake.total,
+    });
+    if (!lp) return;
+    const epoch = epochOf(slot, genesis);
+    const pv = this.k.protocolVersionAt(epoch);
+    mempool.syncWithLedger(this.k.ledger);
+    const leiosEra = this.k.isLeiosEpoch(epoch);
+    // Linear Leios: certify the parent's EB if the timing rule and a quorum allow (then no txs).
+    let cert: Uint8Array | undefined;
+    let certTxIds = new Set<string>();
+    const ann = tip?.data.header.ebAnnounce;
+    let certSpent: Set<string> | undefined;
+    if (leiosEra && tip && ann && !this.k.adversary.has('withhold-certs')) {
+      cert = leios.certificateFor({ slot: tip.slot, ebHash: ann.hash }, slot);
+      const e = cert ? leios.get(ann.hash) : undefined;
+      const certTxs = (e && leios.decodedTxs(e)) ?? [];
+      certTxIds = new Set(certTxs.map((t) => t.idHex));
+      // The new EB extends the ledger after the certified EB: nothing may spend what it spent.
+      certSpent = new Set(certTxs.flatMap((t) => t.body.inputs.map((i) => `${toHex(i.txId)}#${i.index}`)));
+    }
+    const txs = cert ? [] : mempool.takeForBlock(genesis.protocolParams.maxBlockBodySize);
+    let eb;
+    if (leiosEra) {
+      const exclude = new Set([...certTxIds, ...txs.map((t) => t.idHex)]);
+      eb = this.makeEb(slot, exclude, certSpent);
+    }
+    const block = forgeBlock(
+      lp,
+      tip ? { hash: tip.data.hash, blockNo: tip.blockNo } : null,
+      { txs: txs.map((t) => t.bytes), cert: cert ?? null },
+      this.keys,
+      pv,
+      { ebAnnounce: eb ? { hash: eb.hash, size: eb.bytes.length, txBytes: eb.txBytes } : null, certified: !!cert },
+    );
+    const node = chain.addHeader(block.header, block.headerBytes, { leaderValue: lp.leaderValue, nonceValue: lp.nonceValue, poolId: this.keys.poolId });
+    chain.addBody(block);
+    node.data.validated = true; // built from mempool txs validated against this tip
+    this.k.noteTxsOf(node.data.block!, txs);
+    metrics.rbForged.inc();
+    tracer.rbGenerated({
+      id: toHex(block.hash),
+      slot,
+      size_bytes: block.bytes.length,
+      tx_payload_bytes: block.bodyBytes.length,
+      parent: tip ? tip.key : null,
+      endorsement: cert && ann ? toHex(ann.hash) : null,
+      announced_eb: eb ? toHex(eb.hash) : null,
+      block_no: block.header.blockNo,
+      tx_count: txs.length,
+    });
+    leios.noteHeader(block.header.issuerVkey, slot, toHex(block.hash), eb ? { ebHash: eb.hash, epochNonce: node.data.nonce.epochNonce } : undefined);
+    this.adopt();
+  }
+
+  /**
+   * The EB for a new RB, from mempool txs not in the RB (never an empty one). `spent`: inputs
+   * consumed by a certified EB this RB applies first, so the new EB extends the ledger after it
+   * (a mempool tx conflicting with it is left out, with its dependents).
+   */
+  private makeEb(slot: number, exclude: ReadonlySet<string>, spent?: ReadonlySet<string>): EncodedEb | undefined {
+    const p = this.k.genesis.leios;
+    const txs = this.k.mempool.takeForEb(p.ebMaxRefBytes - 64, p.ebMaxTxBytes, { exclude, spent });
+    if (txs.length === 0) return undefined;
+    const enc = encodeEb({ slot, producer: this.keys.poolId, txs: txs.map((t) => ({ id: t.id, size: t.size })) });
+    if (checkEbLimits(enc, p)) return undefined;
+    const now = Date.now();
+    const e: EbEntry = { enc, txs: txs.map((t) => t.bytes), missing: 0, complete: true, stored: false, rbSlot: slot, receivedAtMs: now, sigsOk: true, validatedAtMs: now, extendsRb: true, decoded: txs };
+    this.k.metrics.ebForged.inc();
+    this.k.tracer.ebGenerated({ id: toHex(enc.hash), slot, size_bytes: enc.bytes.length, tx_count: txs.length, tx_payload_bytes: enc.txBytes });
+    this.k.leios.addOwnEb(e);
+    return enc;
+  }
+}

@@ -1,0 +1,62 @@
+// Where transactions enter the node: from peers (TxSubmission), clients (admin API) and this
+// pool's own governance actions. Governance txs are checked against the stake and the chain's
+// proposals first; everything else is the mempool's verdict.
+
+import { checkUpdate } from './consensus/governance.ts';
+import { ed25519Sign } from './crypto/ed25519.ts';
+import { toHex } from './crypto/hash.ts';
+import { tryDecodeTx, signTx, updateSigningBytes, proposalId, type Tx, type TxUpdate } from './ledger/index.ts';
+import type { NodeKernel } from './kernel.ts';
+
+export type GovernanceAction = { kind: 'propose'; era: 'praos' | 'leios'; protocolVersion: number; epoch: number } | { kind: 'endorse'; proposalId: string };
+
+/** Per-tx reject reason or null (accepted). `decoded`: txs the caller already decoded. */
+export function submitTxs(k: NodeKernel, txs: Uint8Array[], decoded?: WeakMap<Uint8Array, Tx>): (string | null)[] {
+  const out: (string | null)[] = [];
+  for (const bytes of txs) {
+    const pre = decoded?.get(bytes);
+    const d = pre ? ({ ok: true, tx: pre } as const) : tryDecodeTx(bytes);
+    const gErr = d.ok && d.tx.body.update ? (checkUpdate(d.tx.body.update, k.stake) ?? checkEndorsedKnown(k, d.tx.body.update)) : null;
+    if (gErr) {
+      k.metrics.txRejected.inc({ reason: gErr });
+      out.push(gErr);
+      continue;
+    }
+    // Decoded once here; mempool.add would decode again (it keeps the size/malformed verdicts).
+    const r = d.ok && bytes.length <= k.genesis.protocolParams.maxTxSize ? k.mempool.addTx(d.tx) : k.mempool.add(bytes);
+    if (r.ok) {
+      k.metrics.txAccepted.inc();
+      out.push(null);
+    } else {
+      k.metrics.txRejected.inc({ reason: r.reason });
+      out.push(r.reason);
+    }
+  }
+  k.updateMempoolMetrics();
+  return out;
+}
+
+/** An endorsement must name a proposal on our chain or in our mempool. */
+function checkEndorsedKnown(k: NodeKernel, u: TxUpdate): string | null {
+  if (u.kind !== 'endorse') return null;
+  const id = toHex(u.proposalId);
+  if (k.tipGov().proposals[id]) return null;
+  for (const t of k.mempool.txs()) if (t.body.update?.kind === 'propose' && toHex(proposalId(t.body.update)) === id) return null;
+  return 'update-unknown-proposal';
+}
+
+/** Build, sign (with this pool's cold key) and submit a governance action. */
+export function governanceTx(k: NodeKernel, pool: { poolId: string; coldSeed: Uint8Array }, a: GovernanceAction): { tx: string; proposalId: string } | { error: string } {
+  const poolId = pool.poolId;
+  const unsigned: TxUpdate =
+    a.kind === 'propose'
+      ? { kind: 'propose', protocolVersion: a.protocolVersion, era: a.era, epoch: a.epoch, poolId, sig: new Uint8Array(0) }
+      : { kind: 'endorse', proposalId: Buffer.from(a.proposalId, 'hex'), poolId, sig: new Uint8Array(0) };
+  const update = { ...unsigned, sig: ed25519Sign(pool.coldSeed, updateSigningBytes(unsigned)) } as TxUpdate;
+  const tx = signTx({ inputs: [], outputs: [], fee: 0, update }, []);
+  const [reason] = submitTxs(k, [tx.bytes]);
+  if (reason) return { error: reason };
+  const pid = update.kind === 'propose' ? toHex(proposalId(update)) : toHex(update.proposalId);
+  k.log.info({ kind: a.kind, proposalId: pid, tx: tx.idHex }, 'governance action submitted');
+  return { tx: tx.idHex, proposalId: pid };
+}
