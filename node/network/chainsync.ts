@@ -9,6 +9,14 @@
 // As in Cardano, after IntersectFound the first RequestNext is answered with a RollBackward to
 // the intersection: a client that tracks the peer's candidate chain just truncates to it.
 // RequestNext may be pipelined; the server answers in order.
+//
+// Header relay (CIP-164: headers diffuse independently of chain selection, at most two per
+// slot and issuer, so an equivocation reaches every honest node):
+//                                   ← [8, header] RelayHeader
+// answers a RequestNext like a roll message but leaves the client's read pointer and the peer's
+// candidate chain alone: the header is one the server validated and relays although it may not
+// be on its chain (the two headers of an equivocating issuer). HeaderRelay below decides what a
+// node relays.
 
 import { muxOf, type Mux, type MuxCarrier } from './mux.ts';
 import {
@@ -42,12 +50,93 @@ export interface ChainSyncProvider {
   next(after: Point): ChainSyncStep | undefined;
   /** Call `cb` whenever the chain changes; returns an unsubscribe function. */
   onTipChange(cb: () => void): () => void;
+  /** Headers to relay to every peer off the chain (RelayHeader); returns an unsubscribe function. */
+  onRelay?(cb: (header: Uint8Array) => void): () => void;
 }
 
 export const MAX_INTERSECT_POINTS = 100;
 const MAX_HEADER_BYTES = 64 * 1024;
 
-const MSG = { requestNext: 0, awaitReply: 1, rollForward: 2, rollBackward: 3, findIntersect: 4, intersectFound: 5, intersectNotFound: 6, done: 7 } as const;
+const MSG = { requestNext: 0, awaitReply: 1, rollForward: 2, rollBackward: 3, findIntersect: 4, intersectFound: 5, intersectNotFound: 6, done: 7, relayHeader: 8 } as const;
+
+/** Headers a server keeps queued for one peer before it drops the oldest. */
+export const MAX_RELAY_QUEUE = 64;
+
+/** At most this many distinct headers per (slot, issuer) are accepted and relayed. */
+export const MAX_HEADERS_PER_SLOT_ISSUER = 2;
+
+export type RelayVerdict =
+  /** the first header of its (slot, issuer): diffuses with the chain as usual */
+  | { kind: 'first' }
+  /** the second distinct header: equivocation; relay both (`pair`, first then second) */
+  | { kind: 'equivocation'; pair: [Uint8Array, Uint8Array] }
+  /** already seen */
+  | { kind: 'duplicate' }
+  /** a third (or later) header for the slot and issuer: neither processed nor relayed */
+  | { kind: 'over-limit' };
+
+/**
+ * The two-header relay rule. `offer` records a validated header by (slot, issuer); headers older
+ * than `keepSlots` behind the newest slot seen are forgotten (equivocation detection is a matter
+ * of a few slots: 3·L_hdr). `admit` is the cheap check before validation: false for a third
+ * distinct header, which must not cost a validation.
+ */
+export class HeaderRelay {
+  private readonly bySlotIssuer = new Map<string, { hash: string; bytes: Uint8Array }[]>();
+  private readonly slotsOf = new Map<number, string[]>();
+  private newest = 0;
+  readonly keepSlots: number;
+
+  constructor(opts: { keepSlots?: number } = {}) {
+    this.keepSlots = opts.keepSlots ?? 2000;
+  }
+
+  private static key(slot: number, issuer: string): string {
+    return `${slot}:${issuer}`;
+  }
+
+  /** Would a header with this hash for (slot, issuer) be processed? */
+  admit(slot: number, issuer: string, hash: string): boolean {
+    const e = this.bySlotIssuer.get(HeaderRelay.key(slot, issuer));
+    return !e || e.length < MAX_HEADERS_PER_SLOT_ISSUER || e.some((x) => x.hash === hash);
+  }
+
+  /** Headers recorded for (slot, issuer), first seen first. */
+  headers(slot: number, issuer: string): Uint8Array[] {
+    return (this.bySlotIssuer.get(HeaderRelay.key(slot, issuer)) ?? []).map((x) => x.bytes);
+  }
+
+  /** Did `issuer` sign two headers for `slot`? */
+  equivocated(slot: number, issuer: string): boolean {
+    return (this.bySlotIssuer.get(HeaderRelay.key(slot, issuer))?.length ?? 0) >= 2;
+  }
+
+  offer(slot: number, issuer: string, hash: string, bytes: Uint8Array): RelayVerdict {
+    const k = HeaderRelay.key(slot, issuer);
+    let e = this.bySlotIssuer.get(k);
+    if (e?.some((x) => x.hash === hash)) return { kind: 'duplicate' };
+    if (e && e.length >= MAX_HEADERS_PER_SLOT_ISSUER) return { kind: 'over-limit' };
+    if (!e) {
+      this.bySlotIssuer.set(k, (e = []));
+      const ks = this.slotsOf.get(slot);
+      if (ks) ks.push(k);
+      else this.slotsOf.set(slot, [k]);
+    }
+    e.push({ hash, bytes });
+    if (slot > this.newest) this.prune(slot);
+    return e.length === 1 ? { kind: 'first' } : { kind: 'equivocation', pair: [e[0].bytes, e[1].bytes] };
+  }
+
+  private prune(newest: number): void {
+    this.newest = newest;
+    const limit = newest - this.keepSlots;
+    for (const [slot, keys] of this.slotsOf) {
+      if (slot >= limit) continue;
+      for (const k of keys) this.bySlotIssuer.delete(k);
+      this.slotsOf.delete(slot);
+    }
+  }
+}
 
 type Op = { kind: 'next' } | { kind: 'intersect'; points: Point[] };
 
@@ -67,20 +156,30 @@ export class ChainSyncServer {
   private awaiting = false;
   private done = false;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeRelay: () => void;
   private readonly detach: () => void;
+  private readonly relayQueue: Uint8Array[] = [];
 
   constructor(peer: MuxCarrier, provider: ChainSyncProvider, opts: ChainSyncServerOptions = {}) {
     this.mux = muxOf(peer);
     this.provider = provider;
     this.maxPipelined = opts.maxPipelined ?? 100;
-    this.unsubscribe = provider.onTipChange(() => {
+    const wake = () => {
       if (!this.awaiting || this.done || this.mux.closed) return;
       try {
         this.process();
       } catch (e) {
         this.mux.close(`chainsync: ${errorMessage(e)}`);
       }
-    });
+    };
+    this.unsubscribe = provider.onTipChange(wake);
+    this.unsubscribeRelay =
+      provider.onRelay?.((h) => {
+        if (this.done) return;
+        if (this.relayQueue.length >= MAX_RELAY_QUEUE) this.relayQueue.shift();
+        this.relayQueue.push(h);
+        wake();
+      }) ?? (() => {});
     this.detach = this.mux.handle(PROTOCOL.chainSync, 'responder', (m) => this.onMessage(m));
     this.mux.onClose(() => this.stop());
   }
@@ -88,6 +187,7 @@ export class ChainSyncServer {
   stop(): void {
     this.done = true;
     this.unsubscribe();
+    this.unsubscribeRelay();
     this.detach();
   }
 
@@ -107,6 +207,7 @@ export class ChainSyncServer {
       if (this.ops.length > 0) throw new ProtocolError('chainsync: Done while requests are outstanding');
       this.done = true; // keep the handler: anything after Done is a violation
       this.unsubscribe();
+      this.unsubscribeRelay();
       return;
     } else throw new ProtocolError(`chainsync: unexpected message tag ${tag} from client`);
     if (!this.awaiting) this.process();
@@ -134,6 +235,8 @@ export class ChainSyncServer {
       if (this.pendingRollback) {
         this.send([MSG.rollBackward, encodePoint(this.pendingRollback.point), encodeTip(this.provider.tip())]);
         this.pendingRollback = undefined;
+      } else if (this.relayQueue.length > 0) {
+        this.send([MSG.relayHeader, this.relayQueue.shift()!]);
       } else {
         const step = this.provider.next(this.cursor);
         if (step === undefined) {
@@ -162,6 +265,8 @@ export interface ChainSyncClientHandlers {
   rollBackward(point: Point, tip: Tip): void | Promise<void>;
   /** The peer has nothing new: we are at its tip. */
   awaitReply?(): void;
+  /** A header the peer relays off its chain (equivocation evidence): validate it, do not follow it. */
+  relayHeader?(header: Uint8Array): void | Promise<void>;
 }
 
 export interface ChainSyncClientOptions {
@@ -280,6 +385,18 @@ export class ChainSyncClient {
         this.atTip = pointEqual(point, tip.point);
         this.unprocessed++;
         this.enqueue(() => (header ? this.handlers.rollForward(header, tip, point) : this.handlers.rollBackward(point, tip)));
+        return;
+      }
+      case MSG.relayHeader: {
+        if (this.inFlight === 0) throw new ProtocolError('chainsync: reply without a request');
+        if (a.length !== 2) throw new ProtocolError('chainsync: malformed RelayHeader');
+        const header = expectBytes(a[1], 'chainsync relayed header', MAX_HEADER_BYTES);
+        this.inFlight--;
+        this.headAwaiting = false;
+        if (this.inFlight > 0) this.arm();
+        else this.disarm();
+        this.unprocessed++;
+        this.enqueue(() => this.handlers.relayHeader?.(header));
         return;
       }
       default:
