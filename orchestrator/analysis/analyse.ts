@@ -25,6 +25,7 @@ import { mean, percentile, round, sortNumbers } from './stats.ts';
 import type { AssertionResult, Percentiles, Summary } from './summary.ts';
 import { forEachLine, forEachLineBytes, indexIn, num, numberAt, peekNumber, peekString, readJsonl, stringAt, runNodes, str, type TraceEvent, type TraceMessage } from './traces.ts';
 import { analyseTxFate, type GenTx } from './tx-fate.ts';
+import { analyseFairness, type Fairness, type FairnessBlock } from './fairness.ts';
 import { faultTable, readRunEvents } from '../scenario/recovery.ts';
 
 export const DEFAULT_DIFFUSION_WITHIN_S = 5;
@@ -122,6 +123,8 @@ interface BlockInfo {
   slot?: number;
   producer?: string;
   genT?: number;
+  /** RBs: the parent's id (null: the first block), for the fork battles of fairness.ts */
+  parent?: string | null;
   arrivals: Map<string, number>;
 }
 
@@ -254,7 +257,13 @@ function getPath(obj: unknown, path: string): unknown {
 export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Promise<Analysis> {
   const meta = readJson<Record<string, unknown>>(join(runDir, 'meta.json')) ?? {};
   const plan = readJson<Record<string, unknown>>(join(runDir, 'profile.resolved.json'));
-  const genesis = readJson<{ systemStart?: string; slotLengthS?: number; eras?: { protocolVersion: number }[] }>(
+  const genesis = readJson<{
+    systemStart?: string;
+    slotLengthS?: number;
+    eras?: { protocolVersion: number }[];
+    pools?: { id: string; stake: number }[];
+    praos?: { leaderIntervalSlots?: number };
+  }>(
     join(runDir, 'genesis', 'genesis.json'),
   );
   const systemStart = toUnixS(genesis?.systemStart);
@@ -343,6 +352,10 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
           b.slot ??= slot;
           b.producer ??= str(m, 'producer', 'node') ?? node;
           b.genT ??= t;
+          if (m.type === 'RBGenerated' && b.parent === undefined) {
+            const par = m.parent as { id?: unknown } | string | null | undefined;
+            b.parent = typeof par === 'string' ? par : par && typeof par.id === 'string' ? par.id : null;
+          }
           const endorsed = (m.endorsement as { eb?: { id?: string } } | null | undefined)?.eb?.id;
           if (m.type === 'RBGenerated' && endorsed) {
             certRbs.add(id);
@@ -647,8 +660,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     if (!r) perNodeRes.set(s.node, (r = { cpu: [], rss: [], pss: [], t: [] }));
     r.cpu.push(s.cpuPct);
     r.rss.push(s.rssMb);
-    const pss = (s as ResourceSample & { pssMb?: unknown }).pssMb;
-    if (typeof pss === 'number') r.pss.push(pss);
+    if (typeof s.pssMb === 'number') r.pss.push(s.pssMb);
     r.t.push(s.t);
   }
   const perNode: Summary['resources']['perNode'] = {};
@@ -745,6 +757,8 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   summary.faults = faultTable(readRunEvents(runDir), runStart !== undefined ? runStart * 1000 : undefined);
   const txFate = await analyseTxFate(runDir, { accepted: acceptedIds, included: includedIds /* tx fate asks only about generator txs, which filtering keeps */, certified: certIncludedEbs, txs: genTxs });
   if (txFate) summary.txFate = txFate;
+  const fairness = fairnessOfRun(rbs, state, plan, genesis, slotStart);
+  if (fairness) summary.fairness = fairness;
 
   const series: Series = {
     rbDelaysMs: rb.delays,
@@ -755,6 +769,26 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     resources: resourceSeries(perNodeRes, t0),
   };
   return { summary, series, nodes: nodeStates, badTraceLines };
+}
+
+/** summary.fairness from the RBs the traces name, the final tips and the plan's pools (stake, region). */
+function fairnessOfRun(
+  rbs: Map<string, BlockInfo>,
+  state: Map<string, NodeState>,
+  plan: Record<string, unknown> | undefined,
+  genesis: { pools?: { id: string; stake: number }[]; praos?: { leaderIntervalSlots?: number } } | undefined,
+  slotStart: ((slot: number) => number) | undefined,
+): Fairness | undefined {
+  const planPools = ((getPath(plan, 'nodes') as { name: string; role: string; stake: number; region?: string }[] | undefined) ?? []).filter((n) => n.role === 'pool');
+  const pools = planPools.length ? planPools.map((n) => ({ name: n.name, stake: n.stake, region: n.region })) : (genesis?.pools ?? []).map((p) => ({ name: p.id, stake: p.stake }));
+  const blocks: FairnessBlock[] = [];
+  for (const [id, b] of rbs) {
+    if (b.slot === undefined || b.producer === undefined || b.parent === undefined) continue;
+    blocks.push({ id, slot: b.slot, producer: b.producer, parent: b.parent, arrivals: b.arrivals });
+  }
+  if (!pools.length || !blocks.length) return undefined;
+  const interval = genesis?.praos?.leaderIntervalSlots ?? (getPath(plan, 'genesis.praos.leaderIntervalSlots') as number | undefined) ?? 1;
+  return analyseFairness({ blocks, tips: [...state.values()].map((st) => st.hash), pools, slotStart, leaderIntervalSlots: interval });
 }
 
 /** Most points a per-node resource series keeps for the plots; longer runs are binned. */

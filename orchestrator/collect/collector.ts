@@ -142,6 +142,7 @@ export class Collector {
       }
       if (r.stats) {
         const line: ResourceSample = { t, node: r.name, cpuPct: Math.round(r.stats.cpuPct * 10) / 10, rssMb: Math.round(r.stats.rssMb * 10) / 10 };
+        if (r.stats.pssMb !== undefined) line.pssMb = Math.round(r.stats.pssMb * 10) / 10;
         resources += JSON.stringify(line) + '\n';
       }
     }

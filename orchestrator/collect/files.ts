@@ -19,6 +19,8 @@ export interface ResourceSample {
   node: string;
   cpuPct: number;
   rssMb: number;
+  /** PSS, when the runtime measures it (processes) */
+  pssMb?: number;
 }
 
 /** metrics/tips.json: each node's /tip at the end of the run. */

@@ -116,9 +116,16 @@ export function renderMarkdown(summary: Summary, series?: Series, scenario?: Sce
     ]),
   );
   out.push('', '## Resources', '');
-  out.push(`Mean per node: CPU ${fmt(s.resources.cpuPctPerNode)} %, RSS ${fmt(s.resources.rssMbPerNode)} MB`, '');
+  const pss = s.resources.pssMbPerNode != null ? `, PSS ${fmt(s.resources.pssMbPerNode)} MB` : '';
+  out.push(`Mean per node: CPU ${fmt(s.resources.cpuPctPerNode)} %, RSS ${fmt(s.resources.rssMbPerNode)} MB${pss}`, '');
   const per = Object.entries(s.resources.perNode);
-  if (per.length) out.push(table(['node', 'CPU %', 'RSS MB'], per.map(([n, r]) => [n, r.cpuPct, r.rssMb])));
+  const withPss = per.some(([, r]) => typeof r.pssMb === 'number');
+  if (per.length)
+    out.push(
+      withPss
+        ? table(['node', 'CPU %', 'RSS MB', 'PSS MB'], per.map(([n, r]) => [n, r.cpuPct, r.rssMb, r.pssMb ?? null]))
+        : table(['node', 'CPU %', 'RSS MB'], per.map(([n, r]) => [n, r.cpuPct, r.rssMb])),
+    );
   out.push(...renderTxFateMarkdown(s));
   const happenings = series?.events.filter((e) => e.type !== 'phase' && e.type !== 'assertion') ?? [];
   if (scenTimeline.length) out.push(...scenTimeline);

@@ -36,6 +36,7 @@ import {
   waitGone,
 } from './process/procfs.ts';
 import { releaseInfo } from './process/release.ts';
+import { memoryRollup } from './process/pss.ts';
 import type {
   Deployment,
   Endpoint,
@@ -385,7 +386,12 @@ class ProcessNode implements NodeHandle {
     if (!st || rss === undefined) return undefined;
     const now = Date.now();
     this.cpuSample = { ticks: st.cpuTicks, ms: now, pid: p.pid };
-    return { cpuPct: cpuPct(prev.ticks, prev.ms, st.cpuTicks, now), rssMb: rss / 1024 / 1024 };
+    const mem = memoryRollup(p.pid);
+    return {
+      cpuPct: cpuPct(prev.ticks, prev.ms, st.cpuTicks, now),
+      rssMb: rss / 1024 / 1024,
+      ...(mem && mem.pssBytes > 0 ? { pssMb: mem.pssBytes / 1024 / 1024 } : {}),
+    };
   }
 
   async logs(): Promise<string> {

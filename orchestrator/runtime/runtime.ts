@@ -98,6 +98,8 @@ export interface Endpoints {
 export interface NodeStats {
   cpuPct: number;
   rssMb: number;
+  /** proportional set size (shared pages divided among their users), where the runtime can see it */
+  pssMb?: number;
 }
 
 export interface NodeHandle {

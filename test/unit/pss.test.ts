@@ -26,3 +26,27 @@ describe('pss', () => {
     expect(pssBytes(2 ** 22 + 12345)).toBeUndefined();
   });
 });
+
+describe('PSS reaches summary.json', () => {
+  it('resources.jsonl pssMb samples become per-node and mean PSS; RSS stays beside them', async () => {
+    const { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { analyseRun } = await import('../../orchestrator/analysis/analyse.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'leiosnet-pss-'));
+    try {
+      cpSync(join(import.meta.dirname, '../fixtures/traces/small'), dir, { recursive: true });
+      const f = join(dir, 'metrics/resources.jsonl');
+      const lines = readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { rssMb: number; pssMb?: number });
+      for (const l of lines) l.pssMb = Math.round(l.rssMb * 0.6 * 10) / 10;
+      writeFileSync(f, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      const { summary } = await analyseRun(dir);
+      const r = summary.resources;
+      expect(r.pssMbPerNode).toBeGreaterThan(0);
+      expect(r.pssMbPerNode!).toBeCloseTo(r.rssMbPerNode! * 0.6, 0);
+      for (const n of Object.values(r.perNode)) expect(n.pssMb).toBeLessThan(n.rssMb!);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
