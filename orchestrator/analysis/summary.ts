@@ -81,6 +81,8 @@ export interface Summary {
   faults?: import('../scenario/recovery.ts').FaultRow[];
   /** accepted txs that never reached the ledger, by cause (tx-fate.ts) */
   txFate?: import('./tx-fate.ts').TxFate;
+  /** slot-battle fairness per pool and region: forged, adopted, battles, lost, adopted/stake (fairness.ts) */
+  fairness?: import('./fairness.ts').Fairness;
   assertions: AssertionResult[];
   passed: boolean;
 }
