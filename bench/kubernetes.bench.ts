@@ -3,7 +3,7 @@
 // until every node has adopted the first block, then per-pod RSS / CPU (from each node's own
 // process metrics; /proc for processes, engine stats for docker). Prints figures.
 //
-//   npm run bench:kubernetes -- [--nodes 10] [--settle 15] [--runtimes process,kubernetes]
+//   npm run bench:kubernetes -- [--nodes 10] [--settle 15] [--runtimes process,docker,kubernetes]
 // Needs a cluster (bash .ci/k8s-setup.sh; kubeconfig from $KUBECONFIG or /tmp/leiosnet-k8s/kubeconfig).
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '10' },
     settle: { type: 'string', default: '15' },
-    runtimes: { type: 'string', default: 'process,kubernetes' },
+    runtimes: { type: 'string', default: 'process,docker,kubernetes' },
   },
 });
 const N = Number(values.nodes);

@@ -11,7 +11,7 @@
 // LEIOSNET_E2E_HELM=1 / LEIOSNET_E2E_K8S=1 make them failures.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,8 +66,8 @@ describe.skipIf(skipRender)('helm chart: rendering (tools/helm-render)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const kinds = r.docs.map((d) => d.kind);
-    // helm's install order: ConfigMap before Service before StatefulSet before Job
-    expect(kinds).toEqual(['ConfigMap', 'Service', 'StatefulSet', 'StatefulSet', 'StatefulSet', 'StatefulSet', 'Job', 'Job']);
+    // helm's install order: ServiceAccount, ConfigMap, Role(Binding), Service, Deployment, StatefulSet, Job
+    expect(kinds).toEqual(['ServiceAccount', 'ConfigMap', 'ConfigMap', 'Role', 'RoleBinding', 'Service', 'Deployment', 'StatefulSet', 'StatefulSet', 'StatefulSet', 'StatefulSet', 'Job', 'Job']);
     expect(r.stdout).toContain('# Source: leiosnet/templates/statefulsets.yaml');
     for (const d of r.docs) expect(d.metadata.labels?.['leiosnet.io/run']).toBe('tn');
     const sts = ofKind(r.docs, 'StatefulSet');
@@ -89,6 +89,17 @@ describe.skipIf(skipRender)('helm chart: rendering (tools/helm-render)', () => {
     expect(args.slice(0, 2)).toEqual(['orchestrator/cli/commands/genesis.ts', 'quickstart']);
     expect(args).toContain('node.releases.pool-4=leios-2.0');
     expect(r.docs.some((d) => d.kind === 'PodMonitor' || d.kind === 'ServiceMonitor')).toBe(false);
+    // the safeguard: on by default, 6 h, deleting by the release's labels with a namespaced Role
+    const sg = ofKind(r.docs, 'Deployment')[0]!;
+    expect(sg.metadata.name).toBe('tn-leiosnet-safeguard');
+    expect(sg.spec.template.spec.serviceAccountName).toBe('tn-leiosnet-safeguard');
+    const sgEnv = Object.fromEntries(container(sg, 'safeguard').env.map((e: any) => [e.name, e.value]));
+    expect(sgEnv).toMatchObject({ LEIOSNET_SELECTOR: 'app.kubernetes.io/instance=tn,leiosnet.io/run=tn', LEIOSNET_SAFEGUARD_CM: 'tn-leiosnet-safeguard', LEIOSNET_CHECK_S: '30' });
+    expect(sgEnv.LEIOSNET_API_SERVER).toBeUndefined();
+    expect(ofKind(r.docs, 'ConfigMap')[1]!.data).toEqual({ ttlSeconds: '21600' });
+    expect(ofKind(r.docs, 'RoleBinding')[0]!.metadata.name).toBe('tn-leiosnet-safeguard');
+    const off = render(['--set', 'safeguard.enabled=false']);
+    expect(off.docs.map((d) => d.kind)).toEqual(['ConfigMap', 'Service', 'StatefulSet', 'StatefulSet', 'StatefulSet', 'StatefulSet', 'Job', 'Job']);
     // the chart's pod script rides in the ConfigMap verbatim (.Files.Get)
     expect(ofKind(r.docs, 'ConfigMap')[0]!.data!['leiosnet-pod.mjs']).toBe(readFileSync(POD_SCRIPT, 'utf8').replace(/\n$/, ''));
   });
@@ -151,6 +162,7 @@ describe.skipIf(skipRender)('helm chart: rendering (tools/helm-render)', () => {
       [['--set', 'nodeRelease=leios-9'], 'nodeRelease'],
       [['--set', 'ports.n2n=70000'], 'ports.n2n'],
       [['--set', 'surprise=1'], 'surprise'],
+      [['--set', 'safeguard.ttlSeconds=-1'], 'safeguard.ttlSeconds'],
     ] as const;
     for (const [args, field] of bad) {
       const r = render([...args]);
@@ -293,7 +305,10 @@ describe.skipIf(skipCluster)('helm chart: applied to the real cluster', () => {
   });
 
   it('the rendered chart brings up a 4-pool testnet that forges and agrees', async () => {
-    const r = render(['--set', `shared.hostPath=${hostPath}`, '--set', 'genesis.startDelayS=10', '--set', 'image.pullPolicy=Never'], { name: release, namespace: ns });
+    // the safeguard reaches this cluster's API server on the host's loopback (no kube-proxy here)
+    const server = readFileSync(KUBECONFIG, 'utf8').match(/server:\s*"?(https:\/\/[^"\s}]+)/)?.[1] ?? 'https://127.0.0.1:6443';
+    const sg = ['--set', `safeguard.apiServer=${server}`, '--set', 'safeguard.hostNetwork=true', '--set', 'safeguard.checkSeconds=2', '--set', 'safeguard.ttlSeconds=900'];
+    const r = render(['--set', `shared.hostPath=${hostPath}`, '--set', 'genesis.startDelayS=10', '--set', 'image.pullPolicy=Never', ...sg], { name: release, namespace: ns });
     expect(r.stderr).toBe('');
     kubectl(['create', 'namespace', ns]);
     created = true;
@@ -338,5 +353,20 @@ describe.skipIf(skipCluster)('helm chart: applied to the real cluster', () => {
     const job = JSON.parse(kubectl(['get', 'job', '-n', ns, `${release}-leiosnet-genesis`, '-o', 'json']));
     expect(job.status.succeeded).toBe(1);
     console.log(`[helm-chart] ${ns}: 4 pools agree at block ${last[0]!.blockNo} (${last[0]!.hash?.slice(0, 12)})`);
-  }, 240_000);
+
+    // the safeguard: cut its ttl to 1 s (as `helm upgrade --set safeguard.ttlSeconds=1` would);
+    // it deletes every object of the release and empties the shared directory
+    const t0 = Date.now();
+    kubectl(['-n', ns, 'patch', 'configmap', `${release}-leiosnet-safeguard`, '--type', 'merge', '-p', '{"data":{"ttlSeconds":"1"}}']);
+    const left = () => kubectl(['get', 'statefulsets,deployments,jobs,pods,services,configmaps,secrets', '-n', ns, '-l', `leiosnet.io/run=${release}`, '-o', 'name']).trim();
+    let remaining = left();
+    while (remaining !== '' && Date.now() - t0 < 90_000) {
+      await new Promise((res) => setTimeout(res, 2000));
+      remaining = left();
+    }
+    expect(remaining, 'objects of the release left by the safeguard').toBe('');
+    const shared = join(hostPath, ns, release);
+    expect(existsSync(shared) ? readdirSync(shared) : []).toEqual([]);
+    console.log(`[helm-chart] safeguard (ttl cut to 1 s, checks every 2 s): release objects gone ${((Date.now() - t0) / 1000).toFixed(1)} s later`);
+  }, 320_000);
 });

@@ -13,6 +13,9 @@
 //   node       node pod: wait for genesis, register the pod IP, wait for the peers', render the
 //              config, run node/main.ts; re-render and restart the node when a peer's address changes
 //   generator  generator pod: the same for tx-generator/main.ts and its targets
+//   safeguard  the safeguard Deployment's pod (the one mode that talks to the Kubernetes API, with
+//              its own ServiceAccount and Role): once the release's time to live has run out, delete
+//              every object of the release by its labels, then clean the release's shared directory
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -245,9 +248,146 @@ async function generator() {
   await supervise('tx-generator', targets, renderGenerator, ['tx-generator/main.ts', '--config', CONFIG]);
 }
 
+// ----------------------------------------------------------------------------------- safeguard
+
+/**
+ * The release's time to live. Every LEIOSNET_CHECK_S it reads the ConfigMap LEIOSNET_SAFEGUARD_CM:
+ * data.ttlSeconds (0 = never) counted from the later of the ConfigMap's creation (the install) and
+ * the last change of its `leiosnet.io/heartbeat` annotation (a CI job renews it with
+ * `kubectl annotate --overwrite`), both on the API server's clock (its Date header), so the pod's
+ * clock does not matter. When the time is up it deletes, by LEIOSNET_SELECTOR, the release's
+ * StatefulSets, Jobs, pods, Services, ConfigMaps, Secrets and claims (and monitors, if any), waits
+ * for the pods to go, empties the release's shared directory and deletes its own Deployment last.
+ * Left behind (no pods, no storage): its ServiceAccount, Role and RoleBinding — removing the
+ * permissions it works with is the one thing it cannot do for itself — and Helm's release record;
+ * `helm uninstall` removes those.
+ */
+async function safeguard() {
+  const https = await import('node:https');
+  const SA = env.LEIOSNET_SA_DIR || '/var/run/secrets/kubernetes.io/serviceaccount';
+  const api = new URL(env.LEIOSNET_API_SERVER || `https://${env.KUBERNETES_SERVICE_HOST}:${env.KUBERNETES_SERVICE_PORT || 443}`);
+  const ns = readFileSync(join(SA, 'namespace'), 'utf8').trim();
+  const ca = existsSync(join(SA, 'ca.crt')) ? readFileSync(join(SA, 'ca.crt')) : undefined;
+  const sel = env.LEIOSNET_SELECTOR;
+  const cmName = env.LEIOSNET_SAFEGUARD_CM;
+  const self = env.LEIOSNET_SAFEGUARD_DEPLOYMENT;
+  const checkMs = 1000 * Number(env.LEIOSNET_CHECK_S || 30);
+  if (!sel || !cmName) die('safeguard: LEIOSNET_SELECTOR and LEIOSNET_SAFEGUARD_CM are required');
+  const req = (method, path, body) =>
+    new Promise((res, rej) => {
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      const r = https.request(
+        {
+          host: api.hostname.replace(/^\[|\]$/g, ''),
+          port: Number(api.port || 443),
+          method,
+          path,
+          ca,
+          rejectUnauthorized: ca !== undefined,
+          timeout: 15_000,
+          headers: {
+            Authorization: `Bearer ${readFileSync(join(SA, 'token'), 'utf8').trim()}`,
+            Accept: 'application/json',
+            ...(data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {}),
+          },
+        },
+        (m) => {
+          let d = '';
+          m.on('data', (c) => (d += c));
+          m.on('end', () => res({ status: m.statusCode, body: d, date: Date.parse(m.headers.date || '') || Date.now() }));
+        },
+      );
+      r.on('error', rej);
+      r.on('timeout', () => r.destroy(new Error('timeout')));
+      r.end(data);
+    });
+  const q = `labelSelector=${encodeURIComponent(sel)}`;
+  // what a release has (rbac last: see above); [api prefix, resource]
+  const KINDS = [
+    ['/apis/apps/v1', 'statefulsets'],
+    ['/apis/apps/v1', 'deployments'],
+    ['/apis/batch/v1', 'jobs'],
+    ['/api/v1', 'pods'],
+    ['/api/v1', 'services'],
+    ['/api/v1', 'configmaps'],
+    ['/api/v1', 'secrets'],
+    ['/api/v1', 'persistentvolumeclaims'],
+    ['/apis/monitoring.coreos.com/v1', 'podmonitors'],
+    ['/apis/monitoring.coreos.com/v1', 'servicemonitors'],
+  ];
+  async function deleteAll() {
+    for (const [prefix, kind] of KINDS) {
+      const r = await req('GET', `${prefix}/namespaces/${ns}/${kind}?${q}`).catch((e) => ({ status: 0, body: String(e) }));
+      if (r.status === 404) continue; // e.g. no Prometheus Operator CRDs
+      if (r.status !== 200) {
+        log(`safeguard: listing ${kind}: ${r.status} ${r.body.slice(0, 200)}`);
+        continue;
+      }
+      for (const item of JSON.parse(r.body).items || []) {
+        const name = item.metadata.name;
+        if (kind === 'deployments' && name === self) continue; // last
+        if (kind === 'pods' && item.metadata.labels?.['leiosnet.io/component'] === 'safeguard') continue; // this pod: goes with its Deployment
+        const d = await req('DELETE', `${prefix}/namespaces/${ns}/${kind}/${name}`, { propagationPolicy: 'Background' }).catch((e) => ({ status: 0, body: String(e) }));
+        log(`safeguard: delete ${kind}/${name}: ${d.status}`);
+      }
+    }
+  }
+  let beat;
+  let beatAt = 0;
+  log(`safeguard: watching configmap ${ns}/${cmName} (ttl and heartbeat), release objects ${sel}, every ${checkMs / 1000} s, API ${api.host}`);
+  for (;;) {
+    try {
+      const r = await req('GET', `/api/v1/namespaces/${ns}/configmaps/${cmName}`);
+      if (r.status === 200) {
+        const cm = JSON.parse(r.body);
+        const hb = cm.metadata.annotations?.['leiosnet.io/heartbeat'];
+        if (hb !== beat) {
+          beat = hb;
+          if (hb !== undefined) beatAt = r.date;
+        }
+        const ttlS = Number(cm.data?.ttlSeconds ?? 0);
+        const origin = Math.max(Date.parse(cm.metadata.creationTimestamp), beatAt);
+        const ageS = (r.date - origin) / 1000;
+        if (ttlS > 0 && ageS > ttlS) {
+          log(`safeguard: ttl ${ttlS} s ran out (${Math.round(ageS)} s since ${beatAt > Date.parse(cm.metadata.creationTimestamp) ? 'the last heartbeat' : 'the install'}): deleting the release`);
+          break;
+        }
+      } else if (r.status === 404) {
+        // Helm creates ConfigMaps before Deployments: gone means the release is being removed
+        // (helm uninstall, or this safeguard restarted half-way through its deletion)
+        log(`safeguard: configmap ${cmName} is gone: removing what is left of the release`);
+        break;
+      } else log(`safeguard: reading configmap ${cmName}: ${r.status} ${r.body.slice(0, 200)}`);
+    } catch (e) {
+      log(`safeguard: ${e.message}`);
+    }
+    await sleep(checkMs);
+  }
+  await deleteAll();
+  // the pods stop (grace period), then nothing writes to the shared directory any more
+  for (let i = 0; i < 60; i++) {
+    const r = await req('GET', `/api/v1/namespaces/${ns}/pods?${q}`).catch(() => undefined);
+    const others = r?.status === 200 ? JSON.parse(r.body).items.filter((p) => p.metadata.labels?.['leiosnet.io/component'] !== 'safeguard') : [];
+    if (others.length === 0) break;
+    await sleep(2_000);
+  }
+  await deleteAll(); // anything a controller re-created meanwhile
+  if (existsSync(SHARED)) {
+    for (const f of readdirSync(SHARED)) rmSync(join(SHARED, f), { recursive: true, force: true });
+    log(`safeguard: emptied the shared directory`);
+  }
+  if (self) {
+    const d = await req('DELETE', `/apis/apps/v1/namespaces/${ns}/deployments/${self}`, { propagationPolicy: 'Background' }).catch((e) => ({ status: String(e) }));
+    log(`safeguard: delete deployments/${self}: ${d.status}`);
+  }
+  // wait here for the Deployment's deletion to stop this pod (a restart would find nothing to do)
+  for (;;) await sleep(60_000);
+}
+
 const mode = process.argv[2];
 if (mode === 'prepare') prepare();
 else if (mode === 'finalize') finalize();
 else if (mode === 'node') await node();
 else if (mode === 'generator') await generator();
-else die(`usage: leiosnet-pod.mjs prepare|finalize|node|generator (got ${mode})`);
+else if (mode === 'safeguard') await safeguard();
+else die(`usage: leiosnet-pod.mjs prepare|finalize|node|generator|safeguard (got ${mode})`);
