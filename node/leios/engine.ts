@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { toHex } from '../crypto/hash.ts';
-import type { CommitteeSelection } from '../leios/committee.ts';
+import type { CommitteeSelection } from './committee.ts';
 import { decodeEb, decodeVote, checkEbLimits, type EncodedEb, type VoteMsg } from './eb.ts';
 import { certAllowed, ebIsFresh, certificationWindowSlots, type LeiosTiming } from './rules.ts';
 import { EbStore, type EbEntry } from './eb-store.ts';
@@ -27,7 +27,7 @@ export type { EbEntry };
 // own votes is leios/voter.ts; building our EBs is node/forger.ts. The network layer asks the
 // engine what to fetch and feeds it what arrived.
 
-/** Elections, EBs and headers older than this many slots before `currentSlot` are forgotten (past every certificate window). */
+/** Slot before which elections, EB closures (in memory) and headers are forgotten: past every certificate window. */
 export function leiosHorizonSlot(currentSlot: number, p: LeiosTiming): number {
   return currentSlot - 4 * certificationWindowSlots(p) - 50;
 }
