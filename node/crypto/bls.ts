@@ -14,23 +14,23 @@
  * key ≈ 1.5–2.5 ms, a G1 signature ≈ 1 ms, hashing to G1 ≈ 2–3 ms. So decoded public keys,
  * decoded signatures and hashed vote messages are cached here (bounded); same-message
  * aggregates are verified with ONE pairing check (`blsVerifyAggregateSameMessage`); incoming
- * votes are checked in batches (`blsVerifyVotesBatch`: one pairing for the whole batch,
- * bisection only if some are bad). Warm the key cache for a new committee off the hot path
+ * votes are checked in batches (`blsVerifyVotesBatch`: one pairing product for the whole
+ * batch, bisection only if some are bad). Warm the key cache for a new committee off the hot path
  * with `blsPublicKeyPoint(pk)` per member (≈ 2 ms each, once per process).
  * Same-message aggregation is only sound against rogue keys because every key has a verified
  * PoP (`blsVerifyPop`, enforced for genesis pools by leios/certificate.ts validatePoolPops).
  *
- * Eligibility proofs (DST_ELIG) act as a VRF (BLS signatures are unique), so each one must be
- * individually valid, not just their sum: `blsVerifyEligibilityBatch` checks a random linear
- * combination (64-bit verifier-chosen coefficients; forgery passes with probability 2^-64) in one
- * pairing product. `blsVerifyPopsBatch` does the same for many PoPs (distinct messages).
+ * Batches must vouch for each item, not just for their sum (votes are kept and relayed one by
+ * one; eligibility proofs (DST_ELIG) act as a VRF): `blsVerifyVotesBatch` and
+ * `blsVerifyEligibilityBatch` check a random linear combination (64-bit verifier-chosen
+ * coefficients; a forgery passes with probability 2^-64) in one pairing product.
+ * `blsVerifyPopsBatch` does the same for many PoPs (distinct messages).
  *
  * Verification functions never throw on malformed bytes: they return false.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { extract, expand } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes } from 'node:crypto';
 
 const sigs = bls12_381.shortSignatures;
 const G1 = bls12_381.G1.Point;
@@ -246,41 +246,16 @@ export function blsVerifyAggregateSameMessage(pks: Uint8Array[], msg: Uint8Array
 }
 
 /**
- * Check many votes on the same message at once: one pairing check over the aggregate when all
- * are valid (the common case); otherwise bisect, so k bad votes cost O(k·log n) pairings.
- * Returns per-item validity. Malformed keys/signatures are invalid without any pairing.
- * Note: like any aggregate check, two colluding voters could submit individually wrong
- * signatures that cancel in the sum; the resulting aggregate is still a valid certificate
- * signature for those voters, so certificate soundness is unaffected.
+ * Per-vote validity of many votes on the same message (DST_VOTE), as a randomized batch:
+ * e(Σ r_i·σ_i, G2) = e(H(msg), Σ r_i·pk_i) with fresh 64-bit r_i, one pairing product when all
+ * are valid (the common case); otherwise bisect (fresh r_i per half), so k bad votes cost
+ * O(k·log n) products. Random coefficients, not a plain sum: with a plain sum, σ1 + δ and
+ * σ2 − δ from two colluding voters cancel and pass as valid votes each (the vote pool would
+ * then keep and relay two invalid votes). Malformed keys/signatures are invalid without any
+ * pairing.
  */
 export function blsVerifyVotesBatch(msg: Uint8Array, items: { pk: Uint8Array; sig: Uint8Array }[]): boolean[] {
-  const ok = new Array<boolean>(items.length).fill(false);
-  const pts: { i: number; P: G2Point; S: G1Point }[] = [];
-  items.forEach((it, i) => {
-    const P = tryPk(it.pk);
-    const S = trySig(it.sig);
-    if (P && S) pts.push({ i, P, S });
-  });
-  if (pts.length === 0) return ok;
-  const h = hashToG1(msg, DST_VOTE);
-  const check = (lo: number, hi: number): void => {
-    let P = G2.ZERO;
-    let S = G1.ZERO;
-    for (let j = lo; j < hi; j++) {
-      P = P.add(pts[j].P);
-      S = S.add(pts[j].S);
-    }
-    if (!P.is0() && !S.is0() && pairingCheck(P, h, S)) {
-      for (let j = lo; j < hi; j++) ok[pts[j].i] = true;
-      return;
-    }
-    if (hi - lo === 1) return;
-    const mid = (lo + hi) >> 1;
-    check(lo, mid);
-    check(mid, hi);
-  };
-  check(0, pts.length);
-  return ok;
+  return sameMessageBatch(msg, DST_VOTE, items);
 }
 
 /** Eligibility proof: BLS signature with DST_ELIG (unique, so usable as a VRF output). */
@@ -288,10 +263,13 @@ export function blsSignEligibility(sk: Uint8Array, msg: Uint8Array): Uint8Array 
   return signWith(sk, msg, DST_ELIG);
 }
 
+/** Verifier-chosen 64-bit coefficients from the CSPRNG (never zero): a forged batch passes with probability ≤ 2^-64. */
 function randomScalars64(n: number): bigint[] {
-  const buf = randomBytes(8 * n);
+  const words = new BigUint64Array(n);
+  // getRandomValues fills at most 65,536 bytes per call.
+  for (let i = 0; i < n; i += 8192) crypto.getRandomValues(words.subarray(i, Math.min(n, i + 8192)));
   const out: bigint[] = [];
-  for (let i = 0; i < n; i++) out.push(buf.readBigUInt64BE(8 * i) | 1n); // non-zero
+  for (let i = 0; i < n; i++) out.push(words[i] | 1n);
   return out;
 }
 
@@ -331,11 +309,20 @@ function bisect(allValid: (idx: number[]) => boolean, ok: boolean[], idx: number
 }
 
 /**
- * Per-item validity of eligibility proofs (DST_ELIG) by different keys on the same `msg`.
- * Randomized batch check e(G2, Σ r_i σ_i) = e(H(msg), Σ r_i pk_i): one pairing product when all
- * are valid; bisection otherwise. Malformed items are invalid without any pairing.
+ * Per-item validity of eligibility proofs (DST_ELIG) by different keys on the same `msg`: the
+ * same randomized batch check as votes (each proof must be valid on its own: they act as VRF
+ * outputs).
  */
 export function blsVerifyEligibilityBatch(msg: Uint8Array, items: { pk: Uint8Array; sig: Uint8Array }[]): boolean[] {
+  return sameMessageBatch(msg, DST_ELIG, items);
+}
+
+/**
+ * Randomized batch check of signatures by different keys on one message:
+ * e(H(msg), Σ r_i pk_i) · e(Σ r_i σ_i, −G2) = 1 (two Miller loops, one final exponentiation);
+ * bisection with fresh coefficients on failure.
+ */
+function sameMessageBatch(msg: Uint8Array, dst: string, items: { pk: Uint8Array; sig: Uint8Array }[]): boolean[] {
   const ok = new Array<boolean>(items.length).fill(false);
   const Ps: G2Point[] = [];
   const Ss: G1Point[] = [];
@@ -348,7 +335,7 @@ export function blsVerifyEligibilityBatch(msg: Uint8Array, items: { pk: Uint8Arr
     if (P && S) live.push(i);
   });
   if (live.length === 0) return ok;
-  const h = hashToG1(msg, DST_ELIG);
+  const h = hashToG1(msg, dst);
   const negG2 = G2.BASE.negate();
   bisect((idx) => {
     const r = randomScalars64(idx.length);

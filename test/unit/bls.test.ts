@@ -99,6 +99,41 @@ describe('BLS12-381 MinSig', () => {
     expect(blsVerifyVotesBatch(msg, items)).toEqual([false, true, false, true]);
   });
 
+  it('batch vote check is a random linear combination: two cancelling forgeries are refused', () => {
+    const G1 = bls12_381.G1.Point;
+    const G2 = bls12_381.G2.Point;
+    const honest = keys.map((k) => ({ pk: k.pk, sig: blsSign(k.sk, msg) }));
+    // σ0 + δ and σ1 − δ: each is invalid, their sum is the honest sum.
+    const delta = G1.BASE.multiply(0x5eed5eedn);
+    const s0 = G1.fromBytes(honest[0].sig).add(delta).toBytes(true);
+    const s1 = G1.fromBytes(honest[1].sig).subtract(delta).toBytes(true);
+    const forged = [{ pk: keys[0].pk, sig: s0 }, { pk: keys[1].pk, sig: s1 }, honest[2], honest[3]];
+    expect(blsVerify(keys[0].pk, msg, s0)).toBe(false);
+    expect(blsVerify(keys[1].pk, msg, s1)).toBe(false);
+    // The previous formula, a plain sum e(Σσ_i, G2) = e(H(m), Σpk_i), accepted the whole batch.
+    const plainSum = (items: { pk: Uint8Array; sig: Uint8Array }[]) => {
+      const S = items.reduce((a, it) => a.add(G1.fromBytes(it.sig)), G1.ZERO);
+      const P = items.reduce((a, it) => a.add(G2.fromBytes(it.pk)), G2.ZERO);
+      return bls12_381.shortSignatures.verify(S, bls12_381.shortSignatures.hash(msg, 'BLS_DST_CARDANO_BASE_LEIOS_VOTE_V1'), P);
+    };
+    expect(plainSum(honest)).toBe(true);
+    expect(plainSum(forged)).toBe(true);
+    expect(plainSum(forged.slice(0, 2))).toBe(true);
+    // The randomized batch refuses exactly the two forgeries, alone or among honest votes.
+    expect(blsVerifyVotesBatch(msg, forged.slice(0, 2))).toEqual([false, false]);
+    expect(blsVerifyVotesBatch(msg, forged)).toEqual([false, false, true, true]);
+    expect(blsVerifyVotesBatch(msg, honest)).toEqual([true, true, true, true]);
+  });
+
+  it('batch vote check finds the one bad vote among many', () => {
+    const many = Array.from({ length: 16 }, (_, i) => blsKeygen(new Uint8Array(32).fill(100 + i)));
+    const items = many.map((k) => ({ pk: k.pk, sig: blsSign(k.sk, msg) }));
+    expect(blsVerifyVotesBatch(msg, items).every(Boolean)).toBe(true);
+    items[11] = { pk: items[11].pk, sig: blsSign(many[3].sk, msg) };
+    const ok = blsVerifyVotesBatch(msg, items);
+    expect(ok.flatMap((v, i) => (v ? [] : [i]))).toEqual([11]);
+  });
+
   it('voteMessage is canonical: u64be(electionId) || ebHash', () => {
     const m = voteMessage(0x0102, ebHash);
     expect(m.length).toBe(40);

@@ -6,6 +6,7 @@ import { decodeCertificate, verifyCertificate } from '../../node/leios/certifica
 import { encodeVote, type VoteMsg } from '../../node/leios/eb.ts';
 import { blsKeygen, blsPop, blsSign, voteMessage } from '../../node/crypto/bls.ts';
 import { toHex } from '../../node/crypto/hash.ts';
+import { bls12_381 } from '@noble/curves/bls12-381.js';
 
 // Votes are verified (in a real worker thread) before they are relayed, at most one per
 // committee member and election is kept, and the certificate is ready once the quorum is in.
@@ -93,6 +94,26 @@ describe('vote pool', () => {
     expect(vp.certificate(ebA, 30)).toBe(certs[0].bytes);
     const cert = decodeCertificate(certs[0].bytes);
     expect(verifyCertificate(cert, selectCommittee(pools, committee, nonce))).toEqual({ ok: true, weight: 750n });
+  });
+
+  it('refuses two forged votes whose errors cancel in a sum (σ1 + δ, σ2 − δ) and keeps the honest ones', async () => {
+    const { vp, relayed, invalid } = makePool();
+    const G1 = bls12_381.G1.Point;
+    const delta = G1.BASE.multiply(424242n);
+    const a = vote(0, 50, ebA).v;
+    const b = vote(1, 50, ebA).v;
+    const fa = { ...a, sig: G1.fromBytes(a.sig).add(delta).toBytes(true) };
+    const fb = { ...b, sig: G1.fromBytes(b.sig).subtract(delta).toBytes(true) };
+    vp.add(fa, encodeVote(fa), 'evil-1');
+    vp.add(fb, encodeVote(fb), 'evil-2');
+    for (const i of [2, 3]) {
+      const x = vote(i, 50, ebA);
+      vp.add(x.v, x.bytes, 'honest');
+    }
+    await settle(vp, 4); // one batch of four
+    expect(relayed.map((r) => r.voter).sort()).toEqual(['pool-3', 'pool-4']);
+    expect(invalid.sort()).toEqual(['evil-1', 'evil-2']);
+    expect(vp.votesFor(50, ebA).map((v) => v.poolId).sort()).toEqual(['pool-3', 'pool-4']);
   });
 
   it('parks votes whose RB header is unknown and verifies them once it arrives', async () => {
