@@ -13,6 +13,7 @@ import { tryDecodeTx, type Ledger, type Tx } from '../ledger/index.ts';
 import type { Mempool } from '../mempool/index.ts';
 import type { Genesis } from '../genesis/schema.ts';
 import type { NodeMetrics } from '../obs/metrics.ts';
+import { attachFunnel } from '../obs/funnel.ts';
 import type { TraceWriter } from '../obs/trace.ts';
 import type { WorkerPool } from '../work/pool.ts';
 import type { Logger } from 'pino';
@@ -76,6 +77,8 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
     this.committees = new CommitteeCache(d.genesis.pools, d.genesis.leios.committee);
     this.ledgerCheck = new LedgerCheck(d.nowMs);
     d.mempool.onAdd((tx) => this.store.txCache.put(tx.idHex, tx.bytes));
+    // the Leios funnel's stage latencies (node/obs/funnel.ts): mempool arrivals, EBs complete here, certificates formed here
+    attachFunnel(d.metrics.funnel, { mempool: d.mempool, leios: this });
     this.votePool = new VotePool({
       pool: d.workers,
       committee: (n) => this.committee(n),
