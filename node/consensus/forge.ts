@@ -1,5 +1,5 @@
 import { makeBlock, type Block, type Body, type EbAnnouncement } from '../chain/block.ts';
-import { isLeader, vrfLeaderValue, vrfNonceValue } from '../crypto/leader.ts';
+import { intervalActiveSlotCoeff, isLeader, leaderSlotsEnabled, vrfLeaderValue, vrfNonceValue } from '../crypto/leader.ts';
 import { vrfOutput, vrfProve } from '../crypto/vrf.ts';
 import { advanceToEpoch, epochOf, vrfInput, type NonceState } from './nonce.ts';
 
@@ -22,19 +22,25 @@ export interface LeaderProof {
   nonceValue: Uint8Array;
 }
 
-/** VRF-evaluate `slot` against the epoch nonce seen from `tipNonce`; the proof if we lead. */
+/**
+ * VRF-evaluate `slot` against the epoch nonce seen from `tipNonce`; the proof if we lead.
+ * With a leader interval N > 1 (genesis praos.leaderIntervalSlots) only every N-th slot is checked,
+ * against the recalibrated f' = N·f (see intervalActiveSlotCoeff).
+ */
 export function checkLeadership(
   slot: number,
   tipNonce: NonceState,
   keys: ForgeKeys,
-  p: { epochLengthSlots: number; f: number; totalStake: bigint },
+  p: { epochLengthSlots: number; f: number; totalStake: bigint; leaderIntervalSlots?: number },
 ): LeaderProof | undefined {
+  const interval = p.leaderIntervalSlots ?? 1;
+  if (!leaderSlotsEnabled(slot, interval)) return undefined;
   const nonce = advanceToEpoch(tipNonce, epochOf(slot, p));
   const alpha = vrfInput(slot, nonce.epochNonce);
   // Output first (a third of the proof's cost); the proof only for a won slot.
   const beta = vrfOutput(keys.vrfSk, alpha);
   const leaderValue = vrfLeaderValue(beta);
-  if (!isLeader(leaderValue, keys.stake, p.totalStake, p.f)) return undefined;
+  if (!isLeader(leaderValue, keys.stake, p.totalStake, intervalActiveSlotCoeff(p.f, interval))) return undefined;
   const proof = vrfProve(keys.vrfSk, alpha);
   return { slot, proof, beta, leaderValue, nonceValue: vrfNonceValue(beta) };
 }

@@ -2,7 +2,7 @@ import type { Header } from '../chain/block.ts';
 import { encodeHeaderBody } from '../chain/block.ts';
 import { ed25519Verify } from '../crypto/ed25519.ts';
 import { bytesEqual, toHex } from '../crypto/hash.ts';
-import { isLeader, vrfLeaderValue, vrfNonceValue } from '../crypto/leader.ts';
+import { intervalActiveSlotCoeff, isLeader, leaderSlotsEnabled, vrfLeaderValue, vrfNonceValue } from '../crypto/leader.ts';
 import { vrfVerify } from '../crypto/vrf.ts';
 import { advanceToEpoch, epochOf, vrfInput, type NonceState } from './nonce.ts';
 import type { StakeView } from './stake.ts';
@@ -26,6 +26,8 @@ export interface ParentInfo {
 export interface HeaderContext {
   stake: StakeView;
   f: number;
+  /** genesis praos.leaderIntervalSlots: only every N-th slot may have a leader, at f' = N·f (default 1) */
+  leaderIntervalSlots?: number;
   epochLengthSlots: number;
   maxHeaderSize: number;
   currentSlot: number;
@@ -60,6 +62,7 @@ export function validateHeader(h: Header, headerSize: number, parent: ParentInfo
   const epoch = epochOf(h.slot, { epochLengthSlots: ctx.epochLengthSlots });
   const pv = ctx.protocolVersionAt(epoch);
   if (h.protocolVersion !== pv) throw new HeaderError('bad-protocol-version', `header has ${h.protocolVersion}, epoch ${epoch} requires ${pv}`);
+  if (!leaderSlotsEnabled(h.slot, ctx.leaderIntervalSlots ?? 1)) throw new HeaderError('not-leader-slot', `slot ${h.slot} is not a multiple of the leader interval ${ctx.leaderIntervalSlots}`);
   const pool = ctx.stake.byColdKey(h.issuerVkey);
   if (!pool) throw new HeaderError('unknown-issuer', toHex(h.issuerVkey).slice(0, 16));
   if (!bytesEqual(pool.vrfVkey, h.vrfVkey)) throw new HeaderError('wrong-vrf-key', pool.id);
@@ -68,6 +71,6 @@ export function validateHeader(h: Header, headerSize: number, parent: ParentInfo
   const beta = vrfVerify(h.vrfVkey, h.vrfProof, vrfInput(h.slot, nonce.epochNonce));
   if (!beta) throw new HeaderError('bad-vrf-proof', pool.id);
   const leaderValue = vrfLeaderValue(beta);
-  if (!isLeader(leaderValue, pool.stake, ctx.stake.total, ctx.f)) throw new HeaderError('not-leader', `${pool.id} in slot ${h.slot}`);
+  if (!isLeader(leaderValue, pool.stake, ctx.stake.total, intervalActiveSlotCoeff(ctx.f, ctx.leaderIntervalSlots ?? 1))) throw new HeaderError('not-leader', `${pool.id} in slot ${h.slot}`);
   return { beta, leaderValue, nonceValue: vrfNonceValue(beta), poolId: pool.id };
 }

@@ -176,3 +176,32 @@ export function leaderProbability(stake: bigint | number, totalStake: bigint | n
   const t = leaderThreshold(BigInt(stake), BigInt(totalStake), f);
   return Number((t * 2n ** 53n) / LEADER_SCALE) / 2 ** 53;
 }
+
+/**
+ * The leader schedule of the "reduce leader slot frequency" proposal (genesis
+ * `praos.leaderIntervalSlots` = N): leadership is checked only in slots with slot mod N = 0, so
+ * two blocks are never closer than N slots and every fork battle is a same-slot battle, settled by
+ * the lower VRF value wherever the pools are. N = 1 is Praos (every slot).
+ */
+export function leaderSlotsEnabled(slot: number, interval = 1): boolean {
+  if (!Number.isInteger(interval) || interval < 1) throw new Error(`leader interval must be an integer ≥ 1, got ${interval}`);
+  return interval === 1 || slot % interval === 0;
+}
+
+/**
+ * The active slot coefficient of an enabled slot under a leader interval N, recalibrated so the
+ * mean block interval stays 1/f slots. A slot has at least one leader with probability
+ * 1 − Π(1 − φ(σᵢ)) = 1 − (1 − f')^Σσᵢ = f' (φ's independent-aggregation property), so enabled
+ * slots carry blocks with probability f' and the mean interval between them is N/f' slots:
+ *     N / f' = 1 / f   ⇔   f' = N·f      (requires N·f ≤ 1).
+ * At N·f = 1 every pool with stake leads every enabled slot (φ = 1) and the tiebreak alone picks
+ * the block. The product is returned as the decimal it prints as (0.05·3 → 0.15, not
+ * 0.15000000000000002), so every node derives the same exact rational from it.
+ */
+export function intervalActiveSlotCoeff(f: number, interval: number): number {
+  if (!Number.isInteger(interval) || interval < 1) throw new Error(`leader interval must be an integer ≥ 1, got ${interval}`);
+  if (interval === 1) return f;
+  const { num, den } = activeSlotCoeffRational(f);
+  if (BigInt(interval) * num > den) throw new Error(`leader interval ${interval} with f = ${f}: N·f = ${interval * f} > 1, the mean block interval 1/f cannot be kept`);
+  return Number((interval * f).toPrecision(15));
+}

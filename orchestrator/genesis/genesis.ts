@@ -1,4 +1,4 @@
-import type { Genesis, UtxoEntry } from '../../node/genesis/schema.ts';
+import { praosParams, type Genesis, type UtxoEntry } from '../../node/genesis/schema.ts';
 import { toHex } from '../../node/crypto/hash.ts';
 import type { Plan } from '../profile/plan.ts';
 import { apportion } from '../profile/apportion.ts';
@@ -46,6 +46,8 @@ export function buildGenesis(plan: Plan, now: Date, keys: RunKeys = runKeys(plan
     protocolParams: { ...g.protocolParams },
     eras: structuredClone(g.eras),
     leios: structuredClone(g.leios),
+    // only when a Praos variant is asked for, so genesis files of plain profiles stay as they were
+    ...(g.praos && g.praos.leaderIntervalSlots !== 1 ? { praos: praosParams({ praos: { leaderIntervalSlots: g.praos.leaderIntervalSlots } }) } : {}),
     updateThreshold: g.updateThreshold,
     pools: plan.nodes
       .filter((n) => n.role === 'pool')

@@ -44,6 +44,7 @@ export const PlanGenesisSchema = Type.Object(
     protocolParams: ProtocolParamsSchema,
     eras: Type.Array(EraSchema, { minItems: 1 }),
     leios: LeiosParamsSchema,
+    praos: Type.Optional(GenesisSectionSchema.properties.praos),
     updateThreshold: gp.updateThreshold,
     utxo: GenesisSectionSchema.properties.utxo,
     startDelayS: GenesisSectionSchema.properties.startDelayS,

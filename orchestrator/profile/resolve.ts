@@ -125,6 +125,10 @@ export function resolvePlan(input: LoadedProfile | Profile): Plan {
     if (eras[i]!.startEpoch <= eras[i - 1]!.startEpoch) bad(['genesis', 'eras', i, 'startEpoch'], `eras must be in increasing startEpoch order, got ${eras[i]!.startEpoch} after ${eras[i - 1]!.startEpoch}`);
     if (eras[i]!.protocolVersion < eras[i - 1]!.protocolVersion) bad(['genesis', 'eras', i, 'protocolVersion'], `protocol versions cannot go down, got ${eras[i]!.protocolVersion} after ${eras[i - 1]!.protocolVersion}`);
   }
+  const leaderInterval = gen.praos.leaderIntervalSlots;
+  if (leaderInterval * gen.f > 1 + 1e-12) {
+    bad(['genesis', 'praos', 'leaderIntervalSlots'], `N·f must be at most 1 to keep the mean block interval 1/f: ${leaderInterval} × f ${gen.f} = ${Number((leaderInterval * gen.f).toPrecision(12))}`);
+  }
   if (gen.utxo.generatorOutputs > gen.utxo.generatorFunds) bad(['genesis', 'utxo', 'generatorOutputs'], `cannot split ${gen.utxo.generatorFunds} lovelace into ${gen.utxo.generatorOutputs} outputs`);
 
   // --- generator
@@ -172,6 +176,7 @@ export function resolvePlan(input: LoadedProfile | Profile): Plan {
       protocolParams: { ...gen.protocolParams },
       eras: structuredClone(eras),
       leios: structuredClone(gen.leios),
+      ...(leaderInterval !== 1 ? { praos: { leaderIntervalSlots: leaderInterval } } : {}),
       updateThreshold: gen.updateThreshold,
       utxo: { ...gen.utxo },
       startDelayS: gen.startDelayS,

@@ -159,6 +159,17 @@ export const GenesisSectionSchema = Type.Object(
       'era schedule, ordered by startEpoch, the first at epoch 0; a later era is a hard fork',
     ),
     leios: LeiosSectionSchema,
+    praos: Type.Object(
+      {
+        leaderIntervalSlots: Type.Integer({
+          minimum: 1,
+          default: 1,
+          description:
+            'leadership checked only every N-th slot, f recalibrated to N·f so the mean block interval stays 1/f slots (the "reduce leader slot frequency" proposal; needs N·f ≤ 1); 1 = Praos',
+        }),
+      },
+      { ...strict, default: {}, description: 'Praos variants' },
+    ),
     protocolParams: ProtocolParamsSectionSchema,
     utxo: Type.Object(
       {
