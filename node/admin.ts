@@ -38,6 +38,7 @@ export function adminHooks(node: LeiosNode, pm: PeerManager): AdminHooks {
       node.clock.offsetMs = offsetMs;
     },
     setAdversary: (behaviour, enabled, params) => node.setAdversary(behaviour, enabled, params),
+    getAdversary: () => node.adversary.active,
     submitTx: (tx) => {
       const [reason] = node.submitTxs([tx]);
       const id = node.txIdHex(tx);

@@ -9,6 +9,7 @@ import { toHex } from './crypto/hash.ts';
 import { encodeEb, checkEbLimits, type EncodedEb } from './leios/eb.ts';
 import type { EbEntry } from './leios/eb-store.ts';
 import type { NodeKernel } from './kernel.ts';
+import { certAllowed } from './leios/rules.ts';
 
 export class Forger {
   private readonly k: NodeKernel;
@@ -52,8 +53,13 @@ export class Forger {
     let certTxIds = new Set<string>();
     const ann = tip?.data.header.ebAnnounce;
     let certSpent: Set<string> | undefined;
-    if (leiosEra && tip && ann && !this.k.adversary.has('withhold-certs')) {
+    if (leiosEra && tip && ann) {
       cert = leios.certificateFor({ slot: tip.slot, ebHash: ann.hash }, slot);
+      const adv = this.k.adversary;
+      if (adv.any) {
+        const allowed = certAllowed(tip.slot, slot, genesis.leios) && !!leios.get(ann.hash)?.complete;
+        cert = adv.certificate({ parentSlot: tip.slot, ebHash: ann.hash, slot, allowed, real: cert, persistentSeats: leios.committee(tip.data.nonce.epochNonce).persistent.length });
+      }
       const e = cert ? leios.get(ann.hash) : undefined;
       const certTxs = (e && leios.decodedTxs(e)) ?? [];
       certTxIds = new Set(certTxs.map((t) => t.idHex));
@@ -101,7 +107,7 @@ export class Forger {
    */
   private makeEb(slot: number, exclude: ReadonlySet<string>, spent?: ReadonlySet<string>): EncodedEb | undefined {
     const p = this.k.genesis.leios;
-    const txs = this.k.mempool.takeForEb(p.ebMaxRefBytes - 64, p.ebMaxTxBytes, { exclude, spent });
+    const txs = this.k.adversary.ebTxs(this.k.mempool.takeForEb(p.ebMaxRefBytes - 64, p.ebMaxTxBytes, { exclude, spent }), slot);
     if (txs.length === 0) return undefined;
     const enc = encodeEb({ slot, producer: this.keys.poolId, txs: txs.map((t) => ({ id: t.id, size: t.size })) });
     if (checkEbLimits(enc, p)) return undefined;

@@ -16,6 +16,8 @@ import { createNodeMetrics, type NodeMetrics } from './obs/metrics.ts';
 import type { TraceWriter } from './obs/trace.ts';
 import type { BlockStore } from './storage/blockstore.ts';
 import { WorkerPool } from './work/pool.ts';
+import { Adversary } from './adversary/index.ts';
+import { blsKeygen, blsSign } from './crypto/bls.ts';
 
 // The node's record of handles, as ouroboros-consensus' NodeKernel: chain, ledger, mempool,
 // stores, worker pool, tracer and metrics, built once and shared by every part of the node
@@ -30,6 +32,9 @@ export interface KernelDeps {
   genesis: Genesis;
   log: Logger;
   tracer: Tracer;
+  /** this node's pool (absent: a relay): the adversary behaviours sign and tell own EBs with it */
+  poolId?: string;
+  blsSeed?: Uint8Array;
 }
 
 export class NodeKernel {
@@ -50,8 +55,8 @@ export class NodeKernel {
   readonly tracer: Tracer;
   /** The chain DB (set when the node opens it). */
   store!: BlockStore;
-  /** Adversary behaviours switched on (admin API), with their parameters; see node/adversary/. */
-  readonly adversary = new Map<string, Record<string, unknown>>();
+  /** Adversary behaviours switched on (node config, admin API) and their hooks; see node/adversary/. */
+  readonly adversary: Adversary;
   /** False once the chain moved past what this release can follow. */
   following = true;
   stoppedReason: string | undefined;
@@ -97,6 +102,21 @@ export class NodeKernel {
       slotStartMs: (slot) => this.slotStartMs(slot),
       currentSlot: () => this.clock.currentSlot(),
       nowMs: () => Date.now(),
+    });
+    const blsSk = d.blsSeed ? blsKeygen(d.blsSeed).sk : undefined;
+    this.adversary = new Adversary({
+      name: this.name,
+      poolId: d.poolId,
+      log: d.log,
+      trace: (behaviour, action, detail) => d.tracer.emit({ type: 'Adversary', behaviour, action, ...(detail ? { detail } : {}) }),
+      currentSlot: () => this.clock.currentSlot(),
+      slotLengthS: d.genesis.slotLengthS,
+      ebClosure: (hashHex) => {
+        const e = this.leios.store.get(hashHex);
+        return e?.complete ? { enc: e.enc, txs: e.txs as Uint8Array[] } : undefined;
+      },
+      holdEb: (enc, txs) => this.leios.store.set({ enc, txs, missing: 0, complete: true, stored: false, rbSlot: enc.eb.slot, receivedAtMs: Date.now() }),
+      blsSign: (msg) => (blsSk ? blsSign(blsSk, msg) : undefined),
     });
   }
 

@@ -10,6 +10,7 @@ import type { GovState } from './consensus/governance.ts';
 import { HeaderError, validateHeader } from './consensus/header-validation.ts';
 import { epochOf } from './consensus/nonce.ts';
 import { AdminError } from './admin/hooks.ts';
+import { AdversaryInputError } from './adversary/index.ts';
 import { ed25519PublicKey, ed25519Signer } from './crypto/ed25519.ts';
 import { hash256, toHex } from './crypto/hash.ts';
 import { vrfLeaderValue, vrfNonceValue } from './crypto/leader.ts';
@@ -93,7 +94,7 @@ export class LeiosNode {
   onShutdownRequest: (() => void) | undefined;
 
   constructor(d: NodeDeps) {
-    const k = (this.kernel = new NodeKernel({ config: d.config, genesis: d.genesis, log: d.log, tracer: d.tracer }));
+    const k = (this.kernel = new NodeKernel({ config: d.config, genesis: d.genesis, log: d.log, tracer: d.tracer, poolId: d.keys?.poolId, blsSeed: d.keys?.blsSeed }));
     this.name = k.name;
     this.config = k.config;
     this.genesis = k.genesis;
@@ -140,6 +141,7 @@ export class LeiosNode {
         ledger: this.ledger,
         tip: () => this.chain.tip(),
         mayVote: (slot) => k.following && k.isLeiosEpoch(epochOf(slot, this.genesis)),
+        castVote: (slot) => k.adversary.castVote(slot),
         metrics: this.metrics,
         tracer: d.tracer,
         log: d.log,
@@ -149,6 +151,8 @@ export class LeiosNode {
       }));
       this.leios.onChecked = () => voter.tryVote();
     }
+    // Behaviours on for the whole run (profile node.adversaries → config adversary).
+    k.adversary.configure(d.config.adversary);
   }
 
   /** False once the chain moved past what this release can follow. */
@@ -212,6 +216,7 @@ export class LeiosNode {
   async close(): Promise<void> {
     this.clock.stop();
     this.voter?.close();
+    this.adversary.close();
     await this.workers.close();
     await this.kernel.store?.close();
     await this.leios.close();
@@ -324,7 +329,10 @@ export class LeiosNode {
       .verifyCertificate(cert, ann.hash, parent.slot, parent.data.nonce.epochNonce)
       .then((err) => {
         n.data.certCheck = err ?? 'ok';
-        if (err) this.log.warn({ block: n.key.slice(0, 16), reason: err }, 'invalid certificate');
+        if (err) {
+          this.log.warn({ block: n.key.slice(0, 16), reason: err }, 'invalid certificate');
+          this.tracer.emit({ type: 'CertificateRejected', block: n.key, slot: n.slot, eb: toHex(ann.hash), reason: err });
+        }
         this.runSelection();
       })
       .catch(() => {
@@ -370,6 +378,8 @@ export class LeiosNode {
     for (const t of rolledBackTxs) if (!this.included.has(t.idHex)) this.mempool.addTx(t);
     this.updateMempoolMetrics();
     for (const l of this.tipListeners) l();
+    const tip = this.chain.tip();
+    if (live && tip && r.adopted.length > 0) this.adversary.tip({ slot: tip.slot, own: tip.data.poolId === this.forger?.poolId });
     if (live) this.voter?.tryVote();
   }
 
@@ -393,11 +403,14 @@ export class LeiosNode {
     return r.ok ? r.tx.idHex : undefined;
   }
 
+  /** Turn an adversary behaviour (node/adversary/) on or off: unknown → 404, bad params → 400. */
   setAdversary(behaviour: string, enabled: boolean, params?: Record<string, unknown>): void {
-    if (!ADVERSARY_BEHAVIOURS.includes(behaviour)) throw new AdminError(404, `unknown adversary behaviour "${behaviour}" (known: ${ADVERSARY_BEHAVIOURS.join(', ')})`);
-    if (enabled) this.adversary.set(behaviour, params ?? {});
-    else this.adversary.delete(behaviour);
-    this.log.warn({ behaviour, enabled, params }, 'adversary behaviour toggled');
+    try {
+      this.adversary.set(behaviour, enabled, params);
+    } catch (e) {
+      if (e instanceof AdversaryInputError) throw new AdminError(e.status, e.message);
+      throw e;
+    }
   }
 
   /** Start the slot clock: leadership checks and block production. */

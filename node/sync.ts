@@ -53,20 +53,27 @@ export class Sync {
       }
       this.node.metrics.peersConnected.set(pm.connectedPeers().length);
     });
-    node.leios.on('invalid-vote', (from, reason) => this.pm.peer(from)?.close(reason));
+    node.leios.on('invalid-vote', (from, reason) => {
+      node.tracer.emit({ type: 'VoteRejected', sender: from, reason });
+      this.pm.peer(from)?.close(reason);
+    });
     node.onEbWanted = (hash, slot, from) => this.wantEb(hash, slot, from);
+    // Adversary hooks (node/adversary/): whether and to whom an EB is offered, which votes go out.
+    const adv = node.adversary;
+    adv.attachNetwork({
+      offerEb: (eb, peers) => {
+        for (const [name, n] of this.notifiers) if (!peers || peers.includes(name)) n.offer(eb.hash, eb.slot, eb.size);
+      },
+      peers: () => [...this.notifiers.keys()].sort(),
+    });
     node.leios.on('eb-complete', (hash, slot, size) => {
-      if (node.adversary.has('eb-withholding')) return;
-      const delay = Number(node.adversary.get('late-eb')?.delayMs ?? 0);
-      const offer = () => {
-        for (const n of this.notifiers.values()) n.offer(hash, slot, size);
-      };
-      if (delay > 0) setTimeout(offer, delay);
-      else offer();
+      if (adv.any && !adv.ebOffer({ hash, hashHex: toHex(hash), slot, size, own: node.leios.get(hash)?.enc.eb.producer === adv.poolId })) return;
+      for (const n of this.notifiers.values()) n.offer(hash, slot, size);
     });
     node.leios.on('votes', (votes, slot) => {
-      if (node.adversary.has('withhold-votes')) return;
-      for (const n of this.notifiers.values()) n.sendVotes(votes, slot);
+      const out = adv.any ? adv.votesOut(votes, slot) : votes;
+      if (out.length === 0) return;
+      for (const n of this.notifiers.values()) n.sendVotes(out, slot);
     });
   }
 
@@ -234,13 +241,17 @@ export class Sync {
       new LeiosFetchServer(
         peer,
         {
-          getEb: (hash) => (node.adversary.has('eb-withholding') ? undefined : leios.get(hash)?.complete ? leios.serveEb(hash) : undefined),
+          getEb: (hash) => (node.adversary.any && !node.adversary.ebServe(toHex(hash), peer.name) ? undefined : leios.get(hash)?.complete ? leios.serveEb(hash) : undefined),
           getEbTxs: (hash, idx) => leios.serveEbTxs(hash, idx),
         },
         { priorityFor: this.priorityFor },
       );
       // Offer what we hold that is still fresh (a peer that just connected may need it).
-      for (const e of leios.ebs.values()) if (e.complete && this.priorityFor(e.enc.eb.slot) === 'leios-fresh') this.notifiers.get(peer.name)!.offer(e.enc.hash, e.enc.eb.slot, e.enc.bytes.length);
+      for (const e of leios.ebs.values()) {
+        if (!e.complete || this.priorityFor(e.enc.eb.slot) !== 'leios-fresh') continue;
+        if (node.adversary.any && !node.adversary.ebServe(toHex(e.enc.hash), peer.name)) continue; // held back by an adversary behaviour
+        this.notifiers.get(peer.name)!.offer(e.enc.hash, e.enc.eb.slot, e.enc.bytes.length);
+      }
     }
     const fetcher = new BlockFetchClient(peer, { maxBlockBytes: 4 << 20 });
     this.fetchers.set(peer.name, fetcher);

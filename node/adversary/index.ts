@@ -87,12 +87,29 @@ interface Enabled {
  * behaviour that takes them, serving needs every one to agree, vote and certificate hooks
  * are applied in turn.
  */
+/** The network side's part of the environment (node/sync.ts attaches it once peers can connect). */
+export type AdversaryNetwork = Pick<AdversaryEnv, 'offerEb' | 'peers'>;
+
 export class Adversary {
   private readonly env: AdversaryEnv;
   private readonly on = new Map<string, Enabled>();
+  private net: AdversaryNetwork | undefined;
 
-  constructor(env: AdversaryEnv) {
-    this.env = env;
+  /** `env` without offerEb/peers: those come from attachNetwork (until then, offers go nowhere). */
+  constructor(env: Omit<AdversaryEnv, 'offerEb' | 'peers'> & Partial<AdversaryNetwork>) {
+    this.env = {
+      ...env,
+      offerEb: (eb, peers) => (this.net ?? env).offerEb?.(eb, peers),
+      peers: () => (this.net ?? env).peers?.() ?? [],
+    };
+  }
+
+  attachNetwork(net: AdversaryNetwork): void {
+    this.net = net;
+  }
+
+  get poolId(): string | undefined {
+    return this.env.poolId;
   }
 
   /** Turn a behaviour on (again, with new params) or off. */
@@ -109,8 +126,8 @@ export class Adversary {
   }
 
   /** Enable every behaviour of a node config's `adversary` section. */
-  configure(config: AdversaryConfig | undefined): void {
-    for (const [name, params] of Object.entries(config ?? {})) this.set(name, true, params);
+  configure(config: Record<string, unknown> | undefined): void {
+    for (const [name, params] of Object.entries(config ?? {})) this.set(name, true, (params ?? {}) as Record<string, unknown>);
   }
 
   has(name: string): boolean {

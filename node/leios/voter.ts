@@ -41,6 +41,8 @@ export interface VoterDeps {
   tip: () => TreeNode<BlockInfo> | undefined;
   /** False while not following the chain or outside the Leios era (for an RB at this slot). */
   mayVote: (rbSlot: number) => boolean;
+  /** Cast a vote in this election at all (an adversary hook: lazy voter)? Default yes. */
+  castVote?: (electionSlot: number) => boolean;
   metrics: NodeMetrics;
   tracer: TraceWriter;
   log: Logger;
@@ -58,6 +60,8 @@ export class Voter {
   private floorSlot = -1;
   /** Elections with a vote attempt scheduled for the start of their voting period. */
   private readonly timers = new Map<number, NodeJS.Timeout>();
+  /** EBs refused as invalid (traced once each). */
+  private readonly refused = new Set<string>();
 
   constructor(d: VoterDeps) {
     this.d = d;
@@ -146,7 +150,16 @@ export class Voter {
     );
     if (!d.vote) {
       if (d.reason !== 'not-in-committee' && d.reason !== 'too-early') this.d.log.debug({ eb: ebKey.slice(0, 16), reason: d.reason }, 'not voting');
+      if (d.reason === 'eb-invalid' && !this.refused.has(ebKey)) {
+        if (this.refused.size > 1000) this.refused.clear();
+        this.refused.add(ebKey);
+        this.d.tracer.emit({ type: 'EBRejected', id: ebKey, slot: rb.slot, reason: e.sigsOk === false ? 'bad-witness' : 'invalid-tx' });
+      }
       return d;
+    }
+    if (this.d.castVote && !this.d.castVote(rb.slot)) {
+      this.voted.add(rb.slot);
+      return { vote: false, reason: 'already-voted' };
     }
     this.voted.add(rb.slot);
     const v: VoteMsg = { electionId: rb.slot, ebHash: rb.ebHash, poolId, sig: blsSign(this.blsSk, voteMessage(rb.slot, rb.ebHash)), eligibility };

@@ -148,7 +148,39 @@ export const GovernanceActionSchema = event(
   'An adopted block carries a hard-fork proposal or endorsement; `adopted` = updates adopted on this chain so far.',
 );
 
+export const AdversarySchema = event(
+  'Adversary',
+  {
+    behaviour: Type.String({ description: 'node/adversary/<behaviour>.ts' }),
+    action: Type.String({ description: 'enabled, disabled, withheld, released, held, twin, injected, sent, forged, skipped, dropped' }),
+    detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  'This node, running an adversary behaviour, did something an honest node would not (or turned the behaviour on/off).',
+);
+
+export const VoteRejectedSchema = event(
+  'VoteRejected',
+  { sender: Type.String({ description: 'the peer that relayed it (its connection is closed)' }), reason: Type.String() },
+  'A vote from a peer failed verification: not counted, not relayed (leios_votes_invalid_total).',
+);
+
+export const EBRejectedSchema = event(
+  'EBRejected',
+  { id: Id, slot: Slot, reason: Type.Union([Type.Literal('bad-witness'), Type.Literal('invalid-tx')]) },
+  'The EB announced by the tip failed its checks before voting (a witness, or the ledger extension): no vote.',
+);
+
+export const CertificateRejectedSchema = event(
+  'CertificateRejected',
+  { block: Id, slot: Slot, eb: Id, reason: Type.String() },
+  'A received RB carries a certificate that does not verify: the block is never selected.',
+);
+
 export const OwnTraceEventSchema = Type.Union([
+  AdversarySchema,
+  VoteRejectedSchema,
+  EBRejectedSchema,
+  CertificateRejectedSchema,
   GovernanceActionSchema,
   RBAdoptedSchema,
   RollbackSchema,
@@ -197,4 +229,8 @@ export const OWN_EVENT_TYPES = [
   'SlotMissed',
   'TraceDropped',
   'GovernanceAction',
+  'Adversary',
+  'VoteRejected',
+  'EBRejected',
+  'CertificateRejected',
 ] as const satisfies readonly OwnTraceEvent['type'][];
