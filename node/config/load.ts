@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats';
 import { NodeConfigSchema, type NodeConfig } from './schema.ts';
 import { GenesisSchema, type Genesis } from '../genesis/schema.ts';
 import type { NodeKeys } from '../node.ts';
-import { fromHex } from '../crypto/hash.ts';
+import { fromHex, hash256, toHex } from '../crypto/hash.ts';
 import { validatePoolPops } from '../leios/certificate.ts';
 
 // Reads and checks everything a node starts from: config, genesis, keys. Relative paths in
@@ -50,14 +50,46 @@ export function readKeyFile(file: string, type: string): Uint8Array {
   return fromHex(k.hex);
 }
 
-export function loadGenesis(file: string): Genesis {
+/**
+ * Read and validate a genesis file. `popCacheDir` (the node's DB dir) remembers that these exact
+ * pool keys' proofs of possession verified, so a restart does not pay the pairing product again
+ * (it is one of the larger costs of a node's start-up, and grows with the pool count).
+ */
+export function loadGenesis(file: string, opts: { popCacheDir?: string } = {}): Genesis {
   const g = readJson(file, 'genesis');
   if (!validateGenesis(g)) throw new ConfigError(describe(file, validateGenesis.errors));
   const genesis = g as Genesis;
+  const cacheFile = opts.popCacheDir && path.join(opts.popCacheDir, POP_CACHE_FILE);
+  const digest = popsDigest(genesis.pools);
+  if (cacheFile && readCachedDigest(cacheFile) === digest) return genesis;
   // A BLS key without a valid proof of possession would allow rogue-key aggregation.
   const rogue = validatePoolPops(genesis.pools);
   if (rogue.length) throw new ConfigError(`${file}: field pools: BLS proof of possession does not verify for ${rogue.join(', ')}`);
+  if (cacheFile) {
+    try {
+      fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+      fs.writeFileSync(cacheFile, digest + '\n', { mode: 0o600 });
+    } catch {
+      /* a cache: not fatal */
+    }
+  }
   return genesis;
+}
+
+/** In the node's DB dir: the digest of the genesis pool keys whose PoPs were verified. */
+export const POP_CACHE_FILE = 'genesis-pops.verified';
+
+function popsDigest(pools: Genesis['pools']): string {
+  const text = pools.map((p) => `${p.id} ${p.blsVkey} ${p.blsPop}`).join('\n');
+  return toHex(hash256(new TextEncoder().encode(text)));
+}
+
+function readCachedDigest(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 export function loadNodeFiles(configFile: string): { config: NodeConfig; genesis: Genesis; keys?: NodeKeys } {
@@ -79,7 +111,7 @@ export function loadNodeFiles(configFile: string): { config: NodeConfig; genesis
       blsSkeyFile: abs(c.pool.blsSkeyFile),
     },
   };
-  const genesis = loadGenesis(config.genesisFile);
+  const genesis = loadGenesis(config.genesisFile, { popCacheDir: config.dbPath });
   const keys = config.pool && {
     poolId: config.pool.id,
     coldSeed: readKeyFile(config.pool.coldSkeyFile, 'ColdSigningKey'),

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildTestnet } from '../support/testnet.ts';
-import { loadNodeFiles, ConfigError } from '../../node/config/load.ts';
+import { loadNodeFiles, ConfigError, POP_CACHE_FILE } from '../../node/config/load.ts';
 
 function fresh() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leiosnet-cfg-'));
@@ -26,6 +26,21 @@ describe('node config and genesis loading', () => {
     fs.writeFileSync(path.join(dir, 'genesis.json'), JSON.stringify(g));
     expect(() => loadNodeFiles(tn.configs[0])).toThrow(ConfigError);
     expect(() => loadNodeFiles(tn.configs[0])).toThrow(/pools: BLS proof of possession does not verify for pool-1, pool-2/);
+  });
+
+  it('remembers verified PoPs in the DB dir: a restart skips the check, changed keys are checked again', () => {
+    const { dir, tn } = fresh();
+    loadNodeFiles(tn.configs[0]);
+    const cache = path.join(dir, 'pool-1', 'db', POP_CACHE_FILE);
+    expect(fs.readFileSync(cache, 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+    const before = fs.readFileSync(cache, 'utf8');
+    loadNodeFiles(tn.configs[0]); // from the cache
+    // swapped PoPs are a different key set: the cache does not vouch for them
+    const g = JSON.parse(fs.readFileSync(path.join(dir, 'genesis.json'), 'utf8'));
+    [g.pools[0].blsPop, g.pools[1].blsPop] = [g.pools[1].blsPop, g.pools[0].blsPop];
+    fs.writeFileSync(path.join(dir, 'genesis.json'), JSON.stringify(g));
+    expect(() => loadNodeFiles(tn.configs[0])).toThrow(/BLS proof of possession does not verify for pool-1, pool-2/);
+    expect(fs.readFileSync(cache, 'utf8')).toBe(before);
   });
 
   it('names the field of a bad config value', () => {
