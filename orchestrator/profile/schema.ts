@@ -456,7 +456,7 @@ export const ProfileSchema = Type.Object(
     name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', default: 'custom', description: 'defaults to the file name' }),
     description: Type.String({ maxLength: 200, pattern: '^[^\\n]*$', default: '', description: 'one line, shown by `leiosnet profiles list`' }),
     extends: Type.Optional(Type.String({ minLength: 1, description: 'a profile name or a path relative to this file; deep-merged under this one' })),
-    seed: Type.Integer({ minimum: 0, maximum: 0xffffffff, default: 1, description: 'every random choice (keys, stake, topology, tokens) derives from it' }),
+    seed: Type.Integer({ minimum: 0, maximum: 0xffffffff, default: 1, description: 'every random choice (keys, stake, topology, fault times) derives from it; admin tokens do not (random per run)' }),
     composition: CompositionSchema,
     genesis: GenesisSectionSchema,
     node: NodeSectionSchema,
