@@ -5,6 +5,8 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Summary } from '../analysis/summary.ts';
+import type { Fairness } from '../analysis/fairness.ts';
+import { renderFairnessCompare } from './fairness.ts';
 import { fmt, table } from './markdown.ts';
 
 export type Direction = 'lower' | 'higher' | 'neutral';
@@ -26,6 +28,8 @@ export interface CompareResult {
   /** 'slots': durations and rates converted to slots (`--in-slots`) */
   unit?: 'slots';
   rows: CompareRow[];
+  /** summary.fairness of both runs, shown side by side (slot-battle experiments) */
+  fairness?: { base: Fairness | null; candidate: Fairness | null };
   regressions: string[];
   improvements: string[];
 }
@@ -59,7 +63,7 @@ export function flatten(obj: unknown, prefix = '', out = new Map<string, number 
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return out;
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
     const path = prefix ? `${prefix}.${k}` : k;
-    if (path === 'resources.perNode' || path === 'assertions' || path === 'run.seed') continue;
+    if (path === 'resources.perNode' || path === 'assertions' || path === 'run.seed' || path === 'fairness.pools') continue;
     if (typeof v === 'number' || typeof v === 'boolean' || v === null) out.set(path, v);
     else if (typeof v === 'object') flatten(v, path, out);
   }
@@ -155,6 +159,7 @@ export function compare(basePath: string, candPath: string, thresholdPct = 5, op
     candidate: { runId: cand.summary.run?.id ?? candPath, path: candPath },
     ...(opts.inSlots ? { unit: 'slots' as const } : {}),
     ...compareSummaries(base.summary, cand.summary, thresholdPct, opts),
+    ...(base.summary.fairness || cand.summary.fairness ? { fairness: { base: base.summary.fairness ?? null, candidate: cand.summary.fairness ?? null } } : {}),
   };
 }
 
@@ -180,6 +185,7 @@ export function renderCompareMarkdown(r: CompareResult): string {
     '',
     table(['metric', 'base', 'candidate', 'Δ', 'Δ%', ''], rows),
     '',
+    ...(r.fairness ? renderFairnessCompare(r.fairness.base, r.fairness.candidate) : []),
   ].join('\n');
 }
 

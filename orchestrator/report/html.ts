@@ -9,6 +9,7 @@ import type { Series } from '../analysis/analyse.ts';
 import type { Summary } from '../analysis/summary.ts';
 import { renderMarkdown } from './markdown.ts';
 import type { ScenarioReport } from './scenario.ts';
+import { fairnessFigures } from './fairness.ts';
 
 export interface Figure {
   id: string;
@@ -21,6 +22,8 @@ export interface Figure {
   /** Per-series y axis: 'y' (left) or 'y2' (right) */
   scales?: string[];
   y2Label?: string;
+  /** points only, no lines (a scatter plot) */
+  scatter?: boolean;
 }
 
 let uplotAssets: { js: string; css: string } | undefined;
@@ -165,7 +168,8 @@ for (const f of figs) {
   if (!f.data[0] || f.data[0].length === 0) { el.textContent = 'no data in this run'; continue; }
   const series = [{ label: f.xLabel }].concat(f.series.map((name, i) => ({
     label: name, stroke: palette[i % palette.length], width: 1.5, spanGaps: true,
-    scale: f.scales ? f.scales[i] : 'y', points: { show: f.data[0].length < 60 },
+    scale: f.scales ? f.scales[i] : 'y', points: { show: f.scatter || f.data[0].length < 60, size: f.scatter ? 8 : 5 },
+    ...(f.scatter ? { paths: () => null } : {}),
   })));
   const axes = [{ label: f.xLabel }, { label: f.yLabel, scale: 'y' }];
   if (f.y2Label) axes.push({ label: f.y2Label, scale: 'y2', side: 1, grid: { show: false } });
@@ -176,7 +180,7 @@ for (const f of figs) {
 
 export function renderHtml(summary: Summary, series: Series, scenario?: ScenarioReport): string {
   const { js, css } = uplot();
-  const figs = figures(series);
+  const figs = [...figures(series), ...fairnessFigures(summary, align)];
   const body = markdownToHtml(renderMarkdown(summary, undefined, scenario).replace(/\nPlots: report\.html.*\n/, '\n'));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

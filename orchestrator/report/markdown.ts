@@ -5,6 +5,7 @@ import { percentile } from '../analysis/stats.ts';
 import type { Summary } from '../analysis/summary.ts';
 import { renderScenarioMarkdown, type ScenarioReport } from './scenario.ts';
 import { renderTxFateMarkdown } from './tx-fate.ts';
+import { renderFairnessMarkdown } from './fairness.ts';
 import { conformanceMarkdown } from '../verify/markdown.ts';
 
 export function fmt(v: unknown, digits = 3): string {
@@ -127,6 +128,7 @@ export function renderMarkdown(summary: Summary, series?: Series, scenario?: Sce
         : table(['node', 'CPU %', 'RSS MB'], per.map(([n, r]) => [n, r.cpuPct, r.rssMb])),
     );
   out.push(...renderTxFateMarkdown(s));
+  out.push(...renderFairnessMarkdown(s));
   const happenings = series?.events.filter((e) => e.type !== 'phase' && e.type !== 'assertion') ?? [];
   if (scenTimeline.length) out.push(...scenTimeline);
   else if (happenings.length) {

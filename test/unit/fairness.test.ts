@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { analyseFairness, fisherExact, wilson, zFor, type FairnessBlock } from '../../orchestrator/analysis/fairness.ts';
+import type { Summary } from '../../orchestrator/analysis/summary.ts';
+import { fairnessFigures, renderFairnessCompare, renderFairnessMarkdown } from '../../orchestrator/report/fairness.ts';
+import { align } from '../../orchestrator/report/html.ts';
 
 // Hand-made block tree (1 s slots, slot start = slot), pools A and B in eu, C in au (stake 1:1:2):
 //
@@ -117,5 +120,29 @@ describe('statistics', () => {
     // R: fisher.test(matrix(c(10, 2, 3, 15), 2)) → p = 0.0005367
     expect(fisherExact(10, 3, 2, 15)).toBeCloseTo(0.0005367, 6);
     expect(fisherExact(0, 0, 5, 5)).toBeCloseTo(1, 9);
+  });
+});
+
+describe('fairness in the report and in compare', () => {
+  const f = analyseFairness({ blocks, tips: ['c5', 'c5', 'a5'], pools, slotStart: (s) => s });
+  const summary = { fairness: f } as unknown as Summary;
+
+  it('report.md: region and pool tables; report.html: the ratio-vs-delay scatter', () => {
+    const md = renderFairnessMarkdown(summary).join('\n');
+    expect(md).toContain('## Fairness (slot battles)');
+    expect(md).toMatch(/\| au \| 1 \| 50 % \| 2 \| 1 \|/);
+    expect(md).toContain('2 fork battles (1 same-slot, 1 adjacent-slot');
+    const [fig] = fairnessFigures(summary, align);
+    expect(fig!.scatter).toBe(true);
+    expect(fig!.series.sort()).toEqual(['eu']); // C has no measured delay
+    expect(fig!.data).toEqual([[300, 400], [1, 2]]);
+  });
+
+  it('compare: both runs side by side per region', () => {
+    const g = analyseFairness({ blocks, tips: ['c5', 'c5'], pools, slotStart: (s) => s, leaderIntervalSlots: 5 });
+    const md = renderFairnessCompare(f, g).join('\n');
+    expect(md).toContain('Base: N = 1, 2 battles');
+    expect(md).toContain('Candidate: N = 5');
+    expect(md).toMatch(/\| au \| forged \/ adopted \| 2 \/ 1 \| 3 \/ 2 \|/);
   });
 });
