@@ -97,7 +97,7 @@ for (const name of String(values.runtimes).split(',')) {
       continue;
     }
   }
-  if (name !== 'process') await ensureImages(['praos-1.0'], { onProgress: () => {} });
+  if (name !== 'process' && process.env.LEIOSNET_K8S_BUILD !== 'never') await ensureImages(['praos-1.0'], { onProgress: () => {} });
   console.log(`${name}: up ${N} nodes ...`);
   rows.push(await measure(name));
 }

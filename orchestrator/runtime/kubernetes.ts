@@ -87,7 +87,7 @@ export interface KubernetesRuntimeOptions extends KubeOptions {
   imageFor?: (release: string) => string;
   /** Never (default: images from the local engine, `leiosnet image build`) | IfNotPresent | Always */
   imagePullPolicy?: 'Never' | 'IfNotPresent' | 'Always';
-  /** build missing leiosnet/node images in the local Docker engine first (default auto when one answers) */
+  /** build missing or stale leiosnet/node images in the local Docker engine first (default auto when one answers; env LEIOSNET_K8S_BUILD=never: use the images as they are) */
   build?: 'auto' | 'never';
   /** 'auto' (default): pod IPs when routable from here, else port-forward */
   access?: 'auto' | 'pod-ip' | 'port-forward';
@@ -725,7 +725,7 @@ export class KubernetesRuntime implements Runtime {
     this.namespacePrefix = opts.namespacePrefix ?? process.env.LEIOSNET_K8S_NAMESPACE_PREFIX ?? 'leiosnet-';
     this.imageFor = opts.imageFor ?? imageTag;
     this.imagePullPolicy = opts.imagePullPolicy ?? ((process.env.LEIOSNET_K8S_IMAGE_PULL_POLICY as 'Never' | undefined) || 'Never');
-    this.build = opts.build ?? 'auto';
+    this.build = opts.build ?? (process.env.LEIOSNET_K8S_BUILD === 'never' ? 'never' : 'auto');
     this.access = opts.access ?? ((process.env.LEIOSNET_K8S_ACCESS as 'auto' | undefined) || 'auto');
     this.heartbeatS = opts.heartbeatS ?? envNum('LEIOSNET_K8S_HEARTBEAT_S') ?? 10;
     this.heartbeatTtlS = opts.heartbeatTtlS ?? envNum('LEIOSNET_K8S_HEARTBEAT_TTL_S') ?? 90;

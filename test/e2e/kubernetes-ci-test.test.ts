@@ -51,6 +51,7 @@ describe.skipIf(gate.skip)('leiosnet run ci-test --runtime kubernetes', () => {
     gate.assert();
     // the image first (rebuilt only if this tree changed; in CI the Docker suites built it), so the
     // run's own time is the runtime's
+    if (process.env.LEIOSNET_K8S_BUILD === 'never') return; // use the images as they are
     const { ensureImages } = await import('../../orchestrator/image/build.ts');
     await ensureImages(['praos-1.0', 'leios-2.0']);
   }, 300_000);
