@@ -5,6 +5,7 @@
 
 import { checkLeadership, forgeBlock, type ForgeKeys } from './consensus/forge.ts';
 import { epochOf } from './consensus/nonce.ts';
+import { praosParams } from './genesis/schema.ts';
 import { toHex } from './crypto/hash.ts';
 import { encodeEb, checkEbLimits, type EncodedEb } from './leios/eb.ts';
 import type { EbEntry } from './leios/eb-store.ts';
@@ -42,6 +43,7 @@ export class Forger {
       epochLengthSlots: genesis.epochLengthSlots,
       f: genesis.activeSlotCoeff,
       totalStake: this.k.stake.total,
+      leaderIntervalSlots: praosParams(genesis).leaderIntervalSlots,
     });
     if (!lp) return;
     const epoch = epochOf(slot, genesis);

@@ -15,7 +15,7 @@ import { ed25519PublicKey, ed25519Signer } from './crypto/ed25519.ts';
 import { hash256, toHex } from './crypto/hash.ts';
 import { vrfLeaderValue, vrfNonceValue } from './crypto/leader.ts';
 import { vrfKeygen, vrfProofToHash } from './crypto/vrf.ts';
-import type { Genesis } from './genesis/schema.ts';
+import { praosParams, type Genesis } from './genesis/schema.ts';
 import { tryDecodeTx, type Tx, type UndoRecord } from './ledger/index.ts';
 import { NodeKernel, type Tracer } from './kernel.ts';
 import { Forger } from './forger.ts';
@@ -279,6 +279,7 @@ export class LeiosNode {
           currentSlot: this.clock.currentSlot(),
           futureToleranceSlots: Math.max(2, Math.ceil(2 / this.genesis.slotLengthS)),
           protocolVersionAt: (e) => this.protocolVersionAt(e, parent?.data.gov ?? this.tipGov()),
+          leaderIntervalSlots: praosParams(this.genesis).leaderIntervalSlots,
         },
       );
       const node = this.chain.addHeader(h, headerBytes, v);
