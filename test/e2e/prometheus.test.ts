@@ -1,5 +1,5 @@
-// `leiosnet run ci-test --prometheus` with Debian's real Prometheus, on processes (and on Docker
-// when an engine is up or LEIOSNET_E2E_DOCKER=1): Prometheus scrapes every target (nodes,
+// `leiosnet run ci-test --prometheus` with Debian's real Prometheus, on processes and on Docker
+// (when an engine is up; LEIOSNET_E2E_DOCKER=1 makes a missing one a failure): Prometheus scrapes every target (nodes,
 // generator, orchestrator: /api/v1/targets all up), every dashboard panel's PromQL parses and
 // returns series from the run, and the analysis from Prometheus' samples equals the one from the
 // orchestrator's own scraper (kept in metrics/scraper/) within rounding.
@@ -140,13 +140,20 @@ async function checkRun(o: RunOutcome): Promise<void> {
   const fromScraper = await analyseRun(scraperDir);
   expect(fromProm.summary).toEqual(fromScraper.summary);
   for (const n of Object.keys(fromScraper.nodes)) expect(fromProm.nodes[n]?.protocolVersion, n).toBe(fromScraper.nodes[n]?.protocolVersion);
-  const lastOf = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null).at(-1);
   const a = fromProm.series.timeline;
   const b = fromScraper.series.timeline;
-  // the two last scrapes are a few seconds apart while blocks keep coming
-  expect(Math.abs(lastOf(a.height)! - lastOf(b.height)!)).toBeLessThanOrEqual(2);
-  expect(Math.abs(lastOf(a.txApplied)! - lastOf(b.txApplied)!)).toBeLessThanOrEqual(Math.max(20, 0.05 * lastOf(b.txApplied)!));
-  expect(Math.abs(a.t.length - b.t.length)).toBeLessThanOrEqual(3);
+  // Compare the two timelines at the same moment (the earlier of their last samples): their last
+  // samples may be seconds apart (Docker: Prometheus every 2 s, the scraper's rounds ~4 s under
+  // load), and blocks keep coming meanwhile.
+  const lastT = (s: typeof a) => s.t.filter((_, i) => s.height[i] !== null).at(-1)!;
+  const valueAt = (s: typeof a, xs: (number | null)[], t: number) => xs.filter((x, i) => x !== null && s.t[i]! <= t).at(-1) ?? 0;
+  const tEnd = Math.min(lastT(a), lastT(b));
+  expect(Math.abs(valueAt(a, a.height, tEnd) - valueAt(b, b.height, tEnd))).toBeLessThanOrEqual(2);
+  const txB = valueAt(b, b.txApplied, tEnd);
+  expect(Math.abs(valueAt(a, a.txApplied, tEnd) - txB)).toBeLessThanOrEqual(Math.max(20, 0.05 * txB));
+  // both cover the run (start and end within a few scrape intervals), whatever their sampling rates
+  expect(Math.abs(a.t[0]! - b.t[0]!)).toBeLessThanOrEqual(10);
+  expect(Math.abs(lastT(a) - lastT(b))).toBeLessThanOrEqual(10);
 }
 
 describe.skipIf(promMissing && !promRequired)('leiosnet run --prometheus', () => {
@@ -159,9 +166,9 @@ describe.skipIf(promMissing && !promRequired)('leiosnet run --prometheus', () =>
     await checkRun(o);
   });
 
-  // Long e2e (LEIOSNET_E2E_LONG=1) until it has passed here: container IPs are reachable from the
-  // host's Prometheus; what failed was timing (below).
-  describe.skipIf(dockerG.skip || process.env.LEIOSNET_E2E_LONG !== '1')('on docker', () => {
+  // ~110 s on this machine once the image is current (in the default suite). Container IPs are
+  // reachable from the host's Prometheus; what failed before was timing (below).
+  describe.skipIf(dockerG.skip)('on docker', () => {
     // The image is built (or found current) before the run: a build inside `up` counts as
     // bring-up, the genesis systemStart (now + the expected bring-up) passes ~90 s before the
     // nodes are there and the 50 s scenario is over before it starts — the generator started and
