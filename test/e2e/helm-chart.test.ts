@@ -361,7 +361,7 @@ describe.skipIf(skipCluster)('helm chart: applied to the real cluster', () => {
     kubectl(['-n', ns, 'patch', 'configmap', `${release}-leiosnet-safeguard`, '--type', 'merge', '-p', '{"data":{"ttlSeconds":"1"}}']);
     const left = () => kubectl(['get', 'statefulsets,deployments,jobs,pods,services,configmaps,secrets', '-n', ns, '-l', `leiosnet.io/run=${release}`, '-o', 'name']).trim();
     let remaining = left();
-    while (remaining !== '' && Date.now() - t0 < 90_000) {
+    while (remaining !== '' && Date.now() - t0 < 120_000) {
       await new Promise((res) => setTimeout(res, 2000));
       remaining = left();
     }
@@ -369,5 +369,5 @@ describe.skipIf(skipCluster)('helm chart: applied to the real cluster', () => {
     const shared = join(hostPath, ns, release);
     expect(existsSync(shared) ? readdirSync(shared) : []).toEqual([]);
     console.log(`[helm-chart] safeguard (ttl cut to 1 s, checks every 2 s): release objects gone ${((Date.now() - t0) / 1000).toFixed(1)} s later`);
-  }, 320_000);
+  }, 350_000);
 });
