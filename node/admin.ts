@@ -62,6 +62,24 @@ export async function startAdmin(node: LeiosNode, pm: PeerManager): Promise<{ ur
     hooks: adminHooks(node, pm),
     registry: node.metrics.registry,
     extraRoutes: (app) => {
+      // KES: the pool's KES period and opcert (open), and the hot-key rotation (token).
+      app.get('/kes', async (_req, reply) => {
+        try {
+          return node.kesStatus();
+        } catch (e) {
+          if (e instanceof AdminError) return reply.status(e.statusCode).send({ statusCode: e.statusCode, error: 'Not Found', message: e.message });
+          throw e;
+        }
+      });
+      app.post('/kes/rotate', async (req, reply) => {
+        if (req.headers.authorization !== `Bearer ${c.token}`) return reply.status(401).send({ statusCode: 401, error: 'Unauthorized', message: 'bearer token required' });
+        try {
+          return reply.status(200).send({ rotated: true, ...node.rotateKes(req.body) });
+        } catch (e) {
+          if (e instanceof AdminError) return reply.status(e.statusCode).send({ statusCode: e.statusCode, error: e.statusCode === 404 ? 'Not Found' : 'Bad Request', message: e.message });
+          throw e;
+        }
+      });
       // Pool operator actions: propose or endorse a hard-fork update, signed with this pool's cold key.
       app.post<{ Body: { kind?: string; era?: string; protocolVersion?: number; epoch?: number; proposalId?: string } }>('/update', async (req, reply) => {
         if (req.headers.authorization !== `Bearer ${c.token}`) return reply.status(401).send({ statusCode: 401, error: 'Unauthorized', message: 'bearer token required' });

@@ -3,7 +3,8 @@
 // allow (then no txs), else mempool txs — and the EB that RB announces (Linear Leios).
 // The pure pieces (VRF leadership, signed block assembly) are consensus/forge.ts.
 
-import { checkLeadership, forgeBlock, type ForgeKeys } from './consensus/forge.ts';
+import { checkLeadership, chooseForgeParent, forgeBlock, type ForgeKeys } from './consensus/forge.ts';
+import type { Block } from './chain/block.ts';
 import { epochOf } from './consensus/nonce.ts';
 import { praosParams } from './genesis/schema.ts';
 import { toHex } from './crypto/hash.ts';
@@ -17,11 +18,14 @@ export class Forger {
   private readonly keys: ForgeKeys;
   /** The forged block is in the tree: run chain selection. */
   private readonly adopt: () => void;
+  /** The forged block, before chain selection (the header relay records it). */
+  private readonly forged: ((b: Block) => void) | undefined;
 
-  constructor(k: NodeKernel, keys: ForgeKeys, adopt: () => void) {
+  constructor(k: NodeKernel, keys: ForgeKeys, adopt: () => void, forged?: (b: Block) => void) {
     this.k = k;
     this.keys = keys;
     this.adopt = adopt;
+    this.forged = forged;
   }
 
   get poolId(): string {
@@ -37,9 +41,11 @@ export class Forger {
       metrics.leadershipChecksMissed.inc(missed);
       tracer.emit({ type: 'SlotMissed', slot: slot - missed, count: missed });
     }
-    const tip = chain.tip();
-    if (tip && tip.slot >= slot) return;
-    const lp = checkLeadership(slot, chain.tipNonce(), this.keys, {
+    // cardano-node: a tip in this very slot by another pool → an alternative on its predecessor.
+    const fp = chooseForgeParent(chain.tip(), slot, toHex(this.keys.coldVkey), (key) => chain.get(key));
+    if (!fp) return;
+    const tip = fp.parent ?? undefined;
+    const lp = checkLeadership(slot, tip ? tip.data.nonce : chain.genesisNonce, this.keys, {
       epochLengthSlots: genesis.epochLengthSlots,
       f: genesis.activeSlotCoeff,
       totalStake: this.k.stake.total,
@@ -55,7 +61,7 @@ export class Forger {
     let certTxIds = new Set<string>();
     const ann = tip?.data.header.ebAnnounce;
     let certSpent: Set<string> | undefined;
-    if (leiosEra && tip && ann) {
+    if (leiosEra && tip && ann && !fp.alternative) {
       cert = leios.certificateFor({ slot: tip.slot, ebHash: ann.hash }, slot);
       const adv = this.k.adversary;
       if (adv.any) {
@@ -68,9 +74,10 @@ export class Forger {
       // The new EB extends the ledger after the certified EB: nothing may spend what it spent.
       certSpent = new Set(certTxs.flatMap((t) => t.body.inputs.map((i) => `${toHex(i.txId)}#${i.index}`)));
     }
-    const txs = cert ? [] : mempool.takeForBlock(genesis.protocolParams.maxBlockBodySize);
+    // An alternative block carries nothing: the mempool was validated against the other tip.
+    const txs = cert || fp.alternative ? [] : mempool.takeForBlock(genesis.protocolParams.maxBlockBodySize);
     let eb;
-    if (leiosEra) {
+    if (leiosEra && !fp.alternative) {
       const exclude = new Set([...certTxIds, ...txs.map((t) => t.idHex)]);
       eb = this.makeEb(slot, exclude, certSpent);
     }
@@ -99,6 +106,7 @@ export class Forger {
       tx_count: txs.length,
     });
     leios.noteHeader(block.header.issuerVkey, slot, toHex(block.hash), eb ? { ebHash: eb.hash, epochNonce: node.data.nonce.epochNonce } : undefined);
+    this.forged?.(block);
     this.adopt();
   }
 

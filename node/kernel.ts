@@ -1,3 +1,4 @@
+import { randomnessStabilisationWindow } from './consensus/nonce.ts';
 import type { Logger } from 'pino';
 import type { Block } from './chain/block.ts';
 import { ChainState, type BlockInfo, type LedgerPort } from './chain/chain-state.ts';
@@ -85,6 +86,9 @@ export class NodeKernel {
       initialNonce: Buffer.from(d.genesis.initialNonce, 'hex'),
       k: d.genesis.securityParam,
       epochLengthSlots: d.genesis.epochLengthSlots,
+      // Praos as cardano-node runs it: tiebreak distance, nonce stabilisation window 4k/f
+      praos: d.genesis.praos,
+      stabilisationWindowSlots: randomnessStabilisationWindow(d.genesis.securityParam, d.genesis.activeSlotCoeff),
       ledger: this.ledgerPort(),
       // A certified RB is selectable once its EB's closure is here and its certificate checked out.
       ready: (n) => !n.data.header.certified || (this.certifiedEbOf(n.data) !== undefined && (n.data.certCheck === undefined || n.data.certCheck === 'ok')),

@@ -8,14 +8,17 @@ import type { TreeNode } from './consensus/chain-selection.ts';
 import type { ForgeKeys } from './consensus/forge.ts';
 import type { GovState } from './consensus/governance.ts';
 import { HeaderError, validateHeader } from './consensus/header-validation.ts';
-import { epochOf } from './consensus/nonce.ts';
+import { epochOf, nonceWindowProblem } from './consensus/nonce.ts';
+import { loadKesCredential } from './consensus/kes-credential.ts';
+import { PraosNode, RotationError, parseRotation } from './consensus/praos-node.ts';
+import { praosParams } from './genesis/schema.ts';
 import { AdminError } from './admin/hooks.ts';
 import { AdversaryInputError } from './adversary/index.ts';
 import { ed25519PublicKey, ed25519Signer } from './crypto/ed25519.ts';
 import { hash256, toHex } from './crypto/hash.ts';
 import { vrfLeaderValue, vrfNonceValue } from './crypto/leader.ts';
 import { vrfKeygen, vrfProofToHash } from './crypto/vrf.ts';
-import { praosParams, type Genesis } from './genesis/schema.ts';
+import type { Genesis } from './genesis/schema.ts';
 import { tryDecodeTx, type Tx, type UndoRecord } from './ledger/index.ts';
 import { NodeKernel, type Tracer } from './kernel.ts';
 import { Forger } from './forger.ts';
@@ -82,6 +85,8 @@ export class LeiosNode {
   readonly adversary: NodeKernel['adversary'];
   /** Metrics and traces of chain switches. */
   private readonly observer: ChainObserver;
+  /** KES credential, header relay (two per slot and issuer) and equivocation evidence. */
+  readonly praos: PraosNode;
   /** Block production (pools only). */
   private readonly forger?: Forger;
   /** Committee voting (pools only). */
@@ -123,6 +128,16 @@ export class LeiosNode {
       slotStartMs: (slot) => k.slotStartMs(slot),
     });
     this.leios.onComplete = () => this.runSelection(); // a certified RB may have been waiting for this closure
+    const pp = praosParams(d.genesis);
+    this.praos = new PraosNode({
+      registry: this.metrics.registry,
+      rules: pp,
+      emit: (m) => d.tracer.emit(m),
+      log: d.log,
+      poolIdOf: (vk) => this.stake.byColdKey(vk)?.id,
+    });
+    const short = nonceWindowProblem(d.genesis);
+    if (short) d.log.warn({ problem: short }, 'epochs shorter than the Praos randomness stabilisation window');
     if (d.keys) {
       const pool = this.stake.byId(d.keys.poolId);
       if (!pool) throw new Error(`pool ${d.keys.poolId} is not in genesis`);
@@ -131,8 +146,20 @@ export class LeiosNode {
       if (toHex(coldVkey) !== toHex(pool.coldVkey)) throw new Error(`cold key does not match genesis pool ${pool.id}`);
       if (toHex(vrf.pk) !== toHex(pool.vrfVkey)) throw new Error(`VRF key does not match genesis pool ${pool.id}`);
       this.coldSeed = d.keys.coldSeed;
-      const keys: ForgeKeys = { poolId: pool.id, coldVkey, sign: ed25519Signer(d.keys.coldSeed), vrfSk: vrf.sk, vrfVkey: vrf.pk, stake: pool.stake };
-      this.forger = new Forger(k, keys, () => this.runSelection());
+      const sign = ed25519Signer(d.keys.coldSeed);
+      const cred = loadKesCredential({
+        coldSign: sign,
+        coldVkey,
+        poolId: pool.id,
+        ...(d.config.pool ? { coldSkeyFile: path.resolve(d.configDir, d.config.pool.coldSkeyFile) } : {}),
+        dbPath: d.config.dbPath,
+        rules: pp,
+      });
+      d.log.info({ source: cred.source, counter: cred.credential.opcert.counter, kesPeriod: cred.credential.opcert.kesPeriod }, 'KES credential');
+      this.praos.credential = cred.credential;
+      const keys: ForgeKeys = { poolId: pool.id, coldVkey, sign, kes: cred.credential, vrfSk: vrf.sk, vrfVkey: vrf.pk, stake: pool.stake };
+      this.forgeKeys = keys;
+      this.forger = new Forger(k, keys, () => this.runSelection(), (b) => this.praos.noteValidated(b.header, toHex(b.hash), b.headerBytes, this.name));
       const voter = (this.voter = new Voter({
         poolId: d.keys.poolId,
         blsSeed: d.keys.blsSeed,
@@ -243,7 +270,7 @@ export class LeiosNode {
   }
 
   /** A header announced by a peer. Returns the tree node if we should fetch its body. */
-  receiveHeader(headerBytes: Uint8Array, from: string): TreeNode<BlockInfo> | undefined {
+  receiveHeader(headerBytes: Uint8Array, from: string, relayed = false): TreeNode<BlockInfo> | undefined {
     const key = toHex(hash256(headerBytes));
     const known = this.chain.get(key);
     if (known) {
@@ -264,12 +291,16 @@ export class LeiosNode {
       return undefined;
     }
     const parent = h.prevHash ? this.chain.get(toHex(h.prevHash)) : undefined;
-    if (h.prevHash && !parent) throw new PeerFault(`header ${key.slice(0, 16)} does not connect to a known block`);
+    if (h.prevHash && !parent) {
+      if (relayed) return undefined; // off-chain evidence we cannot place: ignore, not the peer's fault
+      throw new PeerFault(`header ${key.slice(0, 16)} does not connect to a known block`);
+    }
+    if (!this.praos.admit(h, key)) return undefined; // a third header for this slot and issuer
     try {
       const v = validateHeader(
         h,
         headerBytes.length,
-        parent ? { hash: parent.data.hash, slot: parent.slot, blockNo: parent.blockNo, nonce: parent.data.nonce } : null,
+        parent ? { hash: parent.data.hash, slot: parent.slot, blockNo: parent.blockNo, nonce: parent.data.nonce, counters: parent.data.counters } : null,
         this.chain.genesisNonce,
         {
           stake: this.stake,
@@ -279,10 +310,11 @@ export class LeiosNode {
           currentSlot: this.clock.currentSlot(),
           futureToleranceSlots: Math.max(2, Math.ceil(2 / this.genesis.slotLengthS)),
           protocolVersionAt: (e) => this.protocolVersionAt(e, parent?.data.gov ?? this.tipGov()),
-          leaderIntervalSlots: praosParams(this.genesis).leaderIntervalSlots,
+          praos: this.genesis.praos,
         },
       );
       const node = this.chain.addHeader(h, headerBytes, v);
+      this.praos.noteValidated(h, key, headerBytes, from);
       this.leios.noteHeader(h.issuerVkey, h.slot, node.key, h.ebAnnounce ? { ebHash: h.ebAnnounce.hash, epochNonce: node.data.nonce.epochNonce } : undefined);
       if (h.ebAnnounce && !this.leios.has(h.ebAnnounce.hash)) this.onEbWanted?.(h.ebAnnounce.hash, h.slot, from);
       this.wantCertifiedEb(node, from);
@@ -414,6 +446,35 @@ export class LeiosNode {
     }
   }
 
+  private forgeKeys?: ForgeKeys;
+
+  /** A header a peer relayed off its chain (ChainSync RelayHeader): validate and record it, never fetch it. */
+  receiveRelayedHeader(headerBytes: Uint8Array, from: string): void {
+    this.receiveHeader(headerBytes, from, true);
+  }
+
+  /** GET /kes: this pool's KES period, opcert and remaining evolutions. */
+  kesStatus(): { pool: string; counter: number; opcertKesPeriod: number; kesPeriod: number; remainingEvolutions: number; slot: number } {
+    const c = this.praos.credential;
+    if (!c || !this.forgeKeys) throw new AdminError(404, 'this node runs no pool');
+    const slot = Math.max(0, this.clock.currentSlot());
+    return { pool: this.forgeKeys.poolId, counter: c.opcert.counter, opcertKesPeriod: c.opcert.kesPeriod, kesPeriod: Math.floor(slot / c.rules.slotsPerKesPeriod), remainingEvolutions: c.remainingAt(slot), slot };
+  }
+
+  /** POST /kes/rotate {kesSeed, opcert}: install a new hot key under a new operational certificate. */
+  rotateKes(body: unknown): { counter: number; kesPeriod: number } {
+    if (!this.forgeKeys) throw new AdminError(404, 'this node runs no pool');
+    try {
+      const r = parseRotation(body);
+      const out = this.praos.rotate({ ...r, coldVkey: this.forgeKeys.coldVkey, dbPath: this.config.dbPath, currentSlot: this.clock.currentSlot() });
+      this.forgeKeys.kes = this.praos.credential;
+      return out;
+    } catch (e) {
+      if (e instanceof RotationError) throw new AdminError(400, e.message);
+      throw e;
+    }
+  }
+
   /** Start the slot clock: leadership checks and block production. */
   startClock(): void {
     this.clock.start((slot, missed) => this.onSlot(slot, missed));
@@ -433,6 +494,7 @@ export class LeiosNode {
       const horizon = this.leios.evict(slot, kBack ? kBack.slot : 0);
       this.voter?.evict(horizon);
     }
+    this.praos.onSlot(slot);
     this.forger?.onSlot(slot, missed);
   }
 }

@@ -175,6 +175,8 @@ export class Sync {
       return { kind: 'backward', point: a ? { slot: a.slot, hash: a.data.hash } : null };
     },
     onTipChange: (cb) => this.node.onTipChange(cb),
+    // Headers diffuse independently of chain selection: equivocation evidence to every peer.
+    onRelay: (cb) => this.node.praos.onRelay(cb),
   };
 
   private attach(peer: Peer): void {
@@ -268,6 +270,14 @@ export class Sync {
         if (n) this.want(n, peer.name);
       },
       rollBackward: () => {},
+      relayHeader: (header) => {
+        try {
+          node.receiveRelayedHeader(header, peer.name);
+        } catch (e) {
+          if (e instanceof PeerFault) throw new ProtocolError(e.message);
+          throw e;
+        }
+      },
     });
     client.start(node.chain.samplePoints()).catch(() => {});
   }

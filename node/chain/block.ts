@@ -1,9 +1,18 @@
 import { cborDecode, cborEncode, asArray, asBytes, asUint, DecodeError } from '../codec/cbor.ts';
 import { hash256 } from '../crypto/hash.ts';
+import { kesSignatureSize } from '../crypto/kes.ts';
+import type { OpCert } from '../crypto/opcert.ts';
 
 // Ranking block (RB) wire format. A block is CBOR [headerBytes, bodyBytes]; the header hash
 // (Blake2b-256 of headerBytes) is the block id. Headers travel alone in ChainSync, so they
 // carry everything needed to validate them without the body.
+//
+// Header = CBOR [blockNo, slot, prevHash|null, issuerVkey, vrfVkey, vrfProof, bodyHash, bodySize,
+//                protocolVersion, ebAnnounce|null, certified,
+//                [opcert.hotVkey, opcert.counter, opcert.kesPeriod, opcert.sigma],   (signed)
+//                kesSignature]                                                       (448 B)
+// As in Babbage, the operational certificate is part of the signed header body, and the header
+// is signed by the hot Sum6KES key at evolution kes_period(slot) − opcert.kesPeriod.
 
 export interface EbAnnouncement {
   hash: Uint8Array; // EB id
@@ -25,10 +34,12 @@ export interface HeaderBody {
   ebAnnounce: EbAnnouncement | null;
   /** Leios: the body carries a certificate for the EB announced by the parent RB. */
   certified: boolean;
+  /** Operational certificate: the cold key's delegation to the hot KES key. */
+  opcert: OpCert;
 }
 
 export interface Header extends HeaderBody {
-  signature: Uint8Array; // Ed25519 over encodeHeaderBody
+  signature: Uint8Array; // Sum6KES signature (448 B) over encodeHeaderBody, by opcert.hotVkey
 }
 
 export interface Body {
@@ -58,6 +69,7 @@ function headerBodyArray(h: HeaderBody): unknown[] {
     h.protocolVersion,
     h.ebAnnounce ? [h.ebAnnounce.hash, h.ebAnnounce.size, h.ebAnnounce.txBytes] : null,
     h.certified,
+    [h.opcert.hotVkey, h.opcert.counter, h.opcert.kesPeriod, h.opcert.sigma],
   ];
 }
 
@@ -71,7 +83,7 @@ export function encodeHeader(h: Header): Uint8Array {
 }
 
 export function decodeHeader(bytes: Uint8Array): Header {
-  const a = asArray(cborDecode(bytes), 'header', 12);
+  const a = asArray(cborDecode(bytes), 'header', 13);
   const prev = a[2] === null ? null : asBytes(a[2], 'header.prevHash', 32);
   let eb: EbAnnouncement | null = null;
   if (a[9] !== null) {
@@ -79,6 +91,7 @@ export function decodeHeader(bytes: Uint8Array): Header {
     eb = { hash: asBytes(e[0], 'header.ebAnnounce.hash', 32), size: asUint(e[1], 'eb size'), txBytes: asUint(e[2], 'eb txBytes') };
   }
   if (typeof a[10] !== 'boolean') throw new DecodeError('header.certified');
+  const oc = asArray(a[11], 'header.opcert', 4);
   return {
     blockNo: asUint(a[0], 'header.blockNo'),
     slot: asUint(a[1], 'header.slot'),
@@ -91,7 +104,13 @@ export function decodeHeader(bytes: Uint8Array): Header {
     protocolVersion: asUint(a[8], 'header.protocolVersion'),
     ebAnnounce: eb,
     certified: a[10],
-    signature: asBytes(a[11], 'header.signature', 64),
+    opcert: {
+      hotVkey: asBytes(oc[0], 'header.opcert.hotVkey', 32),
+      counter: asUint(oc[1], 'header.opcert.counter'),
+      kesPeriod: asUint(oc[2], 'header.opcert.kesPeriod'),
+      sigma: asBytes(oc[3], 'header.opcert.sigma', 64),
+    },
+    signature: asBytes(a[12], 'header.signature', kesSignatureSize()),
   };
 }
 

@@ -3,6 +3,7 @@ import { applyBlockNonce, initialNonceState, type NonceState } from '../consensu
 import { hash256, toHex, bytesEqual } from '../crypto/hash.ts';
 import type { Block, Header } from './block.ts';
 import type { GovState } from '../consensus/governance.ts';
+import { praosParams, type PraosParams } from '../genesis/schema.ts';
 
 // The node's view of the block tree and its selected chain. Pure bookkeeping plus the ledger
 // port: headers are added after validation, bodies when fetched, and `select()` switches to
@@ -14,6 +15,8 @@ export interface BlockInfo {
   headerBytes: Uint8Array;
   hash: Uint8Array;
   nonce: NonceState; // consensus state after this block
+  /** Highest opcert counter per issuer (cold vkey hex) on the chain up to and including this block (shared until it changes). */
+  counters: ReadonlyMap<string, number>;
   leaderValue: Uint8Array;
   poolId: string;
   block?: Block; // body present
@@ -49,11 +52,27 @@ export class ChainState<U> {
   private readonly k: number;
   private readonly ledger: LedgerPort<U>;
   private readonly epochLengthSlots: number;
+  private readonly stabilisationWindowSlots: number | undefined;
+  readonly praos: PraosParams;
+  private static readonly NO_COUNTERS: ReadonlyMap<string, number> = new Map();
 
   /** Extra availability condition (Leios: a certified RB needs its EB's transactions). */
   private readonly ready: (n: TreeNode<BlockInfo>) => boolean;
 
-  constructor(opts: { initialNonce: Uint8Array; k: number; epochLengthSlots: number; ledger: LedgerPort<U>; ready?: (n: TreeNode<BlockInfo>) => boolean }) {
+  constructor(opts: {
+    initialNonce: Uint8Array;
+    k: number;
+    epochLengthSlots: number;
+    ledger: LedgerPort<U>;
+    ready?: (n: TreeNode<BlockInfo>) => boolean;
+    /** genesis `praos` (tiebreak distance, KES rules); defaults when absent */
+    praos?: Partial<PraosParams>;
+    /** randomness stabilisation window 4k/f (nonce.ts randomnessStabilisationWindow); default 2/3 of the epoch */
+    stabilisationWindowSlots?: number;
+  }) {
+    this.praos = praosParams({ praos: opts.praos });
+    this.tree.vrfTiebreakMaxSlots = this.praos.vrfTiebreakMaxSlots;
+    this.stabilisationWindowSlots = opts.stabilisationWindowSlots;
     this.ready = opts.ready ?? (() => true);
     this.genesisNonce = initialNonceState(opts.initialNonce);
     this.k = opts.k;
@@ -87,6 +106,11 @@ export class ChainState<U> {
     return this.tree.get(key);
   }
 
+  /** Opcert counters on the chain ending at `key` (null = genesis: none). */
+  countersAt(key: string | null): ReadonlyMap<string, number> {
+    return (key === null ? undefined : this.tree.get(key)?.data.counters) ?? ChainState.NO_COUNTERS;
+  }
+
   /** Add a validated header. `nonceValue` is the VRF nonce contribution of this block. */
   addHeader(h: Header, headerBytes: Uint8Array, v: { leaderValue: Uint8Array; nonceValue: Uint8Array; poolId: string }): TreeNode<BlockInfo> {
     const hash = hash256(headerBytes);
@@ -94,14 +118,27 @@ export class ChainState<U> {
     const existing = this.tree.get(key);
     if (existing) return existing;
     const parent = h.prevHash ? this.tree.get(toHex(h.prevHash)) : undefined;
-    const nonce = applyBlockNonce(parent ? parent.data.nonce : this.genesisNonce, h.slot, v.nonceValue, { epochLengthSlots: this.epochLengthSlots });
+    const nonce = applyBlockNonce(
+      parent ? parent.data.nonce : this.genesisNonce,
+      h.slot,
+      v.nonceValue,
+      { epochLengthSlots: this.epochLengthSlots, stabilisationWindowSlots: this.stabilisationWindowSlots },
+      h.prevHash,
+    );
+    // Copy on write: the map changes only when an issuer's counter does (a rotation, a new pool).
+    const issuer = toHex(h.issuerVkey);
+    const before = parent ? parent.data.counters : ChainState.NO_COUNTERS;
+    let counters = before;
+    if ((before.get(issuer) ?? -1) < h.opcert.counter) counters = new Map(before).set(issuer, h.opcert.counter);
     const node: TreeNode<BlockInfo> = {
       key,
       prev: h.prevHash ? toHex(h.prevHash) : null,
       slot: h.slot,
       blockNo: h.blockNo,
       vrf: v.leaderValue,
-      data: { header: h, headerBytes, hash, nonce, leaderValue: v.leaderValue, poolId: v.poolId, stored: false, validated: false, headerAtMs: Date.now() },
+      issuer,
+      issueNo: h.opcert.counter,
+      data: { header: h, headerBytes, hash, nonce, counters, leaderValue: v.leaderValue, poolId: v.poolId, stored: false, validated: false, headerAtMs: Date.now() },
     };
     if (parent?.data.invalid) node.data.invalid = 'invalid-ancestor';
     this.tree.add(node);

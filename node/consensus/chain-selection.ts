@@ -1,8 +1,11 @@
 import { bytesCompare } from '../crypto/hash.ts';
 
 // Praos chain selection, kept pure (no I/O, no crypto) so it can be property-tested:
-// longest chain wins; at equal length the tip with the lower leader VRF value wins
-// (slot battles); never switch to a chain that forks off more than k blocks back.
+// longest chain wins; at equal length ouroboros-consensus comparePraos decides: the same issuer
+// in the same slot → the higher opcert issue number wins; otherwise the lower leader VRF value,
+// but only if the two tips are at most `vrfTiebreakMaxSlots` slots apart
+// (RestrictedVRFTiebreaker; Infinity = unrestricted); else stay. Never switch to a chain that
+// forks off more than k blocks back.
 
 export interface TreeNode<T = unknown> {
   key: string; // hex block hash
@@ -10,20 +13,40 @@ export interface TreeNode<T = unknown> {
   slot: number;
   blockNo: number;
   vrf: Uint8Array; // leader VRF value of the block, the slot-battle tiebreak
+  /** issuer (cold vkey hex) and its opcert issue number: the same-issuer tiebreak */
+  issuer?: string;
+  issueNo?: number;
   data: T;
 }
 
+export interface TiebreakView {
+  blockNo: number;
+  vrf: Uint8Array;
+  slot?: number;
+  issuer?: string;
+  issueNo?: number;
+}
+
 /** Is candidate strictly preferable to the current tip? */
-export function preferCandidate(
-  tip: { blockNo: number; vrf: Uint8Array } | null,
-  cand: { blockNo: number; vrf: Uint8Array },
-): boolean {
+export function preferCandidate(tip: TiebreakView | null, cand: TiebreakView, vrfTiebreakMaxSlots = Infinity): boolean {
   if (!tip) return true;
   if (cand.blockNo !== tip.blockNo) return cand.blockNo > tip.blockNo;
+  const sameSlot = tip.slot !== undefined && tip.slot === cand.slot;
+  if (sameSlot && tip.issuer !== undefined && tip.issuer === cand.issuer) {
+    const a = tip.issueNo ?? 0;
+    const b = cand.issueNo ?? 0;
+    if (a !== b) return b > a;
+  }
+  if (vrfTiebreakMaxSlots !== Infinity) {
+    if (tip.slot === undefined || cand.slot === undefined || Math.abs(tip.slot - cand.slot) > vrfTiebreakMaxSlots) return false;
+  }
   return bytesCompare(cand.vrf, tip.vrf) < 0;
 }
 
 export class BlockTree<T = unknown> {
+  /** RestrictedVRFTiebreaker distance (slots); Infinity = the VRF decides at any distance. */
+  vrfTiebreakMaxSlots = Infinity;
+
   readonly nodes = new Map<string, TreeNode<T>>();
   private readonly children = new Map<string | null, Set<string>>();
 
@@ -93,7 +116,8 @@ export class BlockTree<T = unknown> {
    */
   selectBest(tip: string | null, k: number, eligible: (n: TreeNode<T>) => boolean = () => true): string | null {
     let best = tip;
-    let bestNode = tip ? this.nodes.get(tip)! : null;
+    const tipNode = tip ? this.nodes.get(tip)! : null;
+    let bestNode = tipNode;
     // Walk every candidate chain whose blocks are all eligible, from genesis.
     const stack: (string | null)[] = [null];
     while (stack.length) {
@@ -102,7 +126,10 @@ export class BlockTree<T = unknown> {
         const n = this.nodes.get(c)!;
         if (!eligible(n)) continue;
         stack.push(c);
-        if (preferCandidate(bestNode, n) && this.rollbackDepth(tip, c) <= k) {
+        // The tiebreak is not transitive under the slot-distance rule: a candidate must beat the
+        // current tip itself, and then the best candidate so far.
+        const m = this.vrfTiebreakMaxSlots;
+        if (preferCandidate(tipNode, n, m) && (best === tip || preferCandidate(bestNode, n, m)) && this.rollbackDepth(tip, c) <= k) {
           best = c;
           bestNode = n;
         }

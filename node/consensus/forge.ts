@@ -2,13 +2,17 @@ import { makeBlock, type Block, type Body, type EbAnnouncement } from '../chain/
 import { intervalActiveSlotCoeff, isLeader, leaderSlotsEnabled, vrfLeaderValue, vrfNonceValue } from '../crypto/leader.ts';
 import { vrfOutput, vrfProve } from '../crypto/vrf.ts';
 import { advanceToEpoch, epochOf, vrfInput, type NonceState } from './nonce.ts';
+import { KesCredential } from './kes-credential.ts';
 
 // Block production: the leader check for a slot and the assembly of a signed RB.
 
 export interface ForgeKeys {
   poolId: string;
   coldVkey: Uint8Array;
+  /** cold-key signer (governance, opcerts); headers are KES-signed with `kes` */
   sign: (msg: Uint8Array) => Uint8Array;
+  /** hot KES key + operational certificate; default: KesCredential.derived(sign) */
+  kes?: KesCredential;
   vrfSk: Uint8Array;
   vrfVkey: Uint8Array;
   stake: bigint;
@@ -45,6 +49,16 @@ export function checkLeadership(
   return { slot, proof, beta, leaderValue, nonceValue: vrfNonceValue(beta) };
 }
 
+const derivedCredentials = new WeakMap<ForgeKeys, KesCredential>();
+
+/** The KES credential a forger signs headers with. */
+export function kesCredentialOf(keys: ForgeKeys): KesCredential {
+  if (keys.kes) return keys.kes;
+  let c = derivedCredentials.get(keys);
+  if (!c) derivedCredentials.set(keys, (c = KesCredential.derived(keys.sign)));
+  return c;
+}
+
 export function forgeBlock(
   lp: LeaderProof,
   parent: { hash: Uint8Array; blockNo: number } | null,
@@ -66,8 +80,29 @@ export function forgeBlock(
       protocolVersion,
       ebAnnounce: leios.ebAnnounce,
       certified: leios.certified,
+      opcert: kesCredentialOf(keys).opcert,
     },
     body,
-    keys.sign,
+    (msg) => kesCredentialOf(keys).signAt(lp.slot, msg),
   );
+}
+
+/**
+ * The block a leader of `slot` builds on (cardano-node): the tip if it is older; if the tip is in
+ * this very slot and another pool made it, the tip's predecessor — an alternative block for the
+ * same slot, left to the VRF tiebreak — instead of skipping the slot. `undefined`: do not forge
+ * (the tip is ours for this slot, or ahead of our clock).
+ */
+export function chooseForgeParent<N extends { slot: number; prev: string | null; issuer?: string }>(
+  tip: N | undefined,
+  slot: number,
+  ownIssuer: string,
+  get: (key: string) => N | undefined,
+): { parent: N | null; alternative: boolean } | undefined {
+  if (!tip) return { parent: null, alternative: false };
+  if (tip.slot < slot) return { parent: tip, alternative: false };
+  if (tip.slot > slot || tip.issuer === ownIssuer) return undefined;
+  if (tip.prev === null) return { parent: null, alternative: true };
+  const p = get(tip.prev);
+  return p ? { parent: p, alternative: true } : undefined;
 }

@@ -29,6 +29,7 @@ import { registerObserve } from './commands/observe.ts';
 import { followLog } from '../observe/follow.ts';
 import { registerGenesis } from './commands/genesis.ts';
 import { registerAttack } from './commands/attack.ts';
+import { registerRotateKes } from './commands/rotate-kes.ts';
 
 export interface CliIO {
   out: (s: string) => void;
@@ -421,6 +422,7 @@ Quick start: leiosnet run quickstart`,
   registerObserve(program, io, exit);
   registerGenesis(program, io, exit);
   registerAttack(program, io, exit);
+  registerRotateKes(program, io, exit);
 
   return program;
 }

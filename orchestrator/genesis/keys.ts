@@ -1,6 +1,9 @@
 import { chmodSync, closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { blsKeygen, blsPop } from '../../node/crypto/bls.ts';
-import { ed25519PublicKey } from '../../node/crypto/ed25519.ts';
+import { ed25519PublicKey, ed25519Signer } from '../../node/crypto/ed25519.ts';
+import { derivedKesSeed } from '../../node/consensus/kes-credential.ts';
+import { kesKeygen, kesVerificationKey } from '../../node/crypto/kes.ts';
+import { issueOpCert, type OpCert } from '../../node/crypto/opcert.ts';
 import { hash224, toHex } from '../../node/crypto/hash.ts';
 import { vrfKeygen } from '../../node/crypto/vrf.ts';
 import { deriveBytes } from '../profile/rng.ts';
@@ -8,12 +11,16 @@ import { deriveBytes } from '../profile/rng.ts';
 // Every key derives from (profile seed, owner, role): the same seed gives the same keys, bytes
 // for bytes. Key files hold the 32-byte secret seed; the node re-derives the key pair from it.
 
-export type KeyType = 'ColdSigningKey' | 'VrfSigningKey' | 'BlsSigningKey' | 'PaymentSigningKey';
+export type KeyType = 'ColdSigningKey' | 'VrfSigningKey' | 'BlsSigningKey' | 'PaymentSigningKey' | 'KesSigningKey';
 
 export interface PoolKeys {
   cold: { seed: Uint8Array; vkey: Uint8Array };
   vrf: { seed: Uint8Array; vkey: Uint8Array };
   bls: { seed: Uint8Array; vkey: Uint8Array; pop: Uint8Array };
+  /** Sum6KES hot key (seed derived from the cold key, so a node without the file derives the same) */
+  kes: { seed: Uint8Array; vkey: Uint8Array };
+  /** operational certificate for it: counter 0, valid from KES period 0 */
+  opcert: OpCert;
 }
 
 export interface PaymentKey {
@@ -28,7 +35,12 @@ export function poolKeys(seed: number, pool: string): PoolKeys {
   const vrf = deriveBytes(seed, `keys/${pool}/vrf`);
   const bls = deriveBytes(seed, `keys/${pool}/bls`);
   const b = blsKeygen(bls);
+  const coldSign = ed25519Signer(cold);
+  const kesSeed = derivedKesSeed(coldSign, 0);
+  const kesVkey = kesVerificationKey(kesKeygen(kesSeed));
   return {
+    kes: { seed: kesSeed, vkey: kesVkey },
+    opcert: issueOpCert(cold, kesVkey, 0, 0),
     cold: { seed: cold, vkey: ed25519PublicKey(cold) },
     vrf: { seed: vrf, vkey: vrfKeygen(vrf).pk },
     bls: { seed: bls, vkey: b.pk, pop: blsPop(b.sk) },

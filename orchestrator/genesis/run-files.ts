@@ -10,6 +10,7 @@ import type { Endpoint, GeneratorSpec, NodeAddress, NodeSpec, NodeTemplate } fro
 import { buildGenesis, runKeys, type RunKeys } from './genesis.ts';
 import { GENERATOR_RUN_DIR_PATHS, renderGeneratorConfig, type GeneratorConfig, type GeneratorTemplate } from './generator-config.ts';
 import { keyFileText } from './keys.ts';
+import { opCertFileText } from '../../node/crypto/opcert.ts';
 
 // Plan → run directory: genesis/genesis.json, genesis/keys/*, profile.resolved.json, and the
 // runtime-neutral spec of every node (peers by name, link shapes, keys, release, resources) and of
@@ -145,6 +146,9 @@ function writeKeys(dir: string, keys: RunKeys): void {
     writeFileSync(join(dir, `${pool}.cold.skey`), keyFileText('ColdSigningKey', k.cold.seed), { mode: 0o600 });
     writeFileSync(join(dir, `${pool}.vrf.skey`), keyFileText('VrfSigningKey', k.vrf.seed), { mode: 0o600 });
     writeFileSync(join(dir, `${pool}.bls.skey`), keyFileText('BlsSigningKey', k.bls.seed), { mode: 0o600 });
+    // hot key and operational certificate (node/consensus/kes-credential.ts kesFilesBeside)
+    writeFileSync(join(dir, `${pool}.kes.skey`), keyFileText('KesSigningKey', k.kes.seed), { mode: 0o600 });
+    writeFileSync(join(dir, `${pool}.opcert.json`), opCertFileText(k.opcert));
   }
   writeFileSync(join(dir, 'generator.skey'), keyFileText('PaymentSigningKey', keys.generator.seed), { mode: 0o600 });
 }

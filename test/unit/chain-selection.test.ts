@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { BlockTree, preferCandidate, type TreeNode } from '../../node/consensus/chain-selection.ts';
+import { chooseForgeParent } from '../../node/consensus/forge.ts';
 
 // A random block tree: each new block extends a random earlier block (or genesis).
 const treeArb = fc
@@ -71,5 +72,63 @@ describe('chain selection', () => {
     t.add({ key: 'a', prev: null, slot: 1, blockNo: 1, vrf: new Uint8Array([1]), data: null });
     t.add({ key: 'b', prev: 'a', slot: 2, blockNo: 2, vrf: new Uint8Array([1]), data: null });
     expect(t.selectBest('a', 5, (n) => n.key !== 'b')).toBe('a');
+  });
+
+  it('restricted VRF tiebreak: only between tips at most vrfTiebreakMaxSlots apart', () => {
+    const v = (x: number) => new Uint8Array([x]);
+    const tip = { blockNo: 5, vrf: v(9), slot: 100, issuer: 'A', issueNo: 0 };
+    expect(preferCandidate(tip, { blockNo: 5, vrf: v(1), slot: 105, issuer: 'B' }, 5)).toBe(true);
+    expect(preferCandidate(tip, { blockNo: 5, vrf: v(1), slot: 95, issuer: 'B' }, 5)).toBe(true);
+    expect(preferCandidate(tip, { blockNo: 5, vrf: v(1), slot: 106, issuer: 'B' }, 5)).toBe(false);
+    expect(preferCandidate(tip, { blockNo: 5, vrf: v(1), slot: 106, issuer: 'B' })).toBe(true); // unrestricted
+    expect(preferCandidate(tip, { blockNo: 6, vrf: v(99), slot: 500, issuer: 'B' }, 5)).toBe(true); // longer always wins
+    // Same issuer, same slot: the higher opcert issue number wins whatever the VRF.
+    expect(preferCandidate(tip, { blockNo: 5, vrf: v(200), slot: 100, issuer: 'A', issueNo: 1 }, 5)).toBe(true);
+    expect(preferCandidate({ ...tip, issueNo: 2 }, { blockNo: 5, vrf: v(1), slot: 100, issuer: 'A', issueNo: 1 }, 5)).toBe(false);
+    // Same issuer, same slot, same issue number: the VRF (equal for honest pairs; here not) decides.
+    expect(preferCandidate(tip, { blockNo: 5, vrf: v(1), slot: 100, issuer: 'A', issueNo: 0 }, 5)).toBe(true);
+    // Same issuer in another slot: no issue-number comparison, the VRF within the distance.
+    expect(preferCandidate(tip, { blockNo: 5, vrf: v(200), slot: 101, issuer: 'A', issueNo: 1 }, 5)).toBe(false);
+  });
+
+  it('BlockTree with a restricted tiebreak keeps a distant equal-length tip', () => {
+    const t = new BlockTree<null>();
+    t.vrfTiebreakMaxSlots = 5;
+    t.add({ key: 'a', prev: null, slot: 1, blockNo: 1, vrf: new Uint8Array([1]), data: null });
+    t.add({ key: 'x', prev: 'a', slot: 10, blockNo: 2, vrf: new Uint8Array([9]), data: null });
+    t.add({ key: 'y', prev: 'a', slot: 20, blockNo: 2, vrf: new Uint8Array([3]), data: null });
+    t.add({ key: 'z', prev: 'a', slot: 14, blockNo: 2, vrf: new Uint8Array([5]), data: null });
+    expect(t.selectBest('x', 2)).toBe('z'); // y is 10 slots away: not armed; z is 4 away and lower
+    expect(t.selectBest('y', 2)).toBe('y'); // z is 6 slots from y
+  });
+
+  it('property: with a restricted tiebreak a switch always beats the current tip', () => {
+    fc.assert(
+      fc.property(treeArb, fc.nat(), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 6 }), (nodes, tipPick, k, dist) => {
+        const t = new BlockTree<null>();
+        t.vrfTiebreakMaxSlots = dist;
+        nodes.forEach((n) => t.add(n));
+        const tip = nodes[tipPick % nodes.length];
+        const best = t.selectBest(tip.key, k)!;
+        expect(t.rollbackDepth(tip.key, best)).toBeLessThanOrEqual(k);
+        if (best !== tip.key) expect(preferCandidate(tip, t.get(best)!, dist)).toBe(true);
+        for (const n of nodes) if (n.blockNo > t.get(best)!.blockNo) expect(t.rollbackDepth(tip.key, n.key)).toBeGreaterThan(k);
+      }),
+    );
+  });
+
+  it('same-slot forging: a leader whose tip is in its slot forges on the tip\'s predecessor', () => {
+    const nodes = new Map([
+      ['p', { slot: 7, prev: null, issuer: 'B' }],
+      ['t', { slot: 9, prev: 'p', issuer: 'B' }],
+    ]);
+    const get = (k: string) => nodes.get(k);
+    expect(chooseForgeParent(undefined, 3, 'A', get)).toEqual({ parent: null, alternative: false });
+    expect(chooseForgeParent(get('t'), 10, 'A', get)).toEqual({ parent: get('t'), alternative: false });
+    expect(chooseForgeParent(get('t'), 9, 'A', get)).toEqual({ parent: get('p'), alternative: true });
+    expect(chooseForgeParent(get('p'), 7, 'A', get)).toEqual({ parent: null, alternative: true });
+    expect(chooseForgeParent(get('t'), 9, 'B', get)).toBeUndefined(); // our own block for this slot
+    expect(chooseForgeParent(get('t'), 8, 'A', get)).toBeUndefined(); // tip ahead of our clock
+    expect(chooseForgeParent({ slot: 9, prev: 'gone', issuer: 'B' }, 9, 'A', get)).toBeUndefined();
   });
 });
