@@ -247,9 +247,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   let leaveUp = false;
 
   try {
+    // images first (a build can take minutes): the chain's clock below must not include it
+    if (rt.prepare) await rt.prepare(Object.keys(plan.releases));
+    if (abort.signal.aborted) throw new AbortedError();
     phase('genesis');
-    const names = plan.nodes.map((n) => n.name);
-    void names;
     // runtimes that take long to bring nodes up (kubernetes) move the chain's start past it
     const allowanceS = rt.startupAllowanceS?.(plan.nodes.length) ?? 0;
     // the chain must not start before the testnet is up: systemStart = now + the larger of the

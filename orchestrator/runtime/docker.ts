@@ -710,6 +710,15 @@ export class DockerRuntime implements Runtime {
     await p;
   }
 
+  async prepare(releases: string[]): Promise<void> {
+    try {
+      await requireEngine(this.docker);
+    } catch (e) {
+      throw new InfraError(`docker runtime: ${(e as Error).message}`);
+    }
+    for (const r of new Set(releases)) await this.ensureImage(r);
+  }
+
   async up(runId: string, runDir: string, nodes: NodeSpec[]): Promise<Deployment> {
     runDir = resolve(runDir);
     try {

@@ -847,6 +847,10 @@ export class KubernetesRuntime implements Runtime {
     });
   }
 
+  async prepare(releases: string[]): Promise<void> {
+    for (const r of new Set(releases)) await this.ensureImage(r);
+  }
+
   async up(runId: string, runDir: string, nodes: NodeSpec[]): Promise<Deployment> {
     runDir = resolve(runDir);
     await this.check();

@@ -174,4 +174,10 @@ export interface Runtime {
    * the chain begins once the nodes run. Absent = 0.
    */
   startupAllowanceS?(nodes: number): number;
+  /**
+   * Make ready what `up` and later upgrades will need (node images: built or checked), before the
+   * pipeline sets the chain's system start — an image build must not eat the start delay or count
+   * as bring-up. Absent = nothing to prepare.
+   */
+  prepare?(releases: string[]): Promise<void>;
 }
