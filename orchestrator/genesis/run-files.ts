@@ -148,7 +148,7 @@ function writeKeys(dir: string, keys: RunKeys): void {
     writeFileSync(join(dir, `${pool}.bls.skey`), keyFileText('BlsSigningKey', k.bls.seed), { mode: 0o600 });
     // hot key and operational certificate (node/consensus/kes-credential.ts kesFilesBeside)
     writeFileSync(join(dir, `${pool}.kes.skey`), keyFileText('KesSigningKey', k.kes.seed), { mode: 0o600 });
-    writeFileSync(join(dir, `${pool}.opcert.json`), opCertFileText(k.opcert));
+    writeFileSync(join(dir, `${pool}.opcert.json`), opCertFileText(k.opcert), { mode: 0o600 }); // not secret, but the keys dir is 0600 throughout
   }
   writeFileSync(join(dir, 'generator.skey'), keyFileText('PaymentSigningKey', keys.generator.seed), { mode: 0o600 });
 }
