@@ -197,6 +197,8 @@ function describeEvent(e: Record<string, unknown>): string | undefined {
       return `signal ${s(e.signal)}`;
     case 'phase':
       return `phase ${s(e.phase)}`;
+    case 'warning':
+      return `warning: ${s(e.field)}: ${s(e.message)}`;
     case 'start-delay':
       return e.tooShort ? `start delay too short: ${s(e.message)}` : `start delay extended by ${s(e.extendedByS)} s to ${s(e.delayS)} s (${s(e.basis)})`;
     default:

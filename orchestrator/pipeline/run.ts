@@ -27,6 +27,7 @@ import { faultNeeds } from '../scenario/faults.ts';
 import { EventLog } from './events.ts';
 import { lateStart, recordBringup, startLead } from './bringup.ts';
 import { Progress } from './progress.ts';
+import { nonceWindowProblem } from '../../node/consensus/nonce.ts';
 
 export interface RunOptions {
   profile: string;
@@ -251,6 +252,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     if (rt.prepare) await rt.prepare(Object.keys(plan.releases));
     if (abort.signal.aborted) throw new AbortedError();
     phase('genesis');
+    // current Praos freezes the nonce candidate 4k/f slots before the epoch's end: shorter epochs
+    // run, but their epoch nonce never takes in VRF output (the node logs the same at start-up)
+    const nonceWindow = nonceWindowProblem(plan.genesis);
+    if (nonceWindow) {
+      events.emit('warning', { field: 'genesis.epochLengthSlots', message: nonceWindow });
+      progress.log(`warning: genesis.epochLengthSlots: ${nonceWindow}`);
+    }
     // runtimes that take long to bring nodes up (kubernetes) move the chain's start past it
     const allowanceS = rt.startupAllowanceS?.(plan.nodes.length) ?? 0;
     // the chain must not start before the testnet is up: systemStart = now + the larger of the
