@@ -37,6 +37,7 @@ import { healthy } from '../collect/admin.ts';
 import { scrapeMetrics } from '../collect/collector.ts';
 import { InfraError, UserError } from '../errors.ts';
 import { renderGeneratorConfig } from '../genesis/generator-config.ts';
+import { scrapeAnnotations } from '../observe/kubernetes.ts';
 import { renderNodeConfig, type NodePaths } from '../genesis/run-files.ts';
 import { ensureImages, imageTag } from '../image/build.ts';
 import { RunDir } from '../rundir/index.ts';
@@ -599,7 +600,8 @@ class KubeDeployment implements Deployment {
         body: supervisedPod({
           name: pod,
           labels: runLabels(this.runId, { [LABEL.node]: spec.name, [LABEL.role]: 'generator', [LABEL.release]: release }),
-          annotations: { [ANNOTATION.nodeDir]: dir },
+          // Prometheus' kubernetes_sd (annotation convention) finds it without the operator
+          annotations: { [ANNOTATION.nodeDir]: dir, ...scrapeAnnotations({ port: GENERATOR_METRICS_PORT }) },
           image: this.rt.imageFor(release),
           pullPolicy: this.rt.imagePullPolicy,
           child: ['tx-generator/main.ts', '--config', `${CONTROL_DIR}/config.json`],
@@ -929,6 +931,7 @@ export class KubernetesRuntime implements Runtime {
             labels: runLabels(runId, { [LABEL.node]: s.name, [LABEL.role]: 'node', [LABEL.release]: s.release }),
             annotations: {
               [ANNOTATION.nodeDir]: h.dir,
+              ...scrapeAnnotations({ port: ADMIN_PORT }), // /metrics is an open route of the admin API
               ...(s.region ? { [ANNOTATION.region]: s.region } : {}),
               [ANNOTATION.template]: JSON.stringify(s.template),
             },
