@@ -747,7 +747,8 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     resources: {
       cpuPctPerNode: round(mean(cpuMeans), 1),
       rssMbPerNode: round(mean(rssMeans), 1),
-      ...(pssMeans.length ? { pssMbPerNode: round(mean(pssMeans), 1) } : {}),
+      // always present (null where the runtime cannot see PSS) so every runtime's summary.json has one shape
+      pssMbPerNode: pssMeans.length ? round(mean(pssMeans), 1) : null,
       perNode,
     },
     assertions: [],
