@@ -60,7 +60,7 @@ export function loadGenesis(file: string, opts: { popCacheDir?: string } = {}): 
   if (!validateGenesis(g)) throw new ConfigError(describe(file, validateGenesis.errors));
   const genesis = g as Genesis;
   const cacheFile = opts.popCacheDir && path.join(opts.popCacheDir, POP_CACHE_FILE);
-  const digest = popsDigest(genesis.pools);
+  const digest = cacheFile ? popsDigest(genesis.pools) : '';
   if (cacheFile && readCachedDigest(cacheFile) === digest) return genesis;
   // A BLS key without a valid proof of possession would allow rogue-key aggregation.
   const rogue = validatePoolPops(genesis.pools);
