@@ -18,7 +18,7 @@ import type { TraceWriter } from './obs/trace.ts';
 import type { BlockStore } from './storage/blockstore.ts';
 import { WorkerPool } from './work/pool.ts';
 import { Adversary } from './adversary/index.ts';
-import { blsKeygen, blsSign } from './crypto/bls.ts';
+import { blsSecretKey, blsSign } from './crypto/bls.ts';
 
 // The node's record of handles, as ouroboros-consensus' NodeKernel: chain, ledger, mempool,
 // stores, worker pool, tracer and metrics, built once and shared by every part of the node
@@ -107,7 +107,7 @@ export class NodeKernel {
       currentSlot: () => this.clock.currentSlot(),
       nowMs: () => Date.now(),
     });
-    const blsSk = d.blsSeed ? blsKeygen(d.blsSeed).sk : undefined;
+    const blsSk = d.blsSeed ? blsSecretKey(d.blsSeed) : undefined;
     this.adversary = new Adversary({
       name: this.name,
       poolId: d.poolId,

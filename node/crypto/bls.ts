@@ -142,6 +142,13 @@ function pairingCheck(pk: G2Point, h: G1Point, sig: G1Point): boolean {
 
 /** IETF BLS KeyGen (HKDF_mod_r) from a ≥ 32-byte seed; deterministic. */
 export function blsKeygen(seed: Uint8Array): { sk: Uint8Array; pk: Uint8Array } {
+  const sk = blsSecretKey(seed);
+  return { sk, pk: sigs.getPublicKey(skScalar(sk)).toBytes(true) };
+}
+
+/** The secret key of blsKeygen alone: a signer needs no public key, and deriving it (a G2
+ *  multiplication) was a fifth of a node's start-up CPU. */
+export function blsSecretKey(seed: Uint8Array): Uint8Array {
   if (!(seed instanceof Uint8Array) || seed.length < 32) throw new Error('BLS keygen seed must be at least 32 bytes');
   const ikm = new Uint8Array(seed.length + 1);
   ikm.set(seed); // || I2OSP(0, 1)
@@ -158,7 +165,7 @@ export function blsKeygen(seed: Uint8Array): { sk: Uint8Array; pk: Uint8Array } 
         sk[i] = Number(x & 0xffn);
         x >>= 8n;
       }
-      return { sk, pk: sigs.getPublicKey(sk).toBytes(true) };
+      return sk;
     }
   }
 }

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { BlockInfo } from '../chain/chain-state.ts';
 import type { TreeNode } from '../consensus/chain-selection.ts';
-import { blsKeygen, blsSign, voteMessage } from '../crypto/bls.ts';
+import { blsSecretKey, blsSign, voteMessage } from '../crypto/bls.ts';
 import { toHex } from '../crypto/hash.ts';
 import type { Genesis } from '../genesis/schema.ts';
 import type { Ledger } from '../ledger/index.ts';
@@ -65,7 +65,7 @@ export class Voter {
 
   constructor(d: VoterDeps) {
     this.d = d;
-    this.blsSk = blsKeygen(d.blsSeed).sk;
+    this.blsSk = blsSecretKey(d.blsSeed);
   }
 
   /** The node (re)starts: elections so far are out of bounds. */
