@@ -5,7 +5,7 @@ import type { BlockInfo, ChainState } from './chain/chain-state.ts';
 import { ChainObserver } from './chain/observer.ts';
 import type { NodeConfig } from './config/schema.ts';
 import type { TreeNode } from './consensus/chain-selection.ts';
-import type { ForgeKeys } from './consensus/forge.ts';
+import { kesCredentialOf, type ForgeKeys } from './consensus/forge.ts';
 import type { GovState } from './consensus/governance.ts';
 import { HeaderError, validateHeader } from './consensus/header-validation.ts';
 import { epochOf, nonceWindowProblem } from './consensus/nonce.ts';
@@ -159,7 +159,12 @@ export class LeiosNode {
       this.praos.credential = cred.credential;
       const keys: ForgeKeys = { poolId: pool.id, coldVkey, sign, kes: cred.credential, vrfSk: vrf.sk, vrfVkey: vrf.pk, stake: pool.stake };
       this.forgeKeys = keys;
-      this.forger = new Forger(k, keys, () => this.runSelection(), (b) => this.praos.noteValidated(b.header, toHex(b.hash), b.headerBytes, this.name));
+      this.forger = new Forger(k, keys, () => this.runSelection(), (b) => {
+        this.praos.noteValidated(b.header, toHex(b.hash), b.headerBytes, this.name);
+        if (k.adversary.any) k.adversary.rbForged(b);
+      });
+      // adversary behaviours that sign headers (rb-equivocation): the current hot key, the header relay
+      k.adversary.attachConsensus({ signHeader: (slot, msg) => kesCredentialOf(keys).signAt(slot, msg), relayHeaders: (h) => this.praos.relayHeaders(h) });
       const voter = (this.voter = new Voter({
         poolId: d.keys.poolId,
         blsSeed: d.keys.blsSeed,

@@ -12,6 +12,8 @@ import { ebEquivocation } from './eb-equivocation.ts';
 import { invalidEbTx } from './invalid-eb-tx.ts';
 import { invalidVotes } from './invalid-votes.ts';
 import { invalidCert } from './invalid-cert.ts';
+import { rbEquivocation } from './rb-equivocation.ts';
+import type { Block } from '../chain/block.ts';
 
 export type { AdversaryEnv, AdversaryHooks, Behaviour, CertContext, EbRef } from './types.ts';
 
@@ -31,6 +33,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
   invalidEbTx,
   invalidVotes,
   invalidCert,
+  rbEquivocation,
 ] as unknown as readonly Behaviour[];
 
 export const BEHAVIOUR_NAMES: readonly string[] = BEHAVIOURS.map((b) => b.name);
@@ -89,23 +92,36 @@ interface Enabled {
  */
 /** The network side's part of the environment (node/sync.ts attaches it once peers can connect). */
 export type AdversaryNetwork = Pick<AdversaryEnv, 'offerEb' | 'peers'>;
+/** The consensus side's part (node.ts attaches it once the pool's keys and header relay exist). */
+export type AdversaryConsensus = Pick<AdversaryEnv, 'signHeader' | 'relayHeaders'>;
 
 export class Adversary {
   private readonly env: AdversaryEnv;
   private readonly on = new Map<string, Enabled>();
   private net: AdversaryNetwork | undefined;
+  private cons: AdversaryConsensus | undefined;
 
-  /** `env` without offerEb/peers: those come from attachNetwork (until then, offers go nowhere). */
-  constructor(env: Omit<AdversaryEnv, 'offerEb' | 'peers'> & Partial<AdversaryNetwork>) {
+  /**
+   * `env` without offerEb/peers/relayHeaders/signHeader: those come from attachNetwork and
+   * attachConsensus (until then, offers and relayed headers go nowhere).
+   */
+  constructor(env: Omit<AdversaryEnv, 'offerEb' | 'peers' | 'relayHeaders' | 'signHeader'> & Partial<AdversaryNetwork> & Partial<AdversaryConsensus>) {
     this.env = {
       ...env,
       offerEb: (eb, peers) => (this.net ?? env).offerEb?.(eb, peers),
       peers: () => (this.net ?? env).peers?.() ?? [],
+      relayHeaders: (h) => (this.cons ?? env).relayHeaders?.(h),
     };
+    // signHeader is present only when some side can sign (a pool)
+    Object.defineProperty(this.env, 'signHeader', { enumerable: true, get: () => (this.cons ?? env).signHeader });
   }
 
   attachNetwork(net: AdversaryNetwork): void {
     this.net = net;
+  }
+
+  attachConsensus(c: AdversaryConsensus): void {
+    this.cons = c;
   }
 
   get poolId(): string | undefined {
@@ -181,6 +197,10 @@ export class Adversary {
     let out = c.real;
     for (const h of this.hooks()) if (h.certificate) out = h.certificate(c, out);
     return out;
+  }
+
+  rbForged(b: Block): void {
+    for (const h of this.hooks()) h.rbForged?.(b);
   }
 
   tip(t: { slot: number; own: boolean }): void {

@@ -1,6 +1,7 @@
 import type { TObject, Static } from '@sinclair/typebox';
 import type { EncodedEb } from '../leios/eb.ts';
 import type { Tx } from '../ledger/index.ts';
+import type { Block } from '../chain/block.ts';
 
 // The shape of an adversary behaviour (node/adversary/<behaviour>.ts): a name, a TypeBox params
 // schema (what profiles, node configs, the admin API and `leiosnet attack` validate against)
@@ -55,6 +56,10 @@ export interface AdversaryEnv {
   holdEb(enc: EncodedEb, txs: Uint8Array[]): void;
   /** BLS signature with this pool's key over `msg` (a real curve point; undefined without a key) */
   blsSign(msg: Uint8Array): Uint8Array | undefined;
+  /** KES signature of this pool's hot key for `slot` over a header body (absent: not a pool) */
+  signHeader?(slot: number, msg: Uint8Array): Uint8Array;
+  /** send RB headers to every peer off the chain (ChainSync RelayHeader, the two-header relay) */
+  relayHeaders(headers: Uint8Array[]): void;
 }
 
 /** Hook points in the honest node. Every hook is optional; `Adversary` composes them. */
@@ -74,6 +79,8 @@ export interface AdversaryHooks {
   votesOut?(votes: Uint8Array[], slot: number): Uint8Array[];
   /** the certificate the RB this node forges carries (undefined: none; then it carries txs) */
   certificate?(c: CertContext, current: Uint8Array | undefined): Uint8Array | undefined;
+  /** this node forged `b` (before chain selection; its header goes out as usual) */
+  rbForged?(b: Block): void;
   /** the selected chain's tip changed */
   tip?(t: { slot: number; own: boolean }): void;
   /** the behaviour is being turned off: release what it holds, clear timers */

@@ -27,6 +27,7 @@ import { forEachLine, forEachLineBytes, indexIn, num, numberAt, peekNumber, peek
 import { analyseTxFate, type GenTx } from './tx-fate.ts';
 import { analyseFairness, type Fairness, type FairnessBlock } from './fairness.ts';
 import { faultTable, readRunEvents } from '../scenario/recovery.ts';
+import { analyseAdversaries } from './adversary.ts';
 
 export const DEFAULT_DIFFUSION_WITHIN_S = 5;
 
@@ -755,6 +756,8 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     passed: true,
   };
   const nodeStates = Object.fromEntries(state);
+  const adversary = await analyseAdversaries(runDir, plan);
+  if (adversary) summary.adversary = adversary;
   summary.assertions = [...scenarioAssertions, ...evaluateAssertions(assertions, { summary, nodes: nodeStates })];
   summary.passed = summary.assertions.every((a) => a.passed);
   summary.faults = faultTable(readRunEvents(runDir), runStart !== undefined ? runStart * 1000 : undefined);

@@ -112,6 +112,50 @@ export function evaluateAssertion(a: Assertion, view: AssertionView): Evaluation
         detail: `${total} violation(s)${failing.length ? ` (${failing.join(', ')})` : ''} (want <= ${max})${na.length ? `; not checkable: ${na.join(', ')}` : ''}`,
       };
     }
+    case 'adversary-acted': {
+      const adv = s.adversary;
+      if (!adv || adv.nodes.length === 0) return { passed: false, detail: 'no adversarial node in this run' };
+      const nodes = a.nodes ?? adv.nodes;
+      const min = a.min ?? 1;
+      const counted = nodes.map((n) => {
+        const acts = Object.entries(adv.actions[n] ?? {}).filter(([k]) => {
+          const [b, act] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
+          return (a.behaviour === undefined || b === a.behaviour) && (a.action === undefined || act === a.action);
+        });
+        const total = acts.reduce((x, [, v]) => x + v, 0);
+        return { n, total, what: acts.map(([k, v]) => `${k} ${v}`).join(', ') };
+      });
+      const seen = counted.map((c) => `${c.n} ${c.total}${c.what ? ` (${c.what})` : ''}`).join('; ');
+      return { passed: counted.every((c) => c.total >= min && adv.nodes.includes(c.n)), detail: `actions: ${seen} (want >= ${min} each)` };
+    }
+    case 'refused': {
+      const adv = s.adversary;
+      if (!adv) return { passed: false, detail: 'no adversarial node in this run (nothing to refuse)' };
+      const field = ({ votes: 'votesRefused', ebs: 'ebsRefused', certificates: 'certificatesRefused' } as const)[a.what];
+      const nodes = a.nodes ?? Object.keys(adv.honest);
+      const min = a.min ?? 1;
+      const per = nodes.map((n) => [n, adv.honest[n]?.[field] ?? 0] as const);
+      const sum = per.reduce((x, [, v]) => x + v, 0);
+      const passed = nodes.length > 0 && (a.each ? per.every(([, v]) => v >= min) : sum >= min);
+      return { passed, detail: `${a.what} refused: ${per.map(([n, v]) => `${n} ${v}`).join(', ')} (want ${a.each ? `>= ${min} each` : `sum >= ${min}`})` };
+    }
+    case 'equivocation-detected': {
+      const adv = s.adversary;
+      if (!adv) return { passed: false, detail: 'no adversarial node in this run' };
+      const nodes = a.nodes ?? Object.keys(adv.honest);
+      const min = a.min ?? 1;
+      const per = nodes.map((n) => [n, adv.honest[n]?.equivocationsDetected ?? 0] as const);
+      const wrongly = adv.equivocators.filter((p) => !adv.nodes.includes(p));
+      return {
+        passed: nodes.length > 0 && per.every(([, v]) => v >= min) && wrongly.length === 0,
+        detail: `equivocations detected: ${per.map(([n, v]) => `${n} ${v}`).join(', ')} (want >= ${min} each)${wrongly.length ? `; honest producers named: ${wrongly.join(', ')}` : ''}`,
+      };
+    }
+    case 'not-certified': {
+      const ebs = s.adversary?.ebs ?? {};
+      const per = a.producers.map((p) => [p, ebs[p]?.certified ?? 0, ebs[p]?.forged ?? 0] as const);
+      return { passed: per.every(([, c]) => c === 0), detail: `certified EBs: ${per.map(([p, c, f]) => `${p} ${c} of ${f} forged`).join(', ')} (want 0)` };
+    }
   }
 }
 

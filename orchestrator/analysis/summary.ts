@@ -83,6 +83,8 @@ export interface Summary {
   txFate?: import('./tx-fate.ts').TxFate;
   /** slot-battle fairness per pool and region: forged, adopted, battles, lost, adopted/stake (fairness.ts) */
   fairness?: import('./fairness.ts').Fairness;
+  /** what the adversaries did and honest nodes' refusals and detections (adversary.ts), absent without adversaries */
+  adversary?: import('./adversary.ts').AdversarySummary;
   assertions: AssertionResult[];
   passed: boolean;
 }

@@ -268,7 +268,47 @@ function assertionKinds<P extends Record<string, TSchema>>(extra: P) {
   ];
 }
 
-export const AssertionSchema = Type.Union(assertionKinds({}));
+// End-of-run only (they read summary.adversary, which the analysis builds from the traces): what
+// the adversaries did and what honest nodes did about it, so an attack profile's checks cannot
+// pass without the attack having happened.
+const AdversaryAssertionSchemas = (() => {
+  const o = <K extends string, Q extends Record<string, TSchema>>(kind: K, props: Q, description: string) => Type.Object({ kind: Type.Literal(kind, { description }), ...props }, strict);
+  const honestNodes = Type.Optional(Type.Array(NodeName, { minItems: 1, description: 'honest nodes to check; default every honest node' }));
+  return [
+    o(
+      'adversary-acted',
+      {
+        nodes: Type.Optional(Type.Array(NodeName, { minItems: 1, description: 'adversarial nodes; default every one' })),
+        behaviour: Type.Optional(AdversaryBehaviourSchema),
+        action: Type.Optional(Type.String({ minLength: 1, description: "the behaviour's trace action, e.g. withheld, forged, sent, equivocated" })),
+        min: Type.Optional(Type.Integer({ minimum: 1, description: 'default 1' })),
+      },
+      'each adversarial node traced at least min actions (Adversary events; enabling it is not an action)',
+    ),
+    o(
+      'refused',
+      {
+        what: Type.Union([Type.Literal('votes'), Type.Literal('ebs'), Type.Literal('certificates')], { description: 'VoteRejected, EBRejected or CertificateRejected traces' }),
+        nodes: honestNodes,
+        each: Type.Optional(Type.Boolean({ description: 'every node refused at least min (default: their sum)' })),
+        min: Type.Optional(Type.Integer({ minimum: 1, description: 'default 1' })),
+      },
+      'honest nodes refused invalid data from peers (and said why in a trace)',
+    ),
+    o(
+      'equivocation-detected',
+      { nodes: honestNodes, min: Type.Optional(Type.Integer({ minimum: 1, description: 'default 1' })) },
+      'every honest node traced at least min RB header equivocations of an adversarial producer, and none of an honest one',
+    ),
+    o(
+      'not-certified',
+      { producers: Type.Array(NodeName, { minItems: 1, description: 'EB producers' }) },
+      'no EB these pools forged was certified on a chain an honest node adopted',
+    ),
+  ];
+})();
+
+export const AssertionSchema = Type.Union([...assertionKinds({}), ...AdversaryAssertionSchemas]);
 
 // -------------------------------------------------------------------------------------- scenario
 

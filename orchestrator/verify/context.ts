@@ -1,12 +1,13 @@
 // What the verifier needs from a run dir besides the traces: protocol parameters and stake
 // (genesis/genesis.json), which nodes are honest (profile.resolved.json: adversary behaviours,
-// clock faults), and the node list (nodes/<name>/trace.jsonl). A missing or unreadable run dir is
+// clock faults; events.jsonl: `leiosnet attack`), and the node list (nodes/<name>/trace.jsonl). A missing or unreadable run dir is
 // bad input (exit 2); a missing parameter only makes the rules that need it "not checkable".
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
 import { runNodes } from '../analysis/traces.ts';
+import { adversarialNodes } from '../analysis/adversary.ts';
 
 export interface VerifyParams {
   slotLengthS?: number;
@@ -85,16 +86,10 @@ export function loadContext(runDir: string): VerifyContext {
     if (o && typeof o.id === 'string' && typeof o.stake === 'number') stake.set(o.id, o.stake);
   }
   const totalStake = [...stake.values()].reduce((a, b) => a + b, 0);
-  const adversaries = new Set<string>();
+  // the plan's adversaries and those `leiosnet attack` turned on (events.jsonl), as the analysis sees them
+  const adversaries = adversarialNodes(runDir, plan ?? {});
   const clockFaulted = new Set<string>();
-  for (const n of Array.isArray(plan?.nodes) ? plan.nodes : []) {
-    const o = obj(n);
-    if (o && typeof o.name === 'string' && obj(o.adversary) && Object.keys(obj(o.adversary)!).length > 0) adversaries.add(o.name);
-  }
-  for (const [name, b] of Object.entries(obj(obj(plan?.node)?.adversaries) ?? {})) if (obj(b) && Object.keys(obj(b)!).length > 0) adversaries.add(name);
   for (const s of Array.isArray(obj(plan?.scenario)?.steps) ? (obj(plan!.scenario)!.steps as unknown[]) : []) {
-    const adv = obj(obj(s)?.adversary);
-    if (adv && typeof adv.node === 'string' && adv.enabled !== false) adversaries.add(adv.node);
     const fault = obj(obj(s)?.fault);
     if (fault && fault.kind === 'clock' && typeof fault.node === 'string' && fault.offsetMs !== 0) clockFaulted.add(fault.node);
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -9,11 +9,30 @@ import { decodeVote, encodeVote } from '../../node/leios/eb.ts';
 import { decodeCertificate, encodeCertificate } from '../../node/leios/certificate.ts';
 import { tryDecodeTx } from '../../node/ledger/index.ts';
 import { blsKeygen, blsSign } from '../../node/crypto/bls.ts';
-import { toHex } from '../../node/crypto/hash.ts';
+import { hash256, toHex } from '../../node/crypto/hash.ts';
+import { decodeHeader as decodeHeaderOf } from '../../node/chain/block.ts';
 import { loadProfile } from '../../orchestrator/profile/load.ts';
 import { resolvePlan } from '../../orchestrator/profile/resolve.ts';
 import { ProfileError } from '../../orchestrator/errors.ts';
 import { runCli, type CliIO } from '../../orchestrator/cli/program.ts';
+import { checkLeadership, forgeBlock, kesCredentialOf, type ForgeKeys } from '../../node/consensus/forge.ts';
+import { validateHeader, type HeaderContext } from '../../node/consensus/header-validation.ts';
+import { derivedKesSeed, KesCredential } from '../../node/consensus/kes-credential.ts';
+import { initialNonceState } from '../../node/consensus/nonce.ts';
+import type { StakeView } from '../../node/consensus/stake.ts';
+import { PraosNode } from '../../node/consensus/praos-node.ts';
+import { ed25519PublicKey, ed25519Signer } from '../../node/crypto/ed25519.ts';
+import { kesKeygen, kesVerificationKey } from '../../node/crypto/kes.ts';
+import { issueOpCert } from '../../node/crypto/opcert.ts';
+import { vrfKeygen } from '../../node/crypto/vrf.ts';
+import { twinBlock } from '../../node/adversary/rb-equivocation.ts';
+import type { Block } from '../../node/chain/block.ts';
+import { Registry } from 'prom-client';
+import { analyseAdversaries } from '../../orchestrator/analysis/adversary.ts';
+import { evaluateAssertion } from '../../orchestrator/analysis/assertions.ts';
+import type { Summary } from '../../orchestrator/analysis/summary.ts';
+import type { Assertion } from '../../orchestrator/profile/schema.ts';
+import { loadContext as loadContextOf } from '../../orchestrator/verify/context.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -39,12 +58,13 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 function env(poolId = 'pool-5') {
   const sk = blsKeygen(new Uint8Array(32).fill(7)).sk;
   const offered: { eb: string; peers?: string[] }[] = [];
-  const traces: { behaviour: string; action: string }[] = [];
+  const traces: { behaviour: string; action: string; fields?: Record<string, unknown> }[] = [];
+  const relayed: Uint8Array[] = [];
   const e: AdversaryEnv = {
     name: poolId,
     poolId,
     log: { warn: () => {}, info: () => {} },
-    trace: (behaviour, action) => void traces.push({ behaviour, action }),
+    trace: (behaviour, action, fields) => void traces.push({ behaviour, action, fields }),
     currentSlot: () => 100,
     slotLengthS: 0.2,
     offerEb: (eb, peers) => void offered.push({ eb: eb.hashHex, peers }),
@@ -52,8 +72,9 @@ function env(poolId = 'pool-5') {
     ebClosure: () => undefined,
     holdEb: () => {},
     blsSign: (msg) => blsSign(sk, msg),
+    relayHeaders: (h) => void relayed.push(...h),
   };
-  return { env: e, offered, traces, sk };
+  return { env: e, offered, traces, sk, relayed };
 }
 
 const eb = (n: number, own = true): EbRef => {
@@ -205,6 +226,58 @@ describe('Adversary (the composition the node calls)', () => {
     expect(a.certificate({ parentSlot: 4, ebHash, slot: 30, allowed: true, real, persistentSeats: 5 })).toBeUndefined();
   });
 
+  it('rb-equivocation signs a second valid header for each forged slot, relays it, and honest header validation detects the pair', () => {
+    // a real pool: cold, VRF and KES keys under an opcert; headers validated as the node does
+    const cold = new Uint8Array(32).fill(21);
+    const vrf = vrfKeygen(new Uint8Array(32).fill(22));
+    const pool = { id: 'pool-5', stake: 1000n, coldVkey: ed25519PublicKey(cold), vrfVkey: vrf.pk, blsVkey: new Uint8Array(96) };
+    const stake: StakeView = { total: 1000n, pools: [pool], byColdKey: (vk) => (toHex(vk) === toHex(pool.coldVkey) ? pool : undefined), byId: () => pool };
+    const rules = { slotsPerKesPeriod: 10, maxKesEvolutions: 4 };
+    const seed = derivedKesSeed(ed25519Signer(cold), 0);
+    const keys: ForgeKeys = { poolId: 'pool-5', coldVkey: pool.coldVkey, sign: ed25519Signer(cold), vrfSk: vrf.sk, vrfVkey: vrf.pk, stake: 1000n, kes: new KesCredential(seed, issueOpCert(cold, kesVerificationKey(kesKeygen(seed)), 0, 0), rules) };
+    const nonce = initialNonceState(new Uint8Array(32).fill(1));
+    const ctx: HeaderContext = { stake, f: 1, epochLengthSlots: 1000, maxHeaderSize: 1100, currentSlot: 1e6, futureToleranceSlots: 2, protocolVersionAt: () => 1, praos: { ...rules, vrfTiebreakMaxSlots: 5, leaderIntervalSlots: 1 } };
+    const forge = (slot: number, body: { txs: Uint8Array[]; cert: Uint8Array | null }, ebAnnounce = false): Block =>
+      forgeBlock(checkLeadership(slot, nonce, keys, { epochLengthSlots: 1000, f: 1, totalStake: 1000n })!, null, body, keys, 1, { ebAnnounce: ebAnnounce ? { hash: new Uint8Array(32).fill(4), size: 100, txBytes: 1000 } : null, certified: false });
+    const r = env();
+    const a = new Adversary(r.env);
+    a.attachConsensus({ signHeader: (slot, msg) => kesCredentialOf(keys).signAt(slot, msg), relayHeaders: (h) => r.env.relayHeaders(h) });
+    a.set('rb-equivocation', true);
+    const real = forge(3, { txs: [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5])], cert: null });
+    a.rbForged(real);
+    expect(r.relayed).toHaveLength(1);
+    const twinBytes = r.relayed[0]!;
+    expect(toHex(twinBytes)).not.toBe(toHex(real.headerBytes));
+    // both headers are valid for the same slot and issuer
+    const decode = (b: Uint8Array) => validateHeader(decodeHeaderOf(b), b.length, null, nonce, ctx);
+    expect(decode(real.headerBytes).poolId).toBe('pool-5');
+    expect(decode(twinBytes).poolId).toBe('pool-5');
+    expect(r.traces.at(-1)).toMatchObject({ behaviour: 'rb-equivocation', action: 'equivocated', fields: { slot: 3, variant: 'one-tx-fewer' } });
+    // an honest node's Praos side sees two headers for (slot 3, pool-5): evidence, traced and relayed as a pair
+    const emitted: { type: string; [k: string]: unknown }[] = [];
+    const honest = new PraosNode({ registry: new Registry(), rules, emit: (m) => void emitted.push(m), log: { warn: () => {}, info: () => {} }, poolIdOf: (vk) => stake.byColdKey(vk)?.id });
+    const pairs: Uint8Array[] = [];
+    honest.onRelay((h) => void pairs.push(h));
+    expect(honest.noteValidated(real.header, toHex(real.hash), real.headerBytes, 'pool-5').kind).toBe('first');
+    const twinHeader = decodeHeaderOf(twinBytes);
+    expect(honest.noteValidated(twinHeader, toHex(hash256(twinBytes)), twinBytes, 'pool-5').kind).toBe('equivocation');
+    expect(emitted).toEqual([expect.objectContaining({ type: 'RBHeaderEquivocation', slot: 3, producer: 'pool-5' })]);
+    expect(pairs).toHaveLength(2);
+    // the other variants: a certificate dropped, an EB announcement dropped; an empty block has none
+    const sign = (slot: number, msg: Uint8Array) => kesCredentialOf(keys).signAt(slot, msg);
+    expect(twinBlock(forge(4, { txs: [], cert: new Uint8Array([7]) }), sign)?.variant).toBe('no-certificate');
+    const noEb = twinBlock(forge(5, { txs: [], cert: null }, true), sign)!;
+    expect(noEb.variant).toBe('no-eb');
+    expect(noEb.block.header.ebAnnounce).toBeNull();
+    expect(twinBlock(forge(6, { txs: [], cert: null }), sign)).toBeUndefined();
+    a.rbForged(forge(7, { txs: [], cert: null }));
+    expect(r.traces.at(-1)).toMatchObject({ action: 'skipped' });
+    // share 0: nothing equivocated
+    a.set('rb-equivocation', true, { share: 0 });
+    a.rbForged(forge(8, { txs: [new Uint8Array([1])], cert: null }));
+    expect(r.relayed).toHaveLength(1);
+  });
+
   it('invalid-eb-tx adds one decodable tx per EB that spends nothing that exists (or carries a bad witness)', () => {
     const a = new Adversary(env().env);
     a.set('invalid-eb-tx', true, { kind: 'bad-witness' });
@@ -250,5 +323,70 @@ describe('leiosnet attack', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err, args.join(' ')).toMatch(re);
     }
+  });
+});
+
+describe('adversary analysis and assertions (summary.adversary)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'leiosnet-adv-analysis-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const line = (t: number, m: Record<string, unknown>) => JSON.stringify({ time_s: t, message: m });
+  beforeAll(() => {
+    const w = (n: string, lines: string[]) => {
+      mkdirSync(join(dir, 'nodes', n), { recursive: true });
+      writeFileSync(join(dir, 'nodes', n, 'trace.jsonl'), lines.join('\n') + '\n');
+    };
+    mkdirSync(join(dir, 'genesis'), { recursive: true });
+    writeFileSync(join(dir, 'genesis', 'genesis.json'), JSON.stringify({ slotLengthS: 0.2, pools: [] }));
+    // pool-3 is adversarial by the plan (withholding), pool-4 by `leiosnet attack` only (events.jsonl)
+    writeFileSync(join(dir, 'profile.resolved.json'), JSON.stringify({ node: { adversaries: { 'pool-3': { 'eb-withholding': {} } } }, scenario: { steps: [] } }));
+    writeFileSync(join(dir, 'events.jsonl'), [JSON.stringify({ t: 1, type: 'adversary', node: 'pool-4', behaviour: 'rb-equivocation', enabled: true, source: 'cli' })].join('\n') + '\n');
+    w('pool-1', [
+      line(1, { type: 'EBGenerated', id: 'e1', producer: 'pool-1' }),
+      line(2, { type: 'CertIncluded', eb: 'e1', rb: 'r1' }),
+      line(3, { type: 'RBHeaderEquivocation', slot: 9, producer: 'pool-4', headers: ['a', 'b'] }),
+      line(4, { type: 'VoteRejected', sender: 'pool-3' }),
+    ]);
+    w('pool-2', [line(2, { type: 'CertIncluded', eb: 'e1', rb: 'r1' })]);
+    w('pool-3', [
+      line(0, { type: 'Adversary', behaviour: 'eb-withholding', action: 'enabled' }),
+      line(1, { type: 'EBGenerated', id: 'e3', producer: 'pool-3' }),
+      line(1, { type: 'Adversary', behaviour: 'eb-withholding', action: 'withheld', detail: { eb: 'e3' } }),
+      line(5, { type: 'CertIncluded', eb: 'e3', rb: 'r9' }), // its own chain: not an honest one
+    ]);
+    w('pool-4', [line(0, { type: 'Adversary', behaviour: 'rb-equivocation', action: 'enabled' })]);
+  });
+
+  it('reads what each adversary did and what honest nodes refused or detected; `leiosnet attack` targets count as adversarial', async () => {
+    const s = (await analyseAdversaries(dir))!;
+    expect(s.nodes).toEqual(['pool-3', 'pool-4']);
+    expect(s.actions).toEqual({ 'pool-3': { 'eb-withholding/withheld': 1 }, 'pool-4': {} });
+    expect(s.honest['pool-1']).toEqual({ votesRefused: 1, ebsRefused: 0, certificatesRefused: 0, equivocationsDetected: 1 });
+    expect(s.ebs).toEqual({ 'pool-1': { forged: 1, certified: 1 }, 'pool-3': { forged: 1, certified: 0 } });
+    // the verifier holds the same nodes to no honest rule
+    expect([...loadContextOf(dir).adversaries].sort()).toEqual(['pool-3', 'pool-4']);
+
+    const view = { summary: { adversary: s } as unknown as Summary, nodes: {} };
+    const ev = (a: Record<string, unknown>) => evaluateAssertion(a as Assertion, view);
+    expect(ev({ kind: 'adversary-acted', nodes: ['pool-3'] }).passed).toBe(true);
+    const idle = ev({ kind: 'adversary-acted' }); // pool-4 was switched on and did nothing: the check bites
+    expect(idle.passed).toBe(false);
+    expect(idle.detail).toContain('pool-4 0');
+    expect(ev({ kind: 'adversary-acted', behaviour: 'eb-withholding', action: 'released', nodes: ['pool-3'] }).passed).toBe(false);
+    expect(ev({ kind: 'refused', what: 'votes' }).passed).toBe(true);
+    expect(ev({ kind: 'refused', what: 'votes', each: true }).passed).toBe(false); // pool-2 refused none
+    expect(ev({ kind: 'refused', what: 'certificates' }).passed).toBe(false);
+    expect(ev({ kind: 'equivocation-detected', nodes: ['pool-1'] }).passed).toBe(true);
+    expect(ev({ kind: 'equivocation-detected' }).passed).toBe(false);
+    expect(ev({ kind: 'not-certified', producers: ['pool-3'] })).toMatchObject({ passed: true, detail: expect.stringContaining('pool-3 0 of 1 forged') });
+    expect(ev({ kind: 'not-certified', producers: ['pool-1'] }).passed).toBe(false);
+    // without adversaries the adversary kinds fail rather than pass empty
+    const none = { summary: {} as Summary, nodes: {} };
+    expect(evaluateAssertion({ kind: 'adversary-acted' } as Assertion, none).passed).toBe(false);
+    expect(evaluateAssertion({ kind: 'refused', what: 'votes' } as Assertion, none).passed).toBe(false);
+  });
+
+  it('the new kinds are in the profile schema (a typo in `what` is exit 2)', () => {
+    const e = loadError('profiles/attacks/invalid-votes.yaml', ['analysis.assertions=[{kind: refused, what: vote}]']);
+    expect(e.message).toContain('analysis.assertions');
   });
 });
