@@ -79,6 +79,8 @@ export interface Counts {
 export interface AccountingOptions {
   /** blocks below the tip past which a decided tx is final (default: never settle) */
   settleDepth?: number;
+  /** block undo records kept (default 4096; deeper rollbacks count as late) */
+  keepUndo?: number;
   /** receives each settled tx (with its final state) before it leaves memory */
   onSettle?: (rec: TxRecord, acct: Accounting) => void;
 }
@@ -123,6 +125,7 @@ export function tallyPercentile(pairs: readonly [number, number][], n: number, q
 export class Accounting {
   private readonly txs = new Map<string, TxRecord>();
   private readonly settleDepth: number;
+  private readonly keepUndo: number;
   private readonly onSettle: ((rec: TxRecord, acct: Accounting) => void) | undefined;
   /** blockNo of the tip when each open tx was registered (for settling refusals) */
   private readonly registeredAt = new Map<string, number>();
@@ -146,6 +149,7 @@ export class Accounting {
 
   constructor(opts: AccountingOptions = {}) {
     this.settleDepth = opts.settleDepth ?? Infinity;
+    this.keepUndo = opts.keepUndo ?? 4096;
     this.onSettle = opts.onSettle;
   }
 
@@ -268,7 +272,7 @@ export class Accounting {
       }
     }
     this.undos.push(undo);
-    if (this.undos.length > 4096) this.undos.shift();
+    if (this.undos.length > this.keepUndo) this.undos.shift();
     this.tipBlockNo = b.blockNo;
     if (this.settleDepth !== Infinity) this.settle();
     return ours;

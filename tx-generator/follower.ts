@@ -269,7 +269,8 @@ export class ChainFollower {
         }
       }
       this.ebCache.set(key, out);
-      if (this.ebCache.size > 64) this.ebCache.delete(this.ebCache.keys().next().value!);
+      // a few: an EB certified on two forks is resolved once; 64 full closures (~100 MB) were kept before
+      if (this.ebCache.size > 4) this.ebCache.delete(this.ebCache.keys().next().value!);
       this.resolvedEbs++;
       return out;
     } catch (e) {

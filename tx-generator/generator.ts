@@ -220,12 +220,16 @@ class Generator {
     this.networkMagic = cfg.networkMagic ?? this.genesis.networkMagic;
     // deeper than any rollback (k), within the follower's and the accounting's undo window
     const settleDepth = Math.min(4000, Math.max(20, 2 * this.genesis.securityParam));
-    this.acct = new Accounting({ settleDepth, onSettle: (rec, acct) => this.settled(rec, acct) });
+    // Blocks (with their decoded txs) and undo records kept: as deep as anything can still look
+    // (settling, a rollback, fan-out confirmations), not 4096 — an hour of ci-bench load is a few
+    // hundred blocks, so that kept every tx ever seen in memory.
+    const keepBlocks = settleDepth + cfg.confirmations + 16;
+    this.acct = new Accounting({ settleDepth, keepUndo: keepBlocks, onSettle: (rec, acct) => this.settled(rec, acct) });
     this.metrics = makeMetrics(opts.defaultMetrics ?? !!cfg.metrics);
-    this.wallet = new Wallet(this.signer.address, this.genesis.initialUtxo, 4096);
+    this.wallet = new Wallet(this.signer.address, this.genesis.initialUtxo, keepBlocks);
     this.follower = new ChainFollower(
       { onBlock: (b) => this.onBlock(b), onRollback: (b) => this.onRollback(b) },
-      { keep: 4096, log: (l, m, f) => this.log(l, m, f) },
+      { keep: keepBlocks, log: (l, m, f) => this.log(l, m, f) },
     );
     this.links = cfg.targets.map((t) => new Link(this, t));
     this.followLink = this.links.find((l) => l.target.name === (cfg.followTarget ?? cfg.targets[0].name))!;

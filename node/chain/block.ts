@@ -2,6 +2,7 @@ import { cborDecode, cborEncode, asArray, asBytes, asUint, DecodeError } from '.
 import { hash256 } from '../crypto/hash.ts';
 import { kesSignatureSize } from '../crypto/kes.ts';
 import type { OpCert } from '../crypto/opcert.ts';
+import { ownBytes } from '../ledger/tx.ts';
 
 // Ranking block (RB) wire format. A block is CBOR [headerBytes, bodyBytes]; the header hash
 // (Blake2b-256 of headerBytes) is the block id. Headers travel alone in ChainSync, so they
@@ -82,7 +83,16 @@ export function encodeHeader(h: Header): Uint8Array {
   return cborEncode([...headerBodyArray(h), h.signature]);
 }
 
+/**
+ * Decode a header. Its byte fields are views into `bytes`, or into a copy of it when `bytes` is
+ * a view into a larger buffer (a network message): headers live in the block tree for the whole
+ * run, and a view would keep that whole buffer alive with them.
+ */
 export function decodeHeader(bytes: Uint8Array): Header {
+  return decodeHeaderIn(ownBytes(bytes));
+}
+
+function decodeHeaderIn(bytes: Uint8Array): Header {
   const a = asArray(cborDecode(bytes), 'header', 13);
   const prev = a[2] === null ? null : asBytes(a[2], 'header.prevHash', 32);
   let eb: EbAnnouncement | null = null;
@@ -128,11 +138,16 @@ export function encodeBlock(headerBytes: Uint8Array, bodyBytes: Uint8Array): Uin
   return cborEncode([headerBytes, bodyBytes]);
 }
 
+/**
+ * Decode a block. Every byte field is a view into `bytes`, or into a copy of it when `bytes` is a
+ * view into a larger buffer (a BlockFetch message, cbor-x's shared encode buffer): see decodeHeader.
+ */
 export function decodeBlock(bytes: Uint8Array): Block {
+  bytes = ownBytes(bytes);
   const a = asArray(cborDecode(bytes), 'block', 2);
   const headerBytes = asBytes(a[0], 'block.header');
   const bodyBytes = asBytes(a[1], 'block.body');
-  return { header: decodeHeader(headerBytes), headerBytes, hash: hash256(headerBytes), body: decodeBody(bodyBytes), bodyBytes, bytes };
+  return { header: decodeHeaderIn(headerBytes), headerBytes, hash: hash256(headerBytes), body: decodeBody(bodyBytes), bodyBytes, bytes };
 }
 
 /** Assemble and sign a block. */
@@ -140,6 +155,7 @@ export function makeBlock(h: HeaderBody, body: Body, sign: (msg: Uint8Array) => 
   const bodyBytes = encodeBody(body);
   const hb: HeaderBody = { ...h, bodyHash: hash256(bodyBytes), bodySize: bodyBytes.length };
   const header: Header = { ...hb, signature: sign(encodeHeaderBody(hb)) };
-  const headerBytes = encodeHeader(header);
-  return { header, headerBytes, hash: hash256(headerBytes), body, bodyBytes, bytes: encodeBlock(headerBytes, bodyBytes) };
+  // cborEncode's results are views into cbor-x's shared encode buffer (MBs): a forged block lives
+  // in the block tree, so it is re-read from its own copy of the bytes
+  return decodeBlock(encodeBlock(encodeHeader(header), bodyBytes));
 }

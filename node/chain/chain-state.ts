@@ -2,6 +2,7 @@ import { BlockTree, type TreeNode } from '../consensus/chain-selection.ts';
 import { applyBlockNonce, initialNonceState, type NonceState } from '../consensus/nonce.ts';
 import { hash256, toHex, bytesEqual } from '../crypto/hash.ts';
 import type { Block, Header } from './block.ts';
+import { ownBytes } from '../ledger/tx.ts';
 import type { GovState } from '../consensus/governance.ts';
 import { praosParams, type PraosParams } from '../genesis/schema.ts';
 
@@ -113,6 +114,8 @@ export class ChainState<U> {
 
   /** Add a validated header. `nonceValue` is the VRF nonce contribution of this block. */
   addHeader(h: Header, headerBytes: Uint8Array, v: { leaderValue: Uint8Array; nonceValue: Uint8Array; poolId: string }): TreeNode<BlockInfo> {
+    // kept in the tree: not as a view into the whole network message it came in
+    headerBytes = ownBytes(headerBytes);
     const hash = hash256(headerBytes);
     const key = toHex(hash);
     const existing = this.tree.get(key);

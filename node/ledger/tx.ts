@@ -320,11 +320,27 @@ function sameBytes(a: Uint8Array, aOff: number, b: Uint8Array): boolean {
 }
 
 /**
- * Strict decode: the result's byte strings are views into `bytes` (do not mutate it afterwards).
+ * `b` itself if it spans its whole ArrayBuffer, else a copy that does. A tx decoded from a view
+ * into a larger buffer (a network message, a socket read, Buffer's 8 KiB pool) would otherwise
+ * keep all of that buffer alive for as long as the tx, or any of its fields, lives (mempool,
+ * tx cache, EB closures): the soak's nodes grew by several times the tx bytes they ever saw.
+ * The copy is a plain Uint8Array (Buffer.from would land in the shared pool again).
+ */
+export function ownBytes(b: Uint8Array): Uint8Array {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b;
+  const c = new Uint8Array(b.byteLength);
+  c.set(b);
+  return c;
+}
+
+/**
+ * Strict decode: the result's byte strings are views into `bytes`, or into a copy of it when
+ * `bytes` is a view into a larger buffer (see ownBytes; do not mutate `bytes` afterwards).
  * Throws TxDecodeError on any deviation from the canonical format.
  */
 export function decodeTx(bytes: Uint8Array): Tx {
   if (!(bytes instanceof Uint8Array)) fail('not bytes');
+  bytes = ownBytes(bytes);
   if (bytes.length < 2 || bytes[0] !== 0x82) fail('not a 2-element array');
   let v: unknown;
   try {

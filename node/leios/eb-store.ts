@@ -7,7 +7,7 @@ import { BlockStore } from '../storage/blockstore.ts';
 import { cborDecode, asArray, asBytes } from '../codec/cbor.ts';
 import { toHex } from '../crypto/hash.ts';
 import { decodeEb, type EncodedEb } from './eb.ts';
-import type { Tx } from '../ledger/index.ts';
+import { ownBytes, type Tx } from '../ledger/index.ts';
 import type { Logger } from 'pino';
 
 export interface EbEntry {
@@ -40,6 +40,8 @@ export class TxCache {
   }
   put(id: string, tx: Uint8Array): void {
     if (this.map.has(id)) return;
+    // a view would keep its whole buffer (a network message) alive: the byte budget would lie
+    tx = ownBytes(tx);
     this.map.set(id, tx);
     this.bytes += tx.length;
     for (const [k, v] of this.map) {

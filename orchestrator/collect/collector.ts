@@ -4,8 +4,15 @@
 // Samples keep every series an endpoint exposes (no name filter) and carry the target's labels
 // (run, node, role, release, region), like a Prometheus scrape. When the run has a Prometheus,
 // its samples are exported from there (promql.ts) and this scraper's go to metrics/scraper/.
+//
+// Bounded: samples.jsonl stays under `maxSamplesBytes` (default 64 MiB; a ci-bench soak writes
+// ~220 MB/h at the 2 s interval). Each time the file reaches it, every other round written so far
+// is dropped from the file and from then on only every 2nd (4th, 8th, …) round is written: the
+// whole run stays in the file at an even, coarser resolution, which is what the analysis needs
+// (per-round aggregates, each node's last sample). The last round is always written at stop().
 
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { readPlanNodes, type PlanNodeInfo } from '../observe/targets.ts';
 import type { Deployment, Endpoints, NodeHandle } from '../runtime/runtime.ts';
@@ -40,6 +47,16 @@ export interface CollectorOptions {
   samplesFile?: string;
   /** Series to keep, by metric name (default: all). */
   keep?: (name: string) => boolean;
+  /** Size bound of the samples file (bytes, default 64 MiB): reaching it halves the file's round rate. */
+  maxSamplesBytes?: number;
+}
+
+export const DEFAULT_MAX_SAMPLES_BYTES = 64 << 20;
+
+/** The round number of a samples line (the collector writes `{"t":…,"round":N,…`). */
+function roundOf(line: string): number | undefined {
+  const m = /"round":(\d+)/.exec(line.slice(0, 80));
+  return m ? Number(m[1]) : undefined;
 }
 
 export interface LatestSample {
@@ -54,6 +71,13 @@ export class Collector {
   private readonly extra: Record<string, string>;
   private readonly samplesFile: string;
   private readonly keep: ((name: string) => boolean) | undefined;
+  private readonly maxSamplesBytes: number;
+  /** Bytes in the samples file; rounds written: those with round % stride === 0 (and the last). */
+  private samplesBytes = 0;
+  /** Current stride of rounds written to the samples file (1, 2, 4, …). */
+  samplesStride = 1;
+  /** The newest round's lines when the stride skipped them (written at stop()). */
+  private unwritten: string | undefined;
   private readonly planNodes: Map<string, PlanNodeInfo>;
   private runId: string | undefined;
   private round = 0;
@@ -73,10 +97,13 @@ export class Collector {
     this.extra = opts.extra ?? {};
     this.samplesFile = opts.samplesFile ?? SAMPLES_FILE;
     this.keep = opts.keep;
+    this.maxSamplesBytes = opts.maxSamplesBytes ?? DEFAULT_MAX_SAMPLES_BYTES;
     this.planNodes = new Map(readPlanNodes(runDir).map((n) => [n.name, n]));
     this.runId = dep.runId;
     mkdirSync(dirname(join(runDir, this.samplesFile)), { recursive: true });
     mkdirSync(join(runDir, 'metrics'), { recursive: true });
+    const f = join(runDir, this.samplesFile);
+    if (existsSync(f)) this.samplesBytes = statSync(f).size;
   }
 
   /** The target labels of a sample (as Prometheus attaches them: see observe/targets.ts). */
@@ -109,6 +136,54 @@ export class Collector {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.inflight;
+    // the run's last round is in the file whatever the stride (final counters, last samples)
+    if (this.unwritten) {
+      appendFileSync(join(this.runDir, this.samplesFile), this.unwritten);
+      this.samplesBytes += Buffer.byteLength(this.unwritten);
+      this.unwritten = undefined;
+    }
+  }
+
+  /** Bytes of the samples file as this collector knows them. */
+  get samplesFileBytes(): number {
+    return this.samplesBytes;
+  }
+
+  /**
+   * Halve the samples file: keep the rounds that are multiples of the doubled stride (and the
+   * newest round in the file), streamed through a temporary file and renamed over it.
+   */
+  private async thinSamples(): Promise<void> {
+    const file = join(this.runDir, this.samplesFile);
+    this.samplesStride *= 2;
+    const stride = this.samplesStride;
+    let newest = -1;
+    {
+      const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+      for await (const line of rl) newest = Math.max(newest, roundOf(line) ?? -1);
+    }
+    const tmp = `${file}.thin`;
+    const fd = openSync(tmp, 'w', 0o644);
+    let bytes = 0;
+    try {
+      let buf = '';
+      const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+      for await (const line of rl) {
+        if (!line) continue;
+        const r = roundOf(line);
+        if (r !== undefined && r % stride !== 0 && r !== newest) continue;
+        buf += line + '\n';
+        if (buf.length > 1 << 20) {
+          bytes += writeSync(fd, buf);
+          buf = '';
+        }
+      }
+      if (buf) bytes += writeSync(fd, buf);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    this.samplesBytes = bytes;
   }
 
   /** One round: every node's /metrics and stats, written as one append per file. */
@@ -146,7 +221,19 @@ export class Collector {
         resources += JSON.stringify(line) + '\n';
       }
     }
-    if (samples) appendFileSync(join(this.runDir, this.samplesFile), samples);
+    if (samples) {
+      if (round % this.samplesStride === 0) {
+        appendFileSync(join(this.runDir, this.samplesFile), samples);
+        this.samplesBytes += Buffer.byteLength(samples);
+        this.unwritten = undefined;
+        // halve until there is room again (a single round larger than the bound stays: it is the newest)
+        while (this.samplesBytes > this.maxSamplesBytes && this.samplesStride < 1 << 20) {
+          const before = this.samplesBytes;
+          await this.thinSamples();
+          if (this.samplesBytes >= before) break;
+        }
+      } else this.unwritten = samples;
+    }
     if (resources) appendFileSync(join(this.runDir, RESOURCES_FILE), resources);
   }
 
