@@ -65,6 +65,9 @@ export class PeerFault extends Error {
 
 export type TipListener = () => void;
 
+/** Inclusion index size (GET /tx/:id answers for the newest this many included txs): ~13 MB. */
+const INCLUDED_MAX = 65_536;
+
 export class LeiosNode {
   readonly kernel: NodeKernel;
   readonly name: string;
@@ -93,7 +96,7 @@ export class LeiosNode {
   private readonly voter?: Voter;
   private readonly coldSeed?: Uint8Array;
   private readonly tipListeners = new Set<TipListener>();
-  /** Transactions on the selected chain: tx id → where (for GET /tx/:id). */
+  /** Transactions on the selected chain: tx id → where (for GET /tx/:id); the newest INCLUDED_MAX. */
   readonly included = new Map<string, { slot: number; blockHash: string; eb?: string }>();
   /** Set by main: how the admin API's shutdown call ends the process. */
   onShutdownRequest: (() => void) | undefined;
@@ -394,6 +397,15 @@ export class LeiosNode {
    */
   private afterSwitch(r: ReturnType<ChainState<UndoRecord[]>['select']>, live: boolean): void {
     if (r.adopted.length === 0 && r.rolledBack.length === 0) return;
+    // immutable blocks' bodies leave memory and are read back from the chain DB (chain-state.ts)
+    this.chain.bodyLoader ??= (h) => {
+      try {
+        const b = this.kernel.store?.get(h);
+        return b ? decodeBlock(b) : undefined;
+      } catch {
+        return undefined; // closed (shutting down) or unreadable
+      }
+    };
     const rolledBackTxs: Tx[] = [];
     for (const b of r.rolledBack) {
       for (const t of this.txsOf(b.block!) ?? []) (this.included.delete(t.idHex), rolledBackTxs.push(t));
@@ -405,12 +417,15 @@ export class LeiosNode {
       for (const t of this.txsOf(a.block!) ?? []) this.included.set(t.idHex, where);
       const certEb = a.header.certified ? this.certifiedEbOf(a) : undefined;
       const ebHex = certEb ? toHex(certEb.enc.hash) : undefined;
-      for (const t of (certEb && this.leios.decodedTxs(certEb)) ?? []) this.included.set(t.idHex, { ...where, eb: ebHex });
+      const ebWhere = { ...where, eb: ebHex };
+      for (const t of (certEb && this.leios.decodedTxs(certEb)) ?? []) this.included.set(t.idHex, ebWhere);
       if (!a.stored) {
         a.stored = true;
         this.kernel.store.append({ hash: a.hash, prevHash: a.header.prevHash, slot: a.header.slot, blockNo: a.header.blockNo, bytes: a.block!.bytes }).catch((e) => this.log.error({ err: String(e) }, 'chain DB append failed'));
       }
     }
+    // bounded: one entry per tx ever would grow for the whole run (the oldest go first)
+    for (let n = this.included.size - INCLUDED_MAX; n > 0; n--) this.included.delete(this.included.keys().next().value!);
     this.observer.switched(r, live);
     this.mempool.syncWithLedger(this.ledger);
     for (const t of rolledBackTxs) if (!this.included.has(t.idHex)) this.mempool.addTx(t);

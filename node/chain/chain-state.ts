@@ -56,6 +56,19 @@ export class ChainState<U> {
   private readonly stabilisationWindowSlots: number | undefined;
   readonly praos: PraosParams;
   private static readonly NO_COUNTERS: ReadonlyMap<string, number> = new Map();
+  /**
+   * Height of the immutable point: blocks at or below it on the chain are more than k deep and
+   * can never be rolled back. Selection walks from there, forks below it are forgotten, and the
+   * bodies of chain blocks below it are dropped from memory (read back through `bodyLoader`).
+   */
+  private anchorNo = 0;
+  /**
+   * Reads a stored block body back (the chain DB). Set by the node once the DB is open; without
+   * it, bodies stay in memory. A dropped body is re-read on each access (serving an old block).
+   */
+  bodyLoader: ((hash: Uint8Array) => Block | undefined) | undefined;
+  /** Bodies of immutable chain blocks still in memory: dropped when stored (see anchorNo). */
+  private pendingDrop: TreeNode<BlockInfo>[] = [];
 
   /** Extra availability condition (Leios: a certified RB needs its EB's transactions). */
   private readonly ready: (n: TreeNode<BlockInfo>) => boolean;
@@ -175,13 +188,19 @@ export class ChainState<U> {
     const res: SwitchResult = { rolledBack: [], adopted: [], rejected: [] };
     for (;;) {
       const tip = this.tip();
-      const best = this.tree.selectBest(tip?.key ?? null, this.k, this.eligible);
-      if (best === (tip?.key ?? null)) return res;
+      const best = this.tree.selectBest(tip?.key ?? null, this.k, this.eligible, this.anchorNo > 0 ? this.chain[this.anchorNo]!.key : null);
+      if (best === (tip?.key ?? null)) {
+        this.advanceAnchor();
+        return res;
+      }
       const r = this.switchTo(best!);
       res.rolledBack.push(...r.rolledBack);
       res.adopted.push(...r.adopted);
       res.rejected.push(...r.rejected);
-      if (r.rejected.length === 0) return res;
+      if (r.rejected.length === 0) {
+        this.advanceAnchor();
+        return res;
+      }
     }
   }
 
@@ -245,6 +264,55 @@ export class ChainState<U> {
       const n = this.chain[i];
       if (n) this.undo.delete(n.key);
     }
+  }
+
+  /** Immutable point's height (blocks at or below it on the chain are final). */
+  get immutableNo(): number {
+    return this.anchorNo;
+  }
+
+  /**
+   * Move the immutable point up to k+1 blocks below the tip: forget the forks that leave the
+   * chain below it (never selectable again) and drop stored bodies of chain blocks at or below
+   * it (read back on demand). Bodies not yet stored are dropped on a later call.
+   */
+  private advanceAnchor(): void {
+    const target = this.chain.length - 1 - this.k - 1;
+    if (target > this.anchorNo) {
+      const from = this.anchorNo;
+      this.anchorNo = target;
+      for (let i = Math.max(1, from); i <= target; i++) this.pendingDrop.push(this.chain[i]!);
+      // every block not descending from the anchor and not on the chain below it is unreachable
+      const keep = new Set<string>();
+      for (let i = 1; i <= target; i++) keep.add(this.chain[i]!.key);
+      const stack = [this.chain[target]!.key];
+      while (stack.length) {
+        const k = stack.pop()!;
+        keep.add(k);
+        for (const c of this.tree.childrenOf(k)) stack.push(c);
+      }
+      const drop: string[] = [];
+      for (const key of this.tree.nodes.keys()) if (!keep.has(key)) drop.push(key);
+      for (const key of drop) this.tree.remove(key);
+    }
+    if (!this.bodyLoader || this.pendingDrop.length === 0) return;
+    const rest: TreeNode<BlockInfo>[] = [];
+    for (const n of this.pendingDrop) {
+      if (n.data.stored && n.data.block) ChainState.dropBody(n.data, this.bodyLoader);
+      else if (!n.data.stored) rest.push(n);
+    }
+    this.pendingDrop = rest;
+  }
+
+  /** Replace an in-memory body by a read from the chain DB on each access. */
+  private static dropBody(d: BlockInfo, load: (hash: Uint8Array) => Block | undefined): void {
+    const hash = d.hash;
+    Object.defineProperty(d, 'block', {
+      configurable: true,
+      enumerable: true,
+      get: () => load(hash),
+      set: (b: Block | undefined) => Object.defineProperty(d, 'block', { value: b, writable: true, configurable: true, enumerable: true }),
+    });
   }
 
   /** Points from tip backwards at exponential distances, for ChainSync FindIntersect. */

@@ -103,6 +103,22 @@ export class BlockTree<T = unknown> {
     return anc === null ? tipNo : tipNo - ancNo;
   }
 
+  /**
+   * Forget a block (it can never be selected again: it forks off below the immutable point).
+   * Its children keep their entries; the caller removes whole branches.
+   */
+  remove(key: string): void {
+    const n = this.nodes.get(key);
+    if (!n) return;
+    this.nodes.delete(key);
+    const s = this.children.get(n.prev);
+    if (s) {
+      s.delete(key);
+      if (s.size === 0) this.children.delete(n.prev);
+    }
+    if (this.children.get(key)?.size === 0) this.children.delete(key);
+  }
+
   /** Leaves (blocks without children). */
   leaves(): TreeNode<T>[] {
     const out: TreeNode<T>[] = [];
@@ -114,12 +130,13 @@ export class BlockTree<T = unknown> {
    * Best chain tip reachable from `tip` within rollback bound k, among `eligible` blocks
    * (e.g. those whose bodies are present and valid). Returns the current tip if nothing is better.
    */
-  selectBest(tip: string | null, k: number, eligible: (n: TreeNode<T>) => boolean = () => true): string | null {
+  selectBest(tip: string | null, k: number, eligible: (n: TreeNode<T>) => boolean = () => true, from: string | null = null): string | null {
     let best = tip;
     const tipNode = tip ? this.nodes.get(tip)! : null;
     let bestNode = tipNode;
-    // Walk every candidate chain whose blocks are all eligible, from genesis.
-    const stack: (string | null)[] = [null];
+    // Walk every candidate chain whose blocks are all eligible, from genesis — or from `from`, a
+    // block on the current chain more than k deep (every candidate within k descends from it).
+    const stack: (string | null)[] = [from];
     while (stack.length) {
       const k0 = stack.pop()!;
       for (const c of this.childrenOf(k0)) {
