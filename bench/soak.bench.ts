@@ -41,7 +41,7 @@ function rssMb(pid: number): number | undefined {
 function runProcesses(orchestrator: number): Map<number, string> {
   const found = new Map<number, string>([[orchestrator, 'orchestrator']]);
   for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
+    if (!/^\d+$/.test(d) || Number(d) === orchestrator) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
       const line = cmd.join(' ');
@@ -127,7 +127,7 @@ for (const [name, s] of [...samples].sort()) {
   );
 }
 console.log(`worst growth after warm-up: ${worst.toFixed(1)} % (bar: < 10 %)`);
-console.log('\nlargest trace/log files (bytes; bound: trace 1 GiB, log 256 MiB per file):');
+console.log('\nlargest trace/log files (bytes; bounds: trace 1 GiB, log 256 MiB per file, metrics/samples.jsonl 64 MiB):');
 for (const r of dirSizes().slice(0, 8)) console.log(`  ${String(r.bytes).padStart(12)}  ${r.file}  (${((r.bytes / totalS) * 3600 / 1e6).toFixed(1)} MB/h)`);
 
 // nothing may be left behind, whatever happened

@@ -75,7 +75,11 @@ export function encodeRecord(eb: Uint8Array, txs: readonly Uint8Array[]): Uint8A
 
 export class EbStore {
   readonly mem = new Map<string, EbEntry>();
-  readonly txCache = new TxCache(64 << 20);
+  /**
+   * 32 MiB: more than two full 12 MB closures of txs that left the mempool. It fills once and stays
+   * (64 MiB took most of an hour of ci-bench load to fill: growth the soak counted against the node).
+   */
+  readonly txCache = new TxCache(32 << 20);
   private disk!: BlockStore;
 
   async open(dbPath: string, log: Logger): Promise<void> {
