@@ -285,7 +285,9 @@ function decodeBodyValue(b: unknown): TxBody {
   for (let i = 0; i < outs.length; i++) {
     const x = outs[i];
     if (!isArr(x, 2) || !isBytes(x[0], ADDRESS_BYTES) || !isUint(x[1])) fail(`output ${i}`);
-    outputs[i] = { address: u8(x[0]), amount: x[1] };
+    // a copy, not a view: an output lives in the UTxO set until spent, and a view would keep
+    // the whole tx (1.5 kB of ci-bench padding) alive with its 28-byte address
+    outputs[i] = { address: new Uint8Array(x[0] as Uint8Array), amount: x[1] };
   }
   if (!isUint(fee)) fail('fee');
   if (!isBytes(padding)) fail('padding');
