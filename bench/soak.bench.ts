@@ -8,6 +8,10 @@
 //   SOAK_PROFILE=soak-ci npm run bench:soak  # ~5 minutes
 //
 // Run it under the shared lock: flock /tmp/leiosnet-heavy.lock npm run bench:soak
+//
+// Finding a leak: SOAK_HEAPSNAP=pool-1 SOAK_HEAPSNAP_AT=90,200 writes heap snapshots of that
+// process (node's --heapsnapshot-signal, SIGUSR2) at those seconds into <base>/heap; then
+// `node bench/soak-heapdiff.mjs A.heapsnapshot B.heapsnapshot` shows what grew and what holds it.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,7 +25,13 @@ const profile = process.env.SOAK_PROFILE ?? 'soak-1h';
 const intervalMs = Number(process.env.SOAK_INTERVAL_S ?? 5) * 1000;
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'leiosnet-soak-'));
 const out = path.join(base, 'run');
-const env = { ...process.env, LEIOSNET_HOME: path.join(base, 'home') };
+const env: NodeJS.ProcessEnv = { ...process.env, LEIOSNET_HOME: path.join(base, 'home') };
+const heapTarget = process.env.SOAK_HEAPSNAP;
+const heapAt = (process.env.SOAK_HEAPSNAP_AT ?? '').split(',').filter(Boolean).map(Number);
+if (heapTarget) {
+  fs.mkdirSync(path.join(base, 'heap'), { recursive: true });
+  env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${path.join(base, 'heap')}`.trim();
+}
 
 interface Sample {
   tS: number;
@@ -91,7 +101,12 @@ const child = spawn(process.execPath, [BIN, 'run', profile, ...sets, '--out', ou
 const samples = new Map<string, Sample[]>();
 const timer = setInterval(() => {
   const tS = (Date.now() - t0) / 1000;
-  for (const [pid, name] of runProcesses(child.pid!)) {
+  const procs = runProcesses(child.pid!);
+  if (heapTarget && heapAt.length && tS >= heapAt[0]!) {
+    for (const [pid, name] of procs) if (name === heapTarget) (process.kill(pid, 'SIGUSR2'), console.log(`heap snapshot of ${name} (pid ${pid}) at ${tS.toFixed(0)} s`));
+    heapAt.shift();
+  }
+  for (const [pid, name] of procs) {
     const r = rssMb(pid);
     if (r === undefined) continue;
     // a restarted node is a new pid under the same name: its series goes on
@@ -137,3 +152,4 @@ if (fs.existsSync(meta)) {
   spawnSync(process.execPath, [BIN, 'down', runId], { cwd: base, env, stdio: 'inherit' });
 }
 console.log(`run dir: ${out}`);
+if (heapTarget) console.log(`heap snapshots: ${path.join(base, 'heap')}`);
