@@ -144,3 +144,23 @@ describe('settling accounting', () => {
     expect(lines.length + a.openCount).toBe(100_000);
   });
 });
+
+describe('accounting undo window', () => {
+  it('keeps only keepUndo block undo records: a rollback within them restores, one deeper finds none', () => {
+    const a = new Accounting({ settleDepth: 4, keepUndo: 6 });
+    const blocks: ChainBlock[] = [];
+    for (let i = 1; i <= 20; i++) {
+      a.register({ idHex: id(i), size: 100, submitTimeMs: 0, targets: ['n1'], inputs: [inp(i)], kind: 'value' });
+      const b: ChainBlock = { key: `b${i}`, slot: i, blockNo: i, timeMs: i, txs: [{ idHex: id(i), inputs: [inp(i)] }] };
+      blocks.push(b);
+      a.applyBlock(b);
+    }
+    // the newest 6 blocks can be rolled back: their txs (not yet settled: within settleDepth) go back to pending
+    for (let i = 20; i > 14; i--) a.rollbackBlock(`b${i}`);
+    expect(a.rollbacks).toBe(6);
+    expect(a.get(id(20))!.included).toBeUndefined();
+    // no undo record left for block 14: nothing happens
+    a.rollbackBlock('b14');
+    expect(a.rollbacks).toBe(6);
+  });
+});
