@@ -281,25 +281,25 @@ export class ChainState<U> {
     if (target > this.anchorNo) {
       const from = this.anchorNo;
       this.anchorNo = target;
-      for (let i = Math.max(1, from); i <= target; i++) this.pendingDrop.push(this.chain[i]!);
-      // every block not descending from the anchor and not on the chain below it is unreachable
-      const keep = new Set<string>();
-      for (let i = 1; i <= target; i++) keep.add(this.chain[i]!.key);
+      for (let i = from + 1; i <= target; i++) this.pendingDrop.push(this.chain[i]!);
+      // unreachable: every block neither on the chain (below the anchor) nor descending from the anchor
+      const above = new Set<string>();
       const stack = [this.chain[target]!.key];
       while (stack.length) {
         const k = stack.pop()!;
-        keep.add(k);
+        above.add(k);
         for (const c of this.tree.childrenOf(k)) stack.push(c);
       }
       const drop: string[] = [];
-      for (const key of this.tree.nodes.keys()) if (!keep.has(key)) drop.push(key);
+      for (const [key, n] of this.tree.nodes) if (!above.has(key) && this.chain[n.blockNo]?.key !== key) drop.push(key);
       for (const key of drop) this.tree.remove(key);
     }
     if (!this.bodyLoader || this.pendingDrop.length === 0) return;
     const rest: TreeNode<BlockInfo>[] = [];
     for (const n of this.pendingDrop) {
-      if (n.data.stored && n.data.block) ChainState.dropBody(n.data, this.bodyLoader);
-      else if (!n.data.stored) rest.push(n);
+      // (the descriptor, not n.data.block: reading a dropped body's getter would go to disk)
+      if (!n.data.stored) rest.push(n);
+      else if (Object.getOwnPropertyDescriptor(n.data, 'block')?.value) ChainState.dropBody(n.data, this.bodyLoader);
     }
     this.pendingDrop = rest;
   }
