@@ -55,22 +55,46 @@ export class TxCache {
   }
 }
 
-function head(major: number, n: number): Uint8Array {
-  const m = major << 5;
-  if (n < 24) return Uint8Array.of(m | n);
-  if (n < 0x100) return Uint8Array.of(m | 24, n);
-  if (n < 0x10000) return Uint8Array.of(m | 25, n >> 8, n & 0xff);
-  const b = new Uint8Array(5);
-  b[0] = m | 26;
-  new DataView(b.buffer).setUint32(1, n);
-  return b;
+/** Bytes of a CBOR head (major type, length). */
+function headLen(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
 }
 
-/** The stored record, CBOR [eb bytes, [tx bytes…]], framed by hand: a 12 MB closure is one memcpy, not a CBOR encoder pass on the event loop. */
+function writeHead(out: Uint8Array, at: number, major: number, n: number): number {
+  const m = major << 5;
+  if (n < 24) out[at++] = m | n;
+  else if (n < 0x100) (out[at++] = m | 24), (out[at++] = n);
+  else if (n < 0x10000) (out[at++] = m | 25), (out[at++] = n >> 8), (out[at++] = n & 0xff);
+  else {
+    out[at++] = m | 26;
+    out[at++] = n >>> 24;
+    out[at++] = (n >>> 16) & 0xff;
+    out[at++] = (n >>> 8) & 0xff;
+    out[at++] = n & 0xff;
+  }
+  return at;
+}
+
+/**
+ * The stored record, CBOR [eb bytes, [tx bytes…]], framed by hand into one allocation: a 12 MB
+ * closure is one memcpy pass, not a CBOR encoder pass (nor thousands of small head arrays) on
+ * the event loop of every node that completes the EB.
+ */
 export function encodeRecord(eb: Uint8Array, txs: readonly Uint8Array[]): Uint8Array {
-  const parts: Uint8Array[] = [head(4, 2), head(2, eb.length), eb, head(4, txs.length)];
-  for (const t of txs) parts.push(head(2, t.length), t);
-  return Buffer.concat(parts);
+  let size = 1 + headLen(eb.length) + eb.length + headLen(txs.length);
+  for (const t of txs) size += headLen(t.length) + t.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = writeHead(out, 0, 4, 2);
+  at = writeHead(out, at, 2, eb.length);
+  out.set(eb, at);
+  at += eb.length;
+  at = writeHead(out, at, 4, txs.length);
+  for (const t of txs) {
+    at = writeHead(out, at, 2, t.length);
+    out.set(t, at);
+    at += t.length;
+  }
+  return out;
 }
 
 export class EbStore {
