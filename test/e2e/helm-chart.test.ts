@@ -104,6 +104,22 @@ describe.skipIf(skipRender)('helm chart: rendering (tools/helm-render)', () => {
     expect(ofKind(r.docs, 'ConfigMap')[0]!.data!['leiosnet-pod.mjs']).toBe(readFileSync(POD_SCRIPT, 'utf8').replace(/\n$/, ''));
   });
 
+  it('scrape annotations (monitoring.annotations.enabled, on by default) and leiosnet.io/metrics-role on node and generator pods; the PodMonitor keeps the role label', () => {
+    const pods = (r: Rendered) => [...ofKind(r.docs, 'StatefulSet'), ...ofKind(r.docs, 'Job').filter((j) => j.metadata.name.endsWith('-generator'))].map((o) => o.spec.template.metadata);
+    const on = render(['--set', 'monitoring.podMonitor.enabled=true']);
+    expect(on.code, on.stderr).toBe(0);
+    const meta = pods(on);
+    expect(meta).toHaveLength(5);
+    expect(meta.map((m: any) => m.labels['leiosnet.io/metrics-role'])).toEqual(['node', 'node', 'node', 'node', 'generator']);
+    expect(meta.map((m: any) => m.annotations?.['prometheus.io/port'])).toEqual(['12798', '12798', '12798', '12798', '12799']);
+    for (const m of meta) expect(m.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/path': '/metrics' });
+    expect(ofKind(on.docs, 'PodMonitor')[0]!.spec.podTargetLabels).toContain('leiosnet.io/metrics-role');
+    const off = render(['--set', 'monitoring.annotations.enabled=false', '--set-string', 'podAnnotations.team=qa']);
+    expect(off.code, off.stderr).toBe(0);
+    for (const m of pods(off)) expect(Object.keys(m.annotations ?? {}).filter((k) => k.startsWith('prometheus.io/'))).toEqual([]);
+    expect(pods(off)[0].annotations.team).toBe('qa');
+  });
+
   it('renders custom values: mixed releases per group, an inline profile, persistence, a PodMonitor, dns addressing, no generator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'helm-values-'));
     try {

@@ -134,3 +134,11 @@ Result: JSON {"<node>": {"group", "release", "pod", "dns"}} (the pods read it as
 {{- required "profile.name or profile.inline is required" .Values.profile.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/* prometheus.io/* pod annotations (kubernetes_sd without the operator); the argument is the metrics port. */}}
+{{- define "leiosnet.scrapeAnnotations" -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ . | quote }}
+prometheus.io/path: /metrics
+prometheus.io/scheme: http
+{{- end -}}
