@@ -6,21 +6,30 @@
 //     (kubernetes_sd_configs, role pod) for a Prometheus of one's own that honours them.
 // Pure data: the kubernetes runtime (or the Helm chart) applies it.
 
-/** Pod labels the kubernetes runtime sets (DESIGN.md: leiosnet.io/run, leiosnet.io/node). */
+/**
+ * Pod labels the kubernetes runtime sets (DESIGN.md: leiosnet.io/run, leiosnet.io/node), keyed by
+ * the Prometheus label they become. `role` comes from leiosnet.io/metrics-role (pool | relay |
+ * generator, the same values as the file_sd targets of every runtime); leiosnet.io/role is the
+ * pod's kind (node | generator | safeguard), which does not tell pools from relays.
+ */
 export const POD_LABELS = {
   run: 'leiosnet.io/run',
   node: 'leiosnet.io/node',
-  role: 'leiosnet.io/role',
+  role: 'leiosnet.io/metrics-role',
   release: 'leiosnet.io/release',
   region: 'leiosnet.io/region',
 } as const;
 
 export const PODMONITOR_CRD = 'podmonitors.monitoring.coreos.com';
+/** The PodMonitor API as CustomObjectsApi addresses it. */
+export const PODMONITOR_API = { group: 'monitoring.coreos.com', version: 'v1', plural: 'podmonitors' } as const;
 
 export interface ScrapeOptions {
   /** container port name or number serving /metrics (node admin: 12798) */
   port: number;
   portName?: string;
+  /** several named container ports, one podMetricsEndpoint each (pods without one are skipped for it) */
+  portNames?: string[];
   path?: string;
   intervalS?: number;
 }
@@ -65,15 +74,13 @@ export function podMonitor(runId: string, namespace: string, o: ScrapeOptions & 
     spec: {
       selector: { matchLabels: { [POD_LABELS.run]: podMetricLabels({ run: runId, node: 'x', role: 'x' })[POD_LABELS.run]! } },
       namespaceSelector: { matchNames: [namespace] },
-      podMetricsEndpoints: [
-        {
-          ...(o.portName ? { port: o.portName } : { targetPort: o.port }),
-          path: o.path ?? '/metrics',
-          interval: `${o.intervalS ?? 2}s`,
-          honorLabels: true,
-          relabelings: relabelToOurs('sourceLabels', 'targetLabel'),
-        },
-      ],
+      podMetricsEndpoints: (o.portNames?.length ? o.portNames.map((n) => ({ port: n })) : [o.portName ? { port: o.portName } : { targetPort: o.port }]).map((p) => ({
+        ...p,
+        path: o.path ?? '/metrics',
+        interval: `${o.intervalS ?? 2}s`,
+        honorLabels: true,
+        relabelings: relabelToOurs('sourceLabels', 'targetLabel'),
+      })),
     },
   };
 }

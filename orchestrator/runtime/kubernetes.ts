@@ -37,7 +37,7 @@ import { healthy } from '../collect/admin.ts';
 import { scrapeMetrics } from '../collect/collector.ts';
 import { InfraError, UserError } from '../errors.ts';
 import { renderGeneratorConfig } from '../genesis/generator-config.ts';
-import { scrapeAnnotations } from '../observe/kubernetes.ts';
+import { podMonitor, PODMONITOR_API, PODMONITOR_CRD, scrapeAnnotations } from '../observe/kubernetes.ts';
 import { renderNodeConfig, type NodePaths } from '../genesis/run-files.ts';
 import { ensureImages, imageTag } from '../image/build.ts';
 import { RunDir } from '../rundir/index.ts';
@@ -61,8 +61,10 @@ import {
   runSelector,
   SAFEGUARD,
   safeguardClusterName,
+  TEMPLATE_KEY,
+  templateSecretName,
 } from './kubernetes/names.ts';
-import { CAT_FILE_JS, LIST_DIR_JS, nodeExec, SAFEGUARD_JS, SIGNAL_CHILD_JS, SUPERVISOR_JS, WAIT_CHILD_GONE_JS, WRITE_FILE_JS } from './kubernetes/scripts.ts';
+import { CAT_FILE_JS, LIST_DIR_JS, nodeExec, SAFEGUARD_JS, SIGNAL_CHILD_JS, SUPERVISOR_JS, WAIT_CHILD_GONE_JS, WRITE_STDIN_JS } from './kubernetes/scripts.ts';
 import { releaseInfo } from './process/release.ts';
 import type {
   Deployment,
@@ -101,6 +103,11 @@ export interface KubernetesRuntimeOptions extends KubeOptions {
   onProgress?: (line: string) => void;
 }
 
+/**
+ * What the runtime can do on a cluster that allows everything it asks. The runtime's own
+ * `capabilities` are the cluster's answer (probe(): what these credentials may do there), these
+ * only until the cluster answered (or when it does not).
+ */
 export const KUBERNETES_CAPABILITIES: RuntimeCapabilities = {
   pause: true, // SIGSTOP/SIGCONT of the node process by exec
   restartWith: true, // in-place image patch: same Pod, same emptyDir chain DB
@@ -108,6 +115,81 @@ export const KUBERNETES_CAPABILITIES: RuntimeCapabilities = {
   resourceLimits: true,
   requiresImage: true,
 };
+
+/** An API request these credentials may or may not make (SelfSubjectAccessReview). */
+interface Access {
+  verb: string;
+  resource: string;
+  subresource?: string;
+  group?: string;
+  /** what needs it, for the refusal's message */
+  for: string;
+}
+
+/** Without these a run cannot come up at all. */
+const ESSENTIAL_ACCESS: Access[] = [
+  { verb: 'create', resource: 'namespaces', for: 'a namespace per run' },
+  { verb: 'delete', resource: 'namespaces', for: '`down`' },
+  { verb: 'create', resource: 'pods', for: 'a pod per node' },
+  { verb: 'create', resource: 'pods', subresource: 'exec', for: 'putting configs in force, kill/stop/start' },
+  { verb: 'create', resource: 'secrets', for: 'keys and node templates' },
+  { verb: 'create', resource: 'configmaps', for: 'genesis' },
+  { verb: 'create', resource: 'services', for: 'the headless Service' },
+  { verb: 'create', resource: 'clusterroles', group: 'rbac.authorization.k8s.io', for: 'the dead-orchestrator safeguard' },
+  { verb: 'create', resource: 'clusterrolebindings', group: 'rbac.authorization.k8s.io', for: 'the dead-orchestrator safeguard' },
+];
+/** Capabilities that hang on one permission each. */
+const CAPABILITY_ACCESS: { capability: keyof RuntimeCapabilities; access: Access }[] = [
+  { capability: 'pause', access: { verb: 'create', resource: 'pods', subresource: 'exec', for: 'pause/resume (SIGSTOP/SIGCONT by exec)' } },
+  { capability: 'restartWith', access: { verb: 'patch', resource: 'pods', for: 'upgrades (restartWith patches the pod image)' } },
+];
+const accessName = (a: Access) => `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ''}${a.group ? `.${a.group}` : ''}`;
+
+/** What the cluster said about itself (KubernetesRuntime.probe()). */
+export interface ClusterFacts {
+  server: string;
+  /** e.g. v1.20.15 */
+  version?: string;
+  /** the Go the API server was built with, e.g. go1.19.8 */
+  goVersion?: string;
+  /** false when the API server is known to crash on custom resources (crashesOnCustomResources) */
+  customResources: boolean;
+  /** accessName → allowed, for every permission asked */
+  access: Record<string, boolean>;
+  /** ready, schedulable nodes (allocatable); undefined when these credentials may not list nodes */
+  nodes?: { name: string; cpus: number; memoryMb: number; pods: number }[];
+  /** the Prometheus Operator's PodMonitor CRD is served */
+  podMonitor: boolean;
+  /** capabilities as the cluster allows them */
+  capabilities: RuntimeCapabilities;
+}
+
+/**
+ * API servers that crash on any custom resource: Kubernetes before 1.23 vendors
+ * modern-go/reflect2 1.0.1, whose map iteration faults under Go ≥ 1.18 (SIGSEGV in json-iterator
+ * while decoding a custom resource's metadata; modern-go/reflect2#21, fixed in 1.0.2). Official
+ * 1.20–1.22 builds use older Go; Debian's 1.20 (our test cluster) is built with Go 1.19. On such a
+ * server the runtime makes no custom resource (PodMonitor) and does not list them.
+ */
+export function crashesOnCustomResources(v: { gitVersion?: string; goVersion?: string }): boolean {
+  const k = /^v?(\d+)\.(\d+)/.exec(v.gitVersion ?? '');
+  const g = /^go(\d+)\.(\d+)/.exec(v.goVersion ?? '');
+  if (!k || !g) return false;
+  return Number(k[1]) === 1 && Number(k[2]) < 23 && (Number(g[1]) > 1 || Number(g[2]) >= 18);
+}
+
+/** Kubernetes quantities: cpu "2" | "1500m"; memory "8026512Ki" | "2Gi" | "512Mi" | bytes. */
+export function parseCpu(q: string | undefined): number {
+  if (!q) return 0;
+  return q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q);
+}
+export function parseMemoryMb(q: string | undefined): number {
+  if (!q) return 0;
+  const m = /^([0-9.]+)([A-Za-z]*)$/.exec(q);
+  if (!m) return 0;
+  const f: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+  return (Number(m[1]) * (f[m[2]!] ?? 1)) / 1024 / 1024;
+}
 
 const CONTAINER = 'main';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -304,6 +386,10 @@ class KubeNode implements NodeHandle {
     return execIn(this.dep.rt.kc, this.dep.namespace, this.pod, CONTAINER, nodeExec(js, ...args), { timeoutMs: 60_000 });
   }
 
+  private execStdin(stdin: Buffer, js: string, ...args: string[]) {
+    return execIn(this.dep.rt.kc, this.dep.namespace, this.pod, CONTAINER, nodeExec(js, ...args), { timeoutMs: 60_000, stdin });
+  }
+
   /** Wait until the container runs (after a kill the kubelet restarts it, maybe after a back-off). */
   async waitContainer(timeoutMs = 90_000): Promise<k8s.V1Pod> {
     const deadline = Date.now() + timeoutMs;
@@ -324,10 +410,13 @@ class KubeNode implements NodeHandle {
     }
   }
 
-  /** Put a config in force in the pod (the supervisor starts the node once it is there). */
+  /**
+   * Put a config in force in the pod (the supervisor starts the node once it is there). It goes
+   * through the exec's stdin: the admin token is in no argv (ps, the exec URL, engine records).
+   */
   async install(cfg: NodeConfig): Promise<void> {
-    const b64 = Buffer.from(`${JSON.stringify(cfg, null, 2)}\n`).toString('base64');
-    const r = await this.exec(WRITE_FILE_JS, b64, `${CONTROL_DIR}/config.json`);
+    const text = Buffer.from(`${JSON.stringify(cfg, null, 2)}\n`);
+    const r = await this.execStdin(text, WRITE_STDIN_JS, String(text.length), `${CONTROL_DIR}/config.json`);
     if (r.code !== 0) throw new InfraError(`node ${this.name}: writing its config in the pod failed (${r.code}): ${r.stderr}`);
   }
 
@@ -587,6 +676,10 @@ class KubeDeployment implements Deployment {
     return execIn(this.rt.kc, this.namespace, this.generator!.pod, CONTAINER, nodeExec(js, ...args), { timeoutMs: 60_000 });
   }
 
+  private genExecStdin(stdin: Buffer, js: string, ...args: string[]) {
+    return execIn(this.rt.kc, this.namespace, this.generator!.pod, CONTAINER, nodeExec(js, ...args), { timeoutMs: 60_000, stdin });
+  }
+
   async startGenerator(spec: GeneratorSpec): Promise<void> {
     const dir = resolve(spec.dir);
     mkdirSync(dir, { recursive: true });
@@ -599,7 +692,7 @@ class KubeDeployment implements Deployment {
         namespace: this.namespace,
         body: supervisedPod({
           name: pod,
-          labels: runLabels(this.runId, { [LABEL.node]: spec.name, [LABEL.role]: 'generator', [LABEL.release]: release }),
+          labels: runLabels(this.runId, { [LABEL.node]: spec.name, [LABEL.role]: 'generator', [LABEL.metricsRole]: 'generator', [LABEL.release]: release }),
           // Prometheus' kubernetes_sd (annotation convention) finds it without the operator
           annotations: { [ANNOTATION.nodeDir]: dir, ...scrapeAnnotations({ port: GENERATOR_METRICS_PORT }) },
           image: this.rt.imageFor(release),
@@ -618,7 +711,7 @@ class KubeDeployment implements Deployment {
     });
     const file = this.rd.writeGeneratorConfig(cfg);
     const text = readFileSync(file);
-    const w = await this.genExec(WRITE_FILE_JS, text.toString('base64'), `${CONTROL_DIR}/config.json`);
+    const w = await this.genExecStdin(text, WRITE_STDIN_JS, String(text.length), `${CONTROL_DIR}/config.json`);
     if (w.code !== 0) throw new InfraError(`generator: writing its config in the pod failed: ${w.stderr}`);
     await this.genExec(SIGNAL_CHILD_JS, 'none', 'release');
     const ep = await this.reach(pod, podInfo.status!.podIP!, GENERATOR_METRICS_PORT);
@@ -697,10 +790,15 @@ async function inBatches<T>(items: T[], width: number, fn: (t: T) => Promise<voi
 
 export class KubernetesRuntime implements Runtime {
   readonly name = 'kubernetes' as const;
-  readonly capabilities: RuntimeCapabilities = KUBERNETES_CAPABILITIES;
+  /** KUBERNETES_CAPABILITIES until probe() asked the cluster; then what the cluster allows */
+  capabilities: RuntimeCapabilities = { ...KUBERNETES_CAPABILITIES };
   readonly kc: k8s.KubeConfig;
   readonly core: k8s.CoreV1Api;
   readonly rbac: k8s.RbacAuthorizationV1Api;
+  readonly custom: k8s.CustomObjectsApi;
+  readonly apiext: k8s.ApiextensionsV1Api;
+  readonly authz: k8s.AuthorizationV1Api;
+  private facts: Promise<ClusterFacts> | undefined;
   readonly namespacePrefix: string;
   readonly imageFor: (release: string) => string;
   readonly imagePullPolicy: 'Never' | 'IfNotPresent' | 'Always';
@@ -724,6 +822,9 @@ export class KubernetesRuntime implements Runtime {
     }
     this.core = this.kc.makeApiClient(k8s.CoreV1Api);
     this.rbac = this.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    this.custom = this.kc.makeApiClient(k8s.CustomObjectsApi);
+    this.apiext = this.kc.makeApiClient(k8s.ApiextensionsV1Api);
+    this.authz = this.kc.makeApiClient(k8s.AuthorizationV1Api);
     this.namespacePrefix = opts.namespacePrefix ?? process.env.LEIOSNET_K8S_NAMESPACE_PREFIX ?? 'leiosnet-';
     this.imageFor = opts.imageFor ?? imageTag;
     this.imagePullPolicy = opts.imagePullPolicy ?? ((process.env.LEIOSNET_K8S_IMAGE_PULL_POLICY as 'Never' | undefined) || 'Never');
@@ -747,9 +848,147 @@ export class KubernetesRuntime implements Runtime {
   async check(): Promise<void> {
     const server = this.kc.getCurrentCluster()?.server ?? '(no cluster in the kubeconfig)';
     try {
-      await this.core.listNamespace({ limit: 1 });
+      // /version: any authenticated user may read it (what these credentials may do is admit()'s question)
+      await this.kc.makeApiClient(k8s.VersionApi).getCode();
     } catch (e) {
       throw new InfraError(`kubernetes runtime: the cluster at ${server} does not answer: ${apiMessage(e)}`);
+    }
+  }
+
+  /** May these credentials make this request (in `namespace`, or cluster-wide)? */
+  private async may(a: Access, namespace?: string): Promise<boolean> {
+    const r = await this.authz.createSelfSubjectAccessReview({
+      body: { spec: { resourceAttributes: { verb: a.verb, resource: a.resource, subresource: a.subresource, group: a.group ?? '', namespace } } },
+    });
+    return r.status?.allowed === true;
+  }
+
+  /**
+   * Is the Prometheus Operator's PodMonitor CRD there (and served at v1)? Asked each time: a CRD
+   * can be installed while the runtime lives. CRD read (apiextensions), else API discovery.
+   */
+  async podMonitorCrd(): Promise<boolean> {
+    try {
+      const crd = await this.apiext.readCustomResourceDefinition({ name: PODMONITOR_CRD });
+      const served = crd.spec.versions.some((v) => v.name === PODMONITOR_API.version && v.served);
+      const established = crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+      return served && established;
+    } catch (e) {
+      if (statusOf(e) === 404) return false;
+      if (statusOf(e) !== 403) throw e;
+    }
+    // may not read CRDs: API discovery says whether the group/version is served
+    const groups = await this.kc.makeApiClient(k8s.ApisApi).getAPIVersions();
+    return groups.groups.some((g) => g.name === PODMONITOR_API.group && g.versions.some((v) => v.version === PODMONITOR_API.version));
+  }
+
+  /**
+   * Ask the cluster what it allows (cached; `fresh` asks again): server version, the permissions a
+   * run needs (SelfSubjectAccessReview), the ready nodes' allocatable resources, the PodMonitor
+   * CRD. Sets `capabilities` from the answers, so a profile needing what these credentials may
+   * not do is refused before anything is created (checkCapabilities, admit()).
+   */
+  probe(fresh = false): Promise<ClusterFacts> {
+    if (this.facts && !fresh) return this.facts;
+    const p = (async (): Promise<ClusterFacts> => {
+      const server = this.kc.getCurrentCluster()?.server ?? '(no cluster in the kubeconfig)';
+      const info = await this.kc
+        .makeApiClient(k8s.VersionApi)
+        .getCode()
+        .catch((e: unknown) => {
+          throw new InfraError(`kubernetes runtime: the cluster at ${server} does not answer: ${apiMessage(e)}`);
+        });
+      const asks = [...ESSENTIAL_ACCESS, ...CAPABILITY_ACCESS.map((c) => c.access), { verb: 'list', resource: 'nodes', for: 'resource admission' }];
+      const access: Record<string, boolean> = {};
+      await Promise.all(asks.map(async (a) => (access[accessName(a)] = await this.may(a))));
+      let nodes: ClusterFacts['nodes'];
+      if (access['list nodes']) {
+        nodes = (await this.core.listNode()).items
+          .filter((n) => !n.spec?.unschedulable && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+          .map((n) => ({
+            name: n.metadata?.name ?? '',
+            cpus: parseCpu(n.status?.allocatable?.cpu),
+            memoryMb: Math.floor(parseMemoryMb(n.status?.allocatable?.memory)),
+            pods: Number(n.status?.allocatable?.pods ?? 110),
+          }));
+      }
+      const capabilities = { ...KUBERNETES_CAPABILITIES };
+      for (const c of CAPABILITY_ACCESS) capabilities[c.capability] = capabilities[c.capability] && access[accessName(c.access)] === true;
+      const podMonitor = await this.podMonitorCrd().catch(() => false);
+      const customResources = !crashesOnCustomResources(info);
+      return { server, version: info.gitVersion, goVersion: info.goVersion, customResources, access, nodes, podMonitor, capabilities };
+    })();
+    this.facts = p;
+    p.then(
+      (f) => (this.capabilities = f.capabilities),
+      () => (this.facts = undefined),
+    );
+    return p;
+  }
+
+  /**
+   * Refuse up front (UserError, exit 2) what this cluster cannot run, before any object exists:
+   * permissions a run needs, a pod's requests larger than every node, more requests or pods than
+   * the cluster has. Requests are limits × requestFraction (as the pods get them).
+   */
+  async admit(nodes: NodeSpec[]): Promise<ClusterFacts> {
+    const f = await this.probe();
+    const ctx = `kubernetes (context ${this.kc.getCurrentContext()}, ${f.server})`;
+    const denied = ESSENTIAL_ACCESS.filter((a) => !f.access[accessName(a)]);
+    if (denied.length) {
+      throw new UserError(`--runtime kubernetes: these credentials may not ${denied.map((a) => `${accessName(a)} (${a.for})`).join(', ')} on ${ctx}; a testnet needs them (RBAC)`);
+    }
+    if (!f.nodes) return f; // may not list nodes: the scheduler decides
+    if (f.nodes.length === 0) throw new UserError(`--runtime kubernetes: ${ctx} has no ready, schedulable node`);
+    const maxCpu = Math.max(...f.nodes.map((n) => n.cpus));
+    const maxMem = Math.max(...f.nodes.map((n) => n.memoryMb));
+    let cpuSum = 0;
+    let memSum = 0;
+    for (const s of nodes) {
+      const req = resourcesOf(s.resources, this.requestFraction)?.requests;
+      const cpu = parseCpu(req?.cpu);
+      const mem = parseMemoryMb(req?.memory);
+      cpuSum += cpu;
+      memSum += mem;
+      if (cpu > maxCpu) {
+        throw new UserError(`node.resources.cpus: ${s.resources!.cpus} for ${s.name} requests ${cpu} CPUs (limit × ${this.requestFraction}), more than any node of ${ctx} has (largest allocatable: ${maxCpu})`);
+      }
+      if (mem > maxMem) {
+        throw new UserError(`node.resources.memoryMb: ${s.resources!.memoryMb} for ${s.name} requests ${Math.round(mem)} MiB (limit × ${this.requestFraction}), more than any node of ${ctx} has (largest allocatable: ${maxMem} MiB)`);
+      }
+    }
+    const totalCpu = f.nodes.reduce((a, n) => a + n.cpus, 0);
+    const totalMem = f.nodes.reduce((a, n) => a + n.memoryMb, 0);
+    if (cpuSum > totalCpu) throw new UserError(`node.resources.cpus: ${nodes.length} nodes request ${cpuSum.toFixed(2)} CPUs in all, more than ${ctx} has allocatable (${totalCpu})`);
+    if (memSum > totalMem) throw new UserError(`node.resources.memoryMb: ${nodes.length} nodes request ${Math.round(memSum)} MiB in all, more than ${ctx} has allocatable (${totalMem} MiB)`);
+    const pods = f.nodes.reduce((a, n) => a + n.pods, 0);
+    if (nodes.length + 2 > pods) throw new UserError(`composition: ${nodes.length} nodes need ${nodes.length + 2} pods (with the generator and the safeguard); ${ctx} allows ${pods} pods in all`);
+    return f;
+  }
+
+  /** A PodMonitor for the run when the operator's CRD is there; else say that the annotations are what there is. */
+  private async applyPodMonitor(runId: string, namespace: string): Promise<void> {
+    if (!(await this.podMonitorCrd().catch(() => false))) {
+      this.onProgress(
+        `kubernetes: no PodMonitor for run ${runId}: the Prometheus Operator's CRD (${PODMONITOR_CRD}) is not on this cluster; the pods carry prometheus.io/* annotations for a Prometheus with kubernetes_sd (leiosnet observe / --prometheus scrape them either way)`,
+      );
+      return;
+    }
+    const f = await this.probe();
+    if (!f.customResources) {
+      this.onProgress(
+        `kubernetes: no PodMonitor for run ${runId}: the CRD is there, but this API server (${f.version}, built with ${f.goVersion}) crashes on custom resources (Kubernetes < 1.23 built with Go ≥ 1.18: modern-go/reflect2 1.0.1); the pods carry prometheus.io/* annotations instead`,
+      );
+      return;
+    }
+    const body = podMonitor(runId, namespace, { port: ADMIN_PORT, portNames: ['admin', 'metrics'], intervalS: 2 }) as { metadata: { name: string; labels: Record<string, string> } };
+    body.metadata.labels = { ...body.metadata.labels, ...runLabels(runId) };
+    try {
+      await this.custom.createNamespacedCustomObject({ ...PODMONITOR_API, namespace, body });
+      this.onProgress(`kubernetes: PodMonitor ${namespace}/${body.metadata.name} (the operator's Prometheus scrapes every node and the generator, labels run/node/role/release/region)`);
+    } catch (e) {
+      if (statusOf(e) !== 403 && statusOf(e) !== 409) throw e;
+      this.onProgress(`kubernetes: no PodMonitor for run ${runId}: ${statusOf(e) === 403 ? `these credentials may not create podmonitors (${apiMessage(e)})` : 'one exists already'}`);
     }
   }
 
@@ -856,6 +1095,7 @@ export class KubernetesRuntime implements Runtime {
   async up(runId: string, runDir: string, nodes: NodeSpec[]): Promise<Deployment> {
     runDir = resolve(runDir);
     await this.check();
+    await this.admit(nodes);
     const releases = [...new Set(nodes.map((n) => n.release))];
     for (const r of releases) await this.ensureImage(r);
     const namespace = this.namespaceOf(runId);
@@ -912,6 +1152,8 @@ export class KubernetesRuntime implements Runtime {
             },
           },
         });
+        // 3b. Prometheus Operator: a PodMonitor over the run's pods (annotations are there anyway)
+        await this.applyPodMonitor(runId, namespace);
       } else {
         dep.startHeartbeat();
       }
@@ -924,16 +1166,28 @@ export class KubernetesRuntime implements Runtime {
       await inBatches(nodes, 8, async (s) => {
         const h = dep.handles.get(s.name)!;
         if (await dep.readPod(h.pod)) return;
+        // the template (with the node's admin token) in a Secret of its own, not in the pod's
+        // metadata: an attached orchestrator re-renders configs from it
+        const secret = templateSecretName(s.name);
+        if (!(await ignoring(this.core.readNamespacedSecret({ name: secret, namespace })))) {
+          await this.core.createNamespacedSecret({
+            namespace,
+            body: {
+              metadata: { name: secret, labels: runLabels(runId, { [LABEL.node]: s.name, [LABEL.secret]: 'node-template' }) },
+              type: 'Opaque',
+              data: { [TEMPLATE_KEY]: Buffer.from(JSON.stringify(s.template)).toString('base64') },
+            },
+          });
+        }
         await this.core.createNamespacedPod({
           namespace,
           body: supervisedPod({
             name: h.pod,
-            labels: runLabels(runId, { [LABEL.node]: s.name, [LABEL.role]: 'node', [LABEL.release]: s.release }),
+            labels: runLabels(runId, { [LABEL.node]: s.name, [LABEL.role]: 'node', [LABEL.metricsRole]: s.template.role, [LABEL.release]: s.release, [LABEL.region]: s.region }),
             annotations: {
               [ANNOTATION.nodeDir]: h.dir,
               ...scrapeAnnotations({ port: ADMIN_PORT }), // /metrics is an open route of the admin API
               ...(s.region ? { [ANNOTATION.region]: s.region } : {}),
-              [ANNOTATION.template]: JSON.stringify(s.template),
             },
             image: this.imageFor(s.release),
             pullPolicy: this.imagePullPolicy,
@@ -978,6 +1232,12 @@ export class KubernetesRuntime implements Runtime {
     const a = ns.metadata.annotations ?? {};
     const dep = new KubeDeployment(this, runId, a[ANNOTATION.runDir] ?? '', ns.metadata.name);
     const pods = (await this.core.listNamespacedPod({ namespace: ns.metadata.name, labelSelector: LABEL.node })).items;
+    const templates = new Map<string, string>();
+    for (const sec of (await this.core.listNamespacedSecret({ namespace: ns.metadata.name, labelSelector: `${LABEL.secret}=node-template` })).items) {
+      const t = sec.data?.[TEMPLATE_KEY];
+      const node = sec.metadata?.labels?.[LABEL.node];
+      if (t && node) templates.set(node, Buffer.from(t, 'base64').toString('utf8'));
+    }
     for (const p of pods) {
       const l = p.metadata?.labels ?? {};
       const pa = p.metadata?.annotations ?? {};
@@ -988,7 +1248,8 @@ export class KubernetesRuntime implements Runtime {
       }
       let template: NodeTemplate | undefined;
       try {
-        template = pa[ANNOTATION.template] ? (JSON.parse(pa[ANNOTATION.template]) as NodeTemplate) : undefined;
+        const text = templates.get(name) ?? pa[ANNOTATION.template]; // the annotation: runs of earlier versions
+        template = text ? (JSON.parse(text) as NodeTemplate) : undefined;
       } catch {
         template = undefined;
       }
@@ -1031,6 +1292,13 @@ export class KubernetesRuntime implements Runtime {
     live?.stopHeartbeat();
     this.live.delete(runId);
     const sel = runSelector(runId);
+    // PodMonitors of the run, wherever they are (the namespace's go with it; CRD absent: 404).
+    // Not asked of an API server that crashes on custom resources (there can be none of ours).
+    const crSafe = await this.probe().then((f) => f.customResources, () => true);
+    const monitors = !crSafe ? [] : ((await ignoring(this.custom.listClusterCustomObject({ ...PODMONITOR_API, labelSelector: sel }), [403, 404])) as { items?: k8s.KubernetesObject[] } | undefined)?.items ?? [];
+    for (const m of monitors) {
+      await ignoring(this.custom.deleteNamespacedCustomObject({ ...PODMONITOR_API, namespace: m.metadata!.namespace!, name: m.metadata!.name! }));
+    }
     // namespace termination waits for every pod's graceful stop: slow on a loaded small cluster
     const deadline = Date.now() + 300_000;
     for (;;) {
@@ -1051,6 +1319,18 @@ export class KubernetesRuntime implements Runtime {
 
 export function createKubernetesRuntime(opts?: KubernetesRuntimeOptions): KubernetesRuntime {
   return new KubernetesRuntime(opts);
+}
+
+/**
+ * The CLI's runtime (orchestrator/runtime/registry.ts): progress on stderr, and the capabilities
+ * the cluster grants asked before the pipeline checks a profile against them. A cluster that does
+ * not answer within 5 s keeps KUBERNETES_CAPABILITIES (`up` then fails with exit 3 as before;
+ * `ls`/`down` need no probe).
+ */
+export async function createRuntime(opts: KubernetesRuntimeOptions = {}): Promise<KubernetesRuntime> {
+  const rt = new KubernetesRuntime({ onProgress: (l) => process.stderr.write(`${l}\n`), ...opts });
+  await Promise.race([rt.probe().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
+  return rt;
 }
 
 export { statusOf };

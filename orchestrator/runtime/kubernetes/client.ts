@@ -4,7 +4,7 @@
 
 import { createWriteStream, renameSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 
 export interface KubeOptions {
@@ -90,12 +90,22 @@ export async function execIn(
   pod: string,
   container: string,
   command: string[],
-  opts: { stdout?: Writable; timeoutMs?: number } = {},
+  opts: { stdout?: Writable; timeoutMs?: number; stdin?: Buffer } = {},
 ): Promise<ExecResult> {
   const out = new Collect();
   const err = new Collect();
   let status: k8s.V1Status | undefined;
-  const ws = await new k8s.Exec(kc).exec(namespace, pod, container, command, opts.stdout ?? out, err, null, false, (s) => (status = s));
+  // stdin is written but never ended: on the v4 exec protocol (Kubernetes < 1.29) client-node
+  // closes the whole connection when stdin ends, before the exit status arrives. The command knows
+  // how much to read (WRITE_STDIN_JS takes the length).
+  const input = opts.stdin !== undefined ? new PassThrough() : null;
+  if (input && opts.stdin!.length > 0) input.write(opts.stdin);
+  const ws = await new k8s.Exec(kc)
+    .exec(namespace, pod, container, command, opts.stdout ?? out, err, input, false, (s) => (status = s))
+    .catch((e: unknown) => {
+      input?.destroy();
+      throw e;
+    });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       ws.close();
@@ -109,7 +119,7 @@ export async function execIn(
       clearTimeout(timer);
       reject(e);
     });
-  });
+  }).finally(() => input?.destroy());
   return { code: exitCode(status), stdout: out.text(), stderr: err.text() };
 }
 

@@ -5,6 +5,12 @@ export const LABEL = {
   run: 'leiosnet.io/run',
   node: 'leiosnet.io/node',
   role: 'leiosnet.io/role', // node | generator | safeguard
+  /** what a pod's metrics are, the `role` label of Prometheus targets: pool | relay | generator */
+  metricsRole: 'leiosnet.io/metrics-role',
+  /** the plan's region of a node (sanitised), for relabelling */
+  region: 'leiosnet.io/region',
+  /** what a Secret holds: node-template (a node's template, with its admin token) | keys */
+  secret: 'leiosnet.io/secret',
   release: 'leiosnet.io/release',
   managedBy: 'app.kubernetes.io/managed-by',
 } as const;
@@ -18,7 +24,11 @@ export const ANNOTATION = {
   profile: 'leiosnet.io/profile',
   nodeDir: 'leiosnet.io/node-dir',
   region: 'leiosnet.io/region',
-  /** the node's runtime-neutral template (JSON), so an attached orchestrator can re-render it */
+  /**
+   * Runs of earlier versions only: the node's template (JSON, with its admin token) as a pod
+   * annotation. Now it is in the per-node Secret templateSecretName(node), so no token is
+   * readable from a pod's metadata; attach still reads the annotation of an older run.
+   */
   template: 'leiosnet.io/template',
 } as const;
 
@@ -51,6 +61,9 @@ export const namespaceName = (prefix: string, runId: string) => dnsLabel(`${pref
 export const nodePodName = (node: string) => dnsLabel(`node-${node}`);
 export const generatorPodName = (name: string) => dnsLabel(`gen-${name}`);
 export const keySecretName = (owner: string) => dnsLabel(`keys-${owner}`);
+/** Per-node Secret with the node's template (peers by name, admin token): key TEMPLATE_KEY. */
+export const templateSecretName = (node: string) => dnsLabel(`template-${node}`);
+export const TEMPLATE_KEY = 'template.json';
 export const GENESIS_CONFIGMAP = 'genesis';
 export const SAFEGUARD = 'leiosnet-safeguard';
 /** Cluster-scoped RBAC of one run's safeguard (owned by its namespace, labelled with the run). */

@@ -51,8 +51,15 @@ export function nodeExec(js: string, ...args: string[]): string[] {
   return ['node', '-e', js, ...args];
 }
 
-/** Write argv[1] (base64) to argv[2] atomically. */
-export const WRITE_FILE_JS = `const fs=require('fs');const [,b,p]=process.argv;fs.writeFileSync(p+'.tmp',Buffer.from(b,'base64'));fs.renameSync(p+'.tmp',p);`;
+/**
+ * Write the first argv[1] bytes of stdin to argv[2] atomically (mode 0600), then exit. The content
+ * (a node config with its admin token) never appears in an argv: not in `ps` inside the pod, not in
+ * the exec request's URL, not in the container engine's exec records. The length is given because
+ * Kubernetes before 1.29 (exec protocol v4) cannot signal the end of stdin.
+ */
+export const WRITE_STDIN_JS = `const fs=require('fs');const [,n,p]=process.argv;const want=Number(n);const parts=[];let got=0;
+const done=()=>{const b=Buffer.concat(parts).subarray(0,want);fs.writeFileSync(p+'.tmp',b,{mode:0o600});fs.renameSync(p+'.tmp',p);process.exit(0)};
+if(want===0)done();process.stdin.on('data',(c)=>{parts.push(c);got+=c.length;if(got>=want)done()});process.stdin.on('end',()=>process.exit(got>=want?0:5));`;
 /** Print a file (argv[1]); exit 3 if it does not exist. */
 export const CAT_FILE_JS = `const fs=require('fs');const p=process.argv[1];if(!fs.existsSync(p))process.exit(3);const s=fs.createReadStream(p);s.pipe(process.stdout);`;
 /** List a directory (argv[1]) as JSON [{name, size}]. */
