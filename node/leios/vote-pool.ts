@@ -184,7 +184,8 @@ export class VotePool {
       { votesVerified: true },
     );
     if (!cert) return;
-    const bytes = encodeCertificate(cert);
+    // a copy: the encoder's result is a view into its shared multi-MB buffer, kept until evicted
+    const bytes = encodeCertificate(cert).slice();
     this.certs.set(key, bytes);
     this.d.onCertificate(toHex(ebHash), electionId, bytes, votes.length);
   }

@@ -122,7 +122,8 @@ export class HeaderRelay {
       if (ks) ks.push(k);
       else this.slotsOf.set(slot, [k]);
     }
-    e.push({ hash, bytes });
+    // kept for keepSlots: a copy, not a view into the message buffer it arrived in
+    e.push({ hash, bytes: bytes.slice() });
     if (slot > this.newest) this.prune(slot);
     return e.length === 1 ? { kind: 'first' } : { kind: 'equivocation', pair: [e[0].bytes, e[1].bytes] };
   }
