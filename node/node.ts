@@ -25,6 +25,7 @@ import { Forger } from './forger.ts';
 import { governanceTx, submitTxs, type GovernanceAction } from './tx-intake.ts';
 import type { EbEntry } from './leios/engine.ts';
 import { Voter } from './leios/voter.ts';
+import { voteDeadlineSlot } from './leios/rules.ts';
 import { BlockStore } from './storage/blockstore.ts';
 
 // The node: block intake (headers and bodies from peers → chain selection), what follows a
@@ -322,7 +323,8 @@ export class LeiosNode {
         },
       );
       const node = this.chain.addHeader(h, headerBytes, v);
-      this.praos.noteValidated(h, key, headerBytes, from);
+      const verdict = this.praos.noteValidated(h, key, headerBytes, from);
+      this.praos.relayFresh(h, headerBytes, verdict, this.clock.currentSlot(), voteDeadlineSlot(0, this.genesis.leios));
       this.leios.noteHeader(h.issuerVkey, h.slot, node.key, h.ebAnnounce ? { ebHash: h.ebAnnounce.hash, epochNonce: node.data.nonce.epochNonce } : undefined);
       if (h.ebAnnounce && !this.leios.has(h.ebAnnounce.hash)) this.onEbWanted?.(h.ebAnnounce.hash, h.slot, from);
       this.wantCertifiedEb(node, from);

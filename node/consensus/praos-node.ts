@@ -38,6 +38,7 @@ export class PraosNode {
   private readonly equivocationsTotal: Counter;
   private readonly relayedTotal: Counter;
   private readonly overLimitTotal: Counter;
+  private readonly pipelinedTotal: Counter;
   credential: KesCredential | undefined;
 
   constructor(d: PraosNodeDeps) {
@@ -48,6 +49,7 @@ export class PraosNode {
     this.opcertCounterGauge = new Gauge({ name: 'leios_opcert_counter', help: "issue number of this pool's operational certificate", registers });
     this.equivocationsTotal = new Counter({ name: 'leios_rb_equivocations_total', help: 'RB header equivocations detected (two valid headers from one issuer for one slot)', registers });
     this.relayedTotal = new Counter({ name: 'leios_rb_headers_relayed_total', help: 'RB headers relayed off the chain (equivocation evidence)', registers });
+    this.pipelinedTotal = new Counter({ name: 'leios_rb_headers_pipelined_total', help: 'fresh RB headers relayed on validation, before their body was fetched (header-first diffusion)', registers });
     this.overLimitTotal = new Counter({ name: 'leios_rb_headers_over_limit_total', help: 'RB headers dropped: a third header for a (slot, issuer)', registers });
   }
 
@@ -74,6 +76,20 @@ export class PraosNode {
       this.relayedTotal.inc();
       for (const l of this.relayListeners) l(h);
     }
+  }
+
+  /**
+   * Header-first diffusion: the first valid header of a (slot, issuer) goes to every peer as
+   * soon as it is validated, before its body is fetched or the chain switches — CIP-164 needs
+   * RB headers everywhere within L_hdr (a voter refuses an RB whose header came later) and
+   * header diffusion independent of chain selection. Relaying only what one adopted made every
+   * hop cost a body fetch and validation: at 0.2 s slots (L_hdr = 200 ms) most voters saw the
+   * header too late. Old headers (catch-up) are not relayed: `freshSlots` bounds the age.
+   */
+  relayFresh(h: Header, headerBytes: Uint8Array, verdict: RelayVerdict, currentSlot: number, freshSlots: number): void {
+    if (verdict.kind !== 'first' || currentSlot - h.slot > freshSlots) return;
+    this.pipelinedTotal.inc();
+    for (const l of this.relayListeners) l(headerBytes);
   }
 
   /** Before validating a header: false for a third distinct header of its (slot, issuer). */

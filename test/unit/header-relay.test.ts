@@ -87,3 +87,33 @@ describe('ChainSync RelayHeader', () => {
     expect(cMux.closed).toBe(false);
   });
 });
+
+describe('header-first diffusion (PraosNode.relayFresh)', async () => {
+  const { PraosNode } = await import('../../node/consensus/praos-node.ts');
+  const { Registry } = await import('prom-client');
+  const make = () => {
+    const registry = new Registry();
+    const p = new PraosNode({ registry, rules: {} as never, emit: () => {}, log: { warn: () => {}, info: () => {} }, poolIdOf: () => 'pool-1' });
+    const sent: Uint8Array[] = [];
+    p.onRelay((b) => void sent.push(b));
+    return { p, sent, registry };
+  };
+  const hdr = (slot: number) => ({ slot, issuerVkey: new Uint8Array(32).fill(slot & 255) }) as never;
+
+  it('relays the first valid header of a (slot, issuer) at once, never a duplicate nor an old one', async () => {
+    const { p, sent, registry } = make();
+    const v1 = p.noteValidated(hdr(100), 'aa', h(1), 'peer-a');
+    p.relayFresh(hdr(100), h(1), v1, 101, 7);
+    expect(sent).toEqual([h(1)]);
+    // the same header again (from another peer): no second relay
+    const v2 = p.noteValidated(hdr(100), 'aa', h(1), 'peer-b');
+    p.relayFresh(hdr(100), h(1), v2, 101, 7);
+    expect(sent).toHaveLength(1);
+    // a header older than the fresh window (catch-up): validated, not relayed
+    const v3 = p.noteValidated(hdr(50), 'bb', h(2), 'peer-a');
+    p.relayFresh(hdr(50), h(2), v3, 101, 7);
+    expect(sent).toHaveLength(1);
+    const m = (await registry.getSingleMetric('leios_rb_headers_pipelined_total')!.get()).values[0].value;
+    expect(m).toBe(1);
+  });
+});
