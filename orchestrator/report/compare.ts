@@ -2,7 +2,7 @@
 // comparison tables. Each metric has a direction (latency up = worse, throughput up = better);
 // a change in the worse direction beyond the threshold is a regression.
 
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Summary } from '../analysis/summary.ts';
 import type { Fairness } from '../analysis/fairness.ts';
@@ -193,6 +193,7 @@ export function renderCompareMarkdown(r: CompareResult): string {
 export function writeCompare(r: CompareResult, outDir: string): { md: string; json: string } {
   const md = join(outDir, 'compare.md');
   const json = join(outDir, 'compare.json');
+  mkdirSync(outDir, { recursive: true }); // --out may name a directory that does not exist yet
   writeFileSync(md, renderCompareMarkdown(r));
   writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
   return { md, json };
