@@ -28,6 +28,7 @@ import { REPO_ROOT, node22Path } from './process/node22.ts';
 import {
   cpuPct,
   isAlive,
+  killStrays,
   readProcStat,
   recordedAlive,
   rssBytes,
@@ -283,6 +284,7 @@ class ProcessDeployment implements Deployment {
   async down(): Promise<void> {
     await this.stopGenerator().catch(() => {});
     await Promise.all(this.processes().map((p) => terminate(p, this.rt.stopGraceMs, this.runDir)));
+    killStrays(this.runDir);
     const pidsFile = join(this.runDir, 'pids.json');
     if (existsSync(pidsFile)) {
       try {
@@ -601,6 +603,7 @@ export class ProcessRuntime implements Runtime {
     const rec: RunRecord | undefined = readRunRecord(runId);
     if (!rec) return;
     await Promise.all(rec.pids.map((p) => terminate(p, this.stopGraceMs, rec.runDir)));
+    killStrays(rec.runDir);
     removeRunRecord(runId);
   }
 }

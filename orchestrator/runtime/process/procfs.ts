@@ -76,6 +76,35 @@ export function isOurs(rec: Pick<ProcRecord, 'pid' | 'startTicks' | 'cmdline'>, 
   return marker !== undefined && cmd.join(' ').includes(marker);
 }
 
+/**
+ * Kill every live process started with `--config <runDir>/…` that no record covers: a
+ * process spawned in the few ms before its pid reached pids.json, when the orchestrator was
+ * SIGKILLed just then (kill-anywhere found one). Every node and generator of a run is started
+ * that way, so the argument marks it. Returns the pids signalled.
+ */
+export function killStrays(runDir: string): number[] {
+  const marker = runDir.endsWith('/') ? runDir : runDir + '/';
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const pid = Number(d);
+    if (pid === process.pid) continue;
+    const st = readProcStat(pid);
+    if (!st || st.state === 'Z' || st.state === 'X') continue;
+    const cmd = readCmdline(pid);
+    // `--config <runDir>/…` exactly: a shell or `tail -f` on a run-dir file is not ours to kill
+    const c = cmd?.indexOf('--config') ?? -1;
+    if (!cmd || c < 0 || !cmd[c + 1]?.startsWith(marker)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      out.push(pid);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
 /** Every live pid in process group `pgid`. */
 export function groupMembers(pgid: number): number[] {
   const out: number[] = [];
