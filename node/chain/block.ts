@@ -1,8 +1,7 @@
-import { cborDecode, cborEncode, asArray, asBytes, asUint, DecodeError } from '../codec/cbor.ts';
+import { cborDecode, cborEncode, asArray, asBytes, asUint, DecodeError, ownBytes } from '../codec/cbor.ts';
 import { hash256 } from '../crypto/hash.ts';
 import { kesSignatureSize } from '../crypto/kes.ts';
 import type { OpCert } from '../crypto/opcert.ts';
-import { ownBytes } from '../ledger/tx.ts';
 
 // Ranking block (RB) wire format. A block is CBOR [headerBytes, bodyBytes]; the header hash
 // (Blake2b-256 of headerBytes) is the block id. Headers travel alone in ChainSync, so they

@@ -2,7 +2,7 @@ import { BlockTree, type TreeNode } from '../consensus/chain-selection.ts';
 import { applyBlockNonce, initialNonceState, type NonceState } from '../consensus/nonce.ts';
 import { hash256, toHex, bytesEqual } from '../crypto/hash.ts';
 import type { Block, Header } from './block.ts';
-import { ownBytes } from '../ledger/tx.ts';
+import { ownBytes } from '../codec/cbor.ts';
 import type { GovState } from '../consensus/governance.ts';
 import { praosParams, type PraosParams } from '../genesis/schema.ts';
 

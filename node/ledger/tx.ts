@@ -1,4 +1,5 @@
 import { Encoder } from 'cbor-x';
+import { ownBytes } from '../codec/cbor.ts';
 import { hash224, hash256, toHex } from '../crypto/hash.ts';
 import { ed25519PublicKey, ed25519Signer } from '../crypto/ed25519.ts';
 import type { ProtocolParams } from '../genesis/schema.ts';
@@ -321,19 +322,7 @@ function sameBytes(a: Uint8Array, aOff: number, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset + aOff, b.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 }
 
-/**
- * `b` itself if it spans its whole ArrayBuffer, else a copy that does. A tx decoded from a view
- * into a larger buffer (a network message, a socket read, Buffer's 8 KiB pool) would otherwise
- * keep all of that buffer alive for as long as the tx, or any of its fields, lives (mempool,
- * tx cache, EB closures): the soak's nodes grew by several times the tx bytes they ever saw.
- * The copy is a plain Uint8Array (Buffer.from would land in the shared pool again).
- */
-export function ownBytes(b: Uint8Array): Uint8Array {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) return b;
-  const c = new Uint8Array(b.byteLength);
-  c.set(b);
-  return c;
-}
+export { ownBytes };
 
 /**
  * Strict decode: the result's byte strings are views into `bytes`, or into a copy of it when

@@ -4,10 +4,10 @@
 
 import path from 'node:path';
 import { BlockStore } from '../storage/blockstore.ts';
-import { cborDecode, asArray, asBytes } from '../codec/cbor.ts';
+import { cborDecode, asArray, asBytes, cborHeadLen, ownBytes, writeCborHead } from '../codec/cbor.ts';
 import { toHex } from '../crypto/hash.ts';
 import { decodeEb, type EncodedEb } from './eb.ts';
-import { ownBytes, type Tx } from '../ledger/index.ts';
+import type { Tx } from '../ledger/index.ts';
 import type { Logger } from 'pino';
 
 export interface EbEntry {
@@ -55,42 +55,22 @@ export class TxCache {
   }
 }
 
-/** Bytes of a CBOR head (major type, length). */
-function headLen(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-}
-
-function writeHead(out: Uint8Array, at: number, major: number, n: number): number {
-  const m = major << 5;
-  if (n < 24) out[at++] = m | n;
-  else if (n < 0x100) (out[at++] = m | 24), (out[at++] = n);
-  else if (n < 0x10000) (out[at++] = m | 25), (out[at++] = n >> 8), (out[at++] = n & 0xff);
-  else {
-    out[at++] = m | 26;
-    out[at++] = n >>> 24;
-    out[at++] = (n >>> 16) & 0xff;
-    out[at++] = (n >>> 8) & 0xff;
-    out[at++] = n & 0xff;
-  }
-  return at;
-}
-
 /**
  * The stored record, CBOR [eb bytes, [tx bytes…]], framed by hand into one allocation: a 12 MB
  * closure is one memcpy pass, not a CBOR encoder pass (nor thousands of small head arrays) on
  * the event loop of every node that completes the EB.
  */
 export function encodeRecord(eb: Uint8Array, txs: readonly Uint8Array[]): Uint8Array {
-  let size = 1 + headLen(eb.length) + eb.length + headLen(txs.length);
-  for (const t of txs) size += headLen(t.length) + t.length;
+  let size = 1 + cborHeadLen(eb.length) + eb.length + cborHeadLen(txs.length);
+  for (const t of txs) size += cborHeadLen(t.length) + t.length;
   const out = Buffer.allocUnsafe(size);
-  let at = writeHead(out, 0, 4, 2);
-  at = writeHead(out, at, 2, eb.length);
+  let at = writeCborHead(out, 0, 4, 2);
+  at = writeCborHead(out, at, 2, eb.length);
   out.set(eb, at);
   at += eb.length;
-  at = writeHead(out, at, 4, txs.length);
+  at = writeCborHead(out, at, 4, txs.length);
   for (const t of txs) {
-    at = writeHead(out, at, 2, t.length);
+    at = writeCborHead(out, at, 2, t.length);
     out.set(t, at);
     at += t.length;
   }

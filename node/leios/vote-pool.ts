@@ -4,6 +4,7 @@
 // as the quorum is reached, so a block producer only looks it up.
 
 import { toHex } from '../crypto/hash.ts';
+import { ownBytes } from '../codec/cbor.ts';
 import { buildCertificate, encodeCertificate } from './certificate.ts';
 import type { VoteMsg } from './eb.ts';
 import type { CommitteeSelection } from './committee.ts';
@@ -185,7 +186,7 @@ export class VotePool {
     );
     if (!cert) return;
     // a copy: the encoder's result is a view into its shared multi-MB buffer, kept until evicted
-    const bytes = encodeCertificate(cert).slice();
+    const bytes = ownBytes(encodeCertificate(cert));
     this.certs.set(key, bytes);
     this.d.onCertificate(toHex(ebHash), electionId, bytes, votes.length);
   }

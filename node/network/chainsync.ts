@@ -18,6 +18,7 @@
 // be on its chain (the two headers of an equivocating issuer). HeaderRelay below decides what a
 // node relays.
 
+import { ownBytes } from '../codec/cbor.ts';
 import { muxOf, type Mux, type MuxCarrier } from './mux.ts';
 import {
   decodePoint,
@@ -123,7 +124,7 @@ export class HeaderRelay {
       else this.slotsOf.set(slot, [k]);
     }
     // kept for keepSlots: a copy, not a view into the message buffer it arrived in
-    e.push({ hash, bytes: bytes.slice() });
+    e.push({ hash, bytes: ownBytes(bytes) });
     if (slot > this.newest) this.prune(slot);
     return e.length === 1 ? { kind: 'first' } : { kind: 'equivocation', pair: [e[0].bytes, e[1].bytes] };
   }

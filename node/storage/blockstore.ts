@@ -53,6 +53,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { Encoder } from 'cbor-x';
+import { cborHeadLen, writeCborHead } from '../codec/cbor.ts';
 import { toHex } from '../crypto/hash.ts';
 
 export const RECORD_MAGIC = 0x4c444231; // "LDB1"
@@ -162,18 +163,6 @@ const stderrLogger: StoreLogger = {
 };
 
 const cbor = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: true });
-
-function bstrHeadLen(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-}
-
-/** A CBOR byte-string head (major type 2) for `n` bytes at `at`; the shortest form, as cbor-x writes it. */
-function writeBstrHead(out: Uint8Array, at: number, n: number): void {
-  if (n < 24) out[at] = 0x40 | n;
-  else if (n < 0x100) (out[at] = 0x58), (out[at + 1] = n);
-  else if (n < 0x10000) (out[at] = 0x59), (out[at + 1] = n >> 8), (out[at + 2] = n & 0xff);
-  else (out[at] = 0x5a), new DataView(out.buffer, out.byteOffset + at + 1, 4).setUint32(0, n);
-}
 
 const openDirs = new Set<string>();
 
@@ -713,10 +702,10 @@ export class BlockStore {
     // byte-string head by hand and the body itself written from where it is — an EB closure of
     // several MB through the encoder was tens of ms on the event loop of every node storing it.
     const small = cbor.encode([rec.hash, rec.prevHash, rec.slot, rec.blockNo]);
-    const prefix = Buffer.allocUnsafe(small.length + bstrHeadLen(rec.bytes.length));
+    const prefix = Buffer.allocUnsafe(small.length + cborHeadLen(rec.bytes.length));
     prefix.set(small, 0);
     prefix[0] = 0x85; // array of 5, not 4
-    writeBstrHead(prefix, small.length, rec.bytes.length);
+    writeCborHead(prefix, small.length, 2, rec.bytes.length);
     const payloadBytes = prefix.length + rec.bytes.length;
     if (payloadBytes > this.opts.maxRecordBytes) throw new RangeError(`append: record of ${payloadBytes} bytes exceeds maxRecordBytes`);
     const crc = zlib.crc32(rec.bytes, zlib.crc32(prefix));

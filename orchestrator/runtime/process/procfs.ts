@@ -76,6 +76,17 @@ export function isOurs(rec: Pick<ProcRecord, 'pid' | 'startTicks' | 'cmdline'>, 
   return marker !== undefined && cmd.join(' ').includes(marker);
 }
 
+/** The stat of every live (not zombie) process. */
+function liveProcs(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const st = readProcStat(Number(d));
+    if (st && st.state !== 'Z' && st.state !== 'X') out.push(st);
+  }
+  return out;
+}
+
 /**
  * Kill every live process started with `--config <runDir>/…` that no record covers: a
  * process spawned in the few ms before its pid reached pids.json, when the orchestrator was
@@ -85,12 +96,8 @@ export function isOurs(rec: Pick<ProcRecord, 'pid' | 'startTicks' | 'cmdline'>, 
 export function killStrays(runDir: string): number[] {
   const marker = runDir.endsWith('/') ? runDir : runDir + '/';
   const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const pid = Number(d);
+  for (const { pid } of liveProcs()) {
     if (pid === process.pid) continue;
-    const st = readProcStat(pid);
-    if (!st || st.state === 'Z' || st.state === 'X') continue;
     const cmd = readCmdline(pid);
     // `--config <runDir>/…` exactly: a shell or `tail -f` on a run-dir file is not ours to kill
     const c = cmd?.indexOf('--config') ?? -1;
@@ -107,13 +114,9 @@ export function killStrays(runDir: string): number[] {
 
 /** Every live pid in process group `pgid`. */
 export function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const st = readProcStat(Number(d));
-    if (st && st.pgrp === pgid && st.state !== 'Z' && st.state !== 'X') out.push(st.pid);
-  }
-  return out;
+  return liveProcs()
+    .filter((st) => st.pgrp === pgid)
+    .map((st) => st.pid);
 }
 
 /**
