@@ -58,18 +58,21 @@ export interface VoteSituation {
   alreadyVoted: boolean;
 }
 
-export type VoteRefusal =
-  | 'not-in-committee'
-  | 'already-voted'
-  | 'too-early'
-  | 'too-late'
-  | 'late-header'
-  | 'equivocation'
-  | 'eb-late'
-  | 'eb-invalid'
-  | 'eb-empty'
-  | 'eb-size-mismatch'
-  | 'not-tip';
+/** Every reason a vote is not cast, in the order voteDecision checks them. */
+export const VOTE_REFUSALS = [
+  'not-in-committee',
+  'already-voted',
+  'too-early',
+  'too-late',
+  'late-header',
+  'equivocation',
+  'eb-size-mismatch',
+  'eb-empty',
+  'eb-late',
+  'eb-invalid',
+  'not-tip',
+] as const;
+export type VoteRefusal = (typeof VOTE_REFUSALS)[number];
 
 export type VoteDecision = { vote: true } | { vote: false; reason: VoteRefusal };
 

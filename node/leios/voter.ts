@@ -16,7 +16,7 @@ import type { TraceWriter } from '../obs/trace.ts';
 import { proveEligibility } from './committee.ts';
 import { encodeVote, type VoteMsg } from './eb.ts';
 import type { LeiosEngine } from './engine.ts';
-import { voteDecision, voteDeadlineSlot, voteOpenSlot, type VoteDecision } from './rules.ts';
+import { voteDecision, voteDeadlineSlot, voteOpenSlot, type VoteDecision, type VoteRefusal } from './rules.ts';
 
 /** What a vote decision needs to know about the announcing RB. */
 export interface VoteCandidate {
@@ -62,6 +62,10 @@ export class Voter {
   private readonly timers = new Map<number, NodeJS.Timeout>();
   /** EBs refused as invalid (traced once each). */
   private readonly refused = new Set<string>();
+  /** election → the EB we voted for (so a re-decision for it is not counted as skipped). */
+  private readonly votedFor = new Map<number, string>();
+  /** `${election}:${eb}` refusals already counted in leios_votes_skipped_total. */
+  private readonly skipCounted = new Set<string>();
 
   constructor(d: VoterDeps) {
     this.d = d;
@@ -150,6 +154,7 @@ export class Voter {
     );
     if (!d.vote) {
       if (d.reason !== 'not-in-committee' && d.reason !== 'too-early') this.d.log.debug({ eb: ebKey.slice(0, 16), reason: d.reason }, 'not voting');
+      this.countSkip(rb.slot, ebKey, d.reason);
       if (d.reason === 'eb-invalid' && !this.refused.has(ebKey)) {
         if (this.refused.size > 1000) this.refused.clear();
         this.refused.add(ebKey);
@@ -162,10 +167,14 @@ export class Voter {
       return { vote: false, reason: 'already-voted' };
     }
     this.voted.add(rb.slot);
+    this.votedFor.set(rb.slot, ebKey);
     const v: VoteMsg = { electionId: rb.slot, ebHash: rb.ebHash, poolId, sig: blsSign(this.blsSk, voteMessage(rb.slot, rb.ebHash)), eligibility };
     // Signing takes milliseconds (more on a loaded machine): a vote finished after the voting
     // period closed is not cast.
-    if (this.d.nowMs() >= this.d.slotStartMs(voteDeadlineSlot(rb.slot, p))) return { vote: false, reason: 'too-late' };
+    if (this.d.nowMs() >= this.d.slotStartMs(voteDeadlineSlot(rb.slot, p))) {
+      this.countSkip(rb.slot, ebKey, 'too-late');
+      return { vote: false, reason: 'too-late' };
+    }
     const bytes = encodeVote(v);
     this.d.metrics.votesCast.inc();
     this.d.tracer.vtBundleGenerated({ id: `${ebKey}:${poolId}`, slot: rb.slot, size_bytes: bytes.length, votes: { [ebKey]: 1 }, election_id: rb.slot, voter: poolId, vote_slot: this.d.currentSlot() });
@@ -173,8 +182,24 @@ export class Voter {
     return d;
   }
 
+  /**
+   * Count a refusal once per election and EB: the tip changes and EB checks re-run the decision.
+   * too-early only defers (a timer retries at the window's start); already-voted for the EB we
+   * voted for is the normal case, not a skip.
+   */
+  private countSkip(slot: number, ebKey: string, reason: VoteRefusal): void {
+    if (reason === 'too-early') return;
+    if (reason === 'already-voted' && this.votedFor.get(slot) === ebKey) return;
+    const key = `${slot}:${ebKey}`;
+    if (this.skipCounted.has(key)) return;
+    if (this.skipCounted.size > 4096) this.skipCounted.clear();
+    this.skipCounted.add(key);
+    this.d.metrics.votesSkipped.inc({ reason });
+  }
+
   /** Forget elections before `slot` (past every certificate window). */
   evict(beforeSlot: number): void {
     for (const s of this.voted) if (s < beforeSlot) this.voted.delete(s);
+    for (const s of this.votedFor.keys()) if (s < beforeSlot) this.votedFor.delete(s);
   }
 }

@@ -44,6 +44,8 @@ export interface NodeMetrics {
   readonly ebReceived: Counter;
   readonly ebCertified: Counter;
   readonly votesCast: Counter;
+  /** Elections this node was in the committee for (or not) and did not vote in, by the first rule that refused (once per election and EB) */
+  readonly votesSkipped: Counter<'reason'>;
   readonly votesReceived: Counter;
   readonly certsIncluded: Counter;
   readonly ebArrivalDelay: Histogram;
@@ -194,6 +196,12 @@ export function createNodeMetrics(nodeName: string, opts: NodeMetricsOptions = {
     ebReceived: counter('eb_received_total', 'Endorser blocks received from peers'),
     ebCertified: counter('eb_certified_total', 'Endorser blocks for which a certificate was formed or seen'),
     votesCast: counter('votes_cast_total', 'Leios votes cast by this node'),
+    votesSkipped: new Counter({
+      name: 'leios_votes_skipped_total',
+      help: 'Votes not cast, by the CIP-164 rule that refused (once per election and EB; too-early is not counted, it only defers)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     votesReceived: counter('votes_received_total', 'Leios votes received from peers'),
     certsIncluded: counter('certs_included_total', 'EB certificates included in adopted RBs'),
     ebArrivalDelay: new Histogram({

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { MetricsSample, ResourceSample, TipsFile } from '../collect/files.ts';
 import { RESOURCES_FILE, SAMPLES_FILE, TIPS_FILE } from '../collect/files.ts';
 import { sumMetric } from '../collect/prometheus.ts';
+import { VOTE_REFUSALS } from '../../node/leios/rules.ts';
 import type { Assertion } from '../profile/schema.ts';
 import { evaluateAssertions, type NodeState } from './assertions.ts';
 import { mean, percentile, round, sortNumbers } from './stats.ts';
@@ -621,6 +622,13 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     includedBytes = 0;
     for (const id of includedIds.keys()) includedBytes += sizeOf.get(id)!;
   }
+  let votesSkipped: Record<string, number> | null = null;
+  if (sampleCount) {
+    votesSkipped = Object.fromEntries(VOTE_REFUSALS.filter((r) => r !== 'too-early').map((r) => [r, 0]));
+    for (const s of lastSample.values()) {
+      for (const r of Object.keys(votesSkipped)) votesSkipped[r]! += sumMetric(s.values, `leios_votes_skipped_total{reason=${JSON.stringify(r)}}`) ?? 0;
+    }
+  }
   if (sampleCount) {
     let appliedMax: number | undefined;
     let bytesApplied: number | undefined;
@@ -728,6 +736,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
       ebsCertified: certified.size,
       certRate: ebsAnnounced ? round(certified.size / ebsAnnounced, 4) : null,
       votesCast,
+      votesSkipped,
       certsIncluded: certRbs.size,
       hardForkSlot,
     },

@@ -48,6 +48,11 @@ export interface Summary {
     ebsCertified: number;
     certRate: number | null;
     votesCast: number;
+    /**
+     * Votes not cast, summed over nodes, by the CIP-164 rule that refused (leios_votes_skipped_total;
+     * once per node, election and EB). Every reason is present (0 when none); null without metrics.
+     */
+    votesSkipped: Record<string, number> | null;
     certsIncluded: number;
     hardForkSlot: number | null;
   };

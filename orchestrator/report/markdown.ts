@@ -97,6 +97,7 @@ export function renderMarkdown(summary: Summary, series?: Series, scenario?: Sce
       ['EBs certified', s.leios.ebsCertified],
       ['certification rate', s.leios.certRate],
       ['votes cast', s.leios.votesCast],
+      ['votes not cast, by rule', skippedLine(s.leios.votesSkipped)],
       ['certificates included', s.leios.certsIncluded],
       ['hard fork slot', s.leios.hardForkSlot],
     ]),
@@ -137,4 +138,11 @@ export function renderMarkdown(summary: Summary, series?: Series, scenario?: Sce
   }
   out.push('', 'Plots: report.html (diffusion CDFs, throughput and mempool over time, CPU and RSS per node).', '');
   return out.join('\n');
+}
+
+/** "late-header 12, not-in-committee 40" (reasons with a count, largest first), or "none". */
+function skippedLine(v: Record<string, number> | null | undefined): string | null {
+  if (!v) return null;
+  const parts = Object.entries(v).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${n}`);
+  return parts.length ? parts.join(', ') : 'none';
 }

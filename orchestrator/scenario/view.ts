@@ -22,7 +22,7 @@ export function emptySummary(): Summary {
   return {
     run: { id: '', profile: '', runtime: '', seed: null, nodes: 0, durationS: null, slotLengthS: null },
     chain: { blocks: 0, finalSlot: null, tipAgreement: false, tipAgreementShare: null, maxForkDepth: 0, rollbacks: 0, density: null },
-    leios: { ebsAnnounced: 0, ebsCertified: 0, certRate: null, votesCast: 0, certsIncluded: 0, hardForkSlot: null },
+    leios: { ebsAnnounced: 0, ebsCertified: 0, certRate: null, votesCast: 0, votesSkipped: null, certsIncluded: 0, hardForkSlot: null },
     throughput: { txSubmitted: 0, txIncluded: 0, txRejected: 0, txPending: 0, txkbPerS: null, tps: null, loadWindowS: null },
     latency: { inclusionP50S: null, inclusionP95S: null },
     diffusion: { rb: { ...p }, eb: { ...p } },

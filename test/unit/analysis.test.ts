@@ -79,6 +79,8 @@ describe('analysis of the recorded four-node trace set', async () => {
       ebsCertified: 1,
       certRate: 0.5,
       votesCast: 4,
+      // leios_votes_skipped_total at each node's last sample, summed; every reason present
+      votesSkipped: { 'not-in-committee': 3, 'already-voted': 0, 'too-late': 0, 'late-header': 3, equivocation: 0, 'eb-size-mismatch': 0, 'eb-empty': 0, 'eb-late': 0, 'eb-invalid': 0, 'not-tip': 0 },
       certsIncluded: 1,
       hardForkSlot: 10,
     });

@@ -125,7 +125,7 @@ function fakeSummary(offeredKb: number): Summary {
   return {
     run: { id: 'x', profile: 'ci-test', runtime: 'process', seed: 1, nodes: 5, durationS: 80, slotLengthS: 0.5 },
     chain: { blocks: 10, finalSlot: 100, tipAgreement: true, tipAgreementShare: 1, maxForkDepth: 0, rollbacks: 0, density: 0.1 },
-    leios: { ebsAnnounced: 4, ebsCertified: 2, certRate: 0.5, votesCast: 10, certsIncluded: 2, hardForkSlot: 60 },
+    leios: { ebsAnnounced: 4, ebsCertified: 2, certRate: 0.5, votesCast: 10, votesSkipped: null, certsIncluded: 2, hardForkSlot: 60 },
     throughput: { txSubmitted: 100, txIncluded: 97, txRejected: 3, txPending: 0, txkbPerS: included, tps: 1, loadWindowS: 60 },
     latency: { inclusionP50S: 2, inclusionP95S: offeredKb / 10 },
     diffusion: { rb: p, eb: p },
