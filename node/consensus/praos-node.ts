@@ -74,8 +74,12 @@ export class PraosNode {
   relayHeaders(headers: Uint8Array[]): void {
     for (const h of headers) {
       this.relayedTotal.inc();
-      for (const l of this.relayListeners) l(h);
+      this.toEveryPeer(h);
     }
+  }
+
+  private toEveryPeer(headerBytes: Uint8Array): void {
+    for (const l of this.relayListeners) l(headerBytes);
   }
 
   /**
@@ -89,7 +93,7 @@ export class PraosNode {
   relayFresh(h: Header, headerBytes: Uint8Array, verdict: RelayVerdict, currentSlot: number, freshSlots: number): void {
     if (verdict.kind !== 'first' || currentSlot - h.slot > freshSlots) return;
     this.pipelinedTotal.inc();
-    for (const l of this.relayListeners) l(headerBytes);
+    this.toEveryPeer(headerBytes);
   }
 
   /** Before validating a header: false for a third distinct header of its (slot, issuer). */
