@@ -56,6 +56,24 @@ export const AdversariesSchema = Type.Object(
 
 export type AdversaryConfig = Record<string, Record<string, unknown>>;
 
+/**
+ * Pools holding at most `share` of the stake together, smallest stake first, ties by id (attack
+ * tools size an adversary by stake share, not node count: the profile's node.adversaryStake and
+ * `leiosnet attack --stake`). Empty when even the smallest pool holds more than `share`.
+ */
+export function poolsUpToShare(pools: readonly { id: string; stake: number }[], share: number): string[] {
+  const total = pools.reduce((a, p) => a + p.stake, 0);
+  if (total <= 0) return [];
+  const out: string[] = [];
+  let sum = 0;
+  for (const p of [...pools].filter((p) => p.stake > 0).sort((a, b) => a.stake - b.stake || a.id.localeCompare(b.id))) {
+    if ((sum + p.stake) / total > share + 1e-12) break;
+    sum += p.stake;
+    out.push(p.id);
+  }
+  return out;
+}
+
 /** Problems with one behaviour's params, each as `field: message` (empty: valid). */
 export function paramsProblems(name: string, params: unknown, prefix = 'params'): string[] {
   const b = behaviour(name);

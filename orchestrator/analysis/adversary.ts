@@ -11,6 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forEachLine, peekString, peekType, runNodes } from './traces.ts';
+import { direction } from '../report/compare.ts';
 
 export interface HonestReaction {
   /** VoteRejected traces: votes from peers that failed verification */
@@ -34,6 +35,74 @@ export interface AdversarySummary {
   ebs: Record<string, { forged: number; certified: number }>;
   /** producers named in honest nodes' RBHeaderEquivocation traces (an honest one here is a bug) */
   equivocators: string[];
+  /** EB twins (eb-equivocation's unannounced EBs, Adversary traces' `twin`) certified on a chain an honest node adopted: must be 0 */
+  ebTwinsCertified: number;
+  /** this run against the attack-free run named by analysis.baseline (absent without one) */
+  degradation?: Degradation;
+}
+
+/** One figure of an attack run beside the same figure of its attack-free baseline. */
+export interface DegradationRow {
+  /** summary.json path, e.g. leios.certRate */
+  metric: string;
+  baseline: number | null;
+  attack: number | null;
+  /** attack − baseline */
+  delta: number | null;
+  /** 100 · delta / baseline */
+  deltaPct: number | null;
+  better: 'higher' | 'lower';
+  /** changed the wrong way */
+  worse: boolean;
+}
+
+export interface Degradation {
+  /** the baseline run's id and where its summary.json was read */
+  baseline: { runId: string | null; profile: string | null; path: string };
+  rows: DegradationRow[];
+  /** why there are no rows (the baseline's summary.json is missing or unreadable) */
+  error?: string;
+}
+
+/** The figures an attack degrades (issue #10: certification rate, throughput, RB diffusion p95), with the better direction. */
+export const DEGRADATION_METRICS: readonly (readonly [string, 'higher' | 'lower'])[] = [
+  ['leios.certRate', 'higher'],
+  ['leios.ebsCertified', 'higher'],
+  ['leios.certsIncluded', 'higher'],
+  ['throughput.txkbPerS', 'higher'],
+  ['throughput.tps', 'higher'],
+  ['diffusion.rb.p95Ms', 'lower'],
+  ['diffusion.eb.p95Ms', 'lower'],
+  ['latency.inclusionP50S', 'lower'],
+  ['chain.blocks', 'higher'],
+];
+
+function numberAt(o: unknown, path: string): number | null {
+  let v: unknown = o;
+  for (const k of path.split('.')) v = obj(v)?.[k];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** An attack run's summary against its baseline's (both summary.json shapes; pure). `extra`: more paths (metric assertions' maxWorsePct). */
+export function degradationRows(baseline: unknown, attack: unknown, extra: readonly string[] = []): DegradationRow[] {
+  const metrics = [...DEGRADATION_METRICS, ...extra.filter((m) => !DEGRADATION_METRICS.some(([d]) => d === m)).map((m) => [m, direction(m) === 'lower' ? 'lower' : 'higher'] as const)];
+  return metrics.map(([metric, better]) => {
+    const b = numberAt(baseline, metric);
+    const a = numberAt(attack, metric);
+    const delta = a !== null && b !== null ? Math.round((a - b) * 1e4) / 1e4 : null;
+    const deltaPct = delta !== null && b ? Math.round((delta / Math.abs(b)) * 1000) / 10 : null;
+    return { metric, baseline: b, attack: a, delta, deltaPct, better, worse: delta !== null && (better === 'higher' ? delta < 0 : delta > 0) };
+  });
+}
+
+/** summary.adversary.degradation: `baseline` is a run dir or its summary.json (analysis.baseline). */
+export function degradationAgainst(baseline: string, attack: unknown, extra: readonly string[] = []): Degradation {
+  const file = baseline.endsWith('.json') ? baseline : join(baseline, 'summary.json');
+  const b = readJson(file);
+  const run = obj(obj(b)?.run);
+  const ref = { runId: typeof run?.id === 'string' ? run.id : null, profile: typeof run?.profile === 'string' ? run.profile : null, path: file };
+  if (!obj(b)) return { baseline: ref, rows: [], error: existsSync(file) ? `${file} is not a summary.json` : `no ${file} (run the baseline profile first, e.g. leiosnet run profiles/attacks/baseline.yaml --out <dir>)` };
+  return { baseline: ref, rows: degradationRows(b, attack, extra) };
 }
 
 const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
@@ -83,11 +152,21 @@ export function adversarialNodes(runDir: string, plan?: unknown): Set<string> {
 
 const TYPES = new Set(['Adversary', 'VoteRejected', 'EBRejected', 'CertificateRejected', 'RBHeaderEquivocation', 'EBGenerated', 'CertIncluded']);
 
-/** summary.adversary; undefined for a run without adversaries. */
-export async function analyseAdversaries(runDir: string, plan?: unknown): Promise<AdversarySummary | undefined> {
+/**
+ * summary.adversary; undefined for a run without adversaries. `summary`: this run's figures so
+ * far, compared with the run analysis.baseline names (plan or profile.resolved.json).
+ */
+export async function analyseAdversaries(runDir: string, plan?: unknown, summary?: unknown): Promise<AdversarySummary | undefined> {
   const adversaries = adversarialNodes(runDir, plan);
   if (adversaries.size === 0) return undefined;
-  const s: AdversarySummary = { nodes: [...adversaries].sort(), actions: {}, honest: {}, ebs: {}, equivocators: [] };
+  const analysis = obj(obj(plan ?? readJson(join(runDir, 'profile.resolved.json')))?.analysis);
+  const baseline = analysis?.baseline;
+  const extra = (Array.isArray(analysis?.assertions) ? analysis.assertions : [])
+    .map((x) => obj(x))
+    .filter((x) => x?.kind === 'metric' && x.maxWorsePct !== undefined && typeof x.path === 'string')
+    .map((x) => x!.path as string);
+  const s: AdversarySummary = { nodes: [...adversaries].sort(), actions: {}, honest: {}, ebs: {}, equivocators: [], ebTwinsCertified: 0 };
+  const twins = new Set<string>();
   const ebProducer = new Map<string, string>();
   const certifiedHonest = new Set<string>();
   const equivocators = new Set<string>();
@@ -124,6 +203,8 @@ export async function analyseAdversaries(runDir: string, plan?: unknown): Promis
           }
           const action = String(m?.action ?? '');
           if (action === 'enabled' || action === 'disabled') return;
+          const twin = obj(m?.detail)?.twin;
+          if (typeof twin === 'string') twins.add(twin);
           const key = `${String(m?.behaviour ?? '?')}/${action}`;
           s.actions[node]![key] = (s.actions[node]![key] ?? 0) + 1;
           return;
@@ -150,7 +231,9 @@ export async function analyseAdversaries(runDir: string, plan?: unknown): Promis
   for (const eb of certifiedHonest) {
     const p = ebProducer.get(eb);
     if (p) s.ebs[p]!.certified++;
+    if (twins.has(eb)) s.ebTwinsCertified++;
   }
   s.equivocators = [...equivocators].sort();
+  if (typeof baseline === 'string' && summary) s.degradation = degradationAgainst(baseline, summary, extra);
   return s;
 }

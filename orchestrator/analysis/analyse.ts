@@ -765,7 +765,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
     passed: true,
   };
   const nodeStates = Object.fromEntries(state);
-  const adversary = await analyseAdversaries(runDir, plan);
+  const adversary = await analyseAdversaries(runDir, plan, summary);
   if (adversary) summary.adversary = adversary;
   summary.assertions = [...scenarioAssertions, ...evaluateAssertions(assertions, { summary, nodes: nodeStates })];
   summary.passed = summary.assertions.every((a) => a.passed);

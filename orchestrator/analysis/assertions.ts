@@ -151,12 +151,49 @@ export function evaluateAssertion(a: Assertion, view: AssertionView): Evaluation
         detail: `equivocations detected: ${per.map(([n, v]) => `${n} ${v}`).join(', ')} (want >= ${min} each)${wrongly.length ? `; honest producers named: ${wrongly.join(', ')}` : ''}`,
       };
     }
+    case 'metric':
+      return evaluateMetric(a, s);
     case 'not-certified': {
       const ebs = s.adversary?.ebs ?? {};
       const per = a.producers.map((p) => [p, ebs[p]?.certified ?? 0, ebs[p]?.forged ?? 0] as const);
       return { passed: per.every(([, c]) => c === 0), detail: `certified EBs: ${per.map(([p, c, f]) => `${p} ${c} of ${f} forged`).join(', ')} (want 0)` };
     }
   }
+}
+
+/** The number at a dotted path of summary.json (null: absent or not a finite number). */
+export function summaryNumber(s: unknown, path: string): number | null {
+  let v: unknown = s;
+  for (const k of path.split('.')) v = v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined;
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function evaluateMetric(a: Extract<Assertion, { kind: 'metric' }>, s: Summary): Evaluation {
+  const v = summaryNumber(s, a.path);
+  if (v === null) return { passed: false, detail: `${a.path}: no number in summary.json` };
+  const parts: string[] = [];
+  let passed = true;
+  if (a.min !== undefined) {
+    passed &&= v >= a.min;
+    parts.push(`>= ${a.min}`);
+  }
+  if (a.max !== undefined) {
+    passed &&= v <= a.max;
+    parts.push(`<= ${a.max}`);
+  }
+  let base = '';
+  if (a.maxWorsePct !== undefined) {
+    const row = s.adversary?.degradation?.rows.find((r) => r.metric === a.path);
+    if (!row || row.baseline === null) {
+      passed = false;
+      base = `; no baseline figure (${s.adversary?.degradation?.error ?? 'needs analysis.baseline, the attack-free run'})`;
+    } else {
+      const worsePct = row.baseline === 0 ? (row.worse ? Infinity : 0) : (100 * Math.abs(v - row.baseline) * (row.worse ? 1 : 0)) / Math.abs(row.baseline);
+      passed &&= worsePct <= a.maxWorsePct;
+      base = `; baseline ${row.baseline}, ${Math.round(worsePct * 10) / 10} % worse (want <= ${a.maxWorsePct} %)`;
+    }
+  }
+  return { passed, detail: `${a.path} ${v}${parts.length ? ` (want ${parts.join(' and ')})` : ''}${base}` };
 }
 
 export function evaluateAssertions(assertions: readonly Assertion[], view: AssertionView): AssertionResult[] {

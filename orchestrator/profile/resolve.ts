@@ -1,4 +1,6 @@
+import { resolve as resolvePath } from 'node:path';
 import { toHex } from '../../node/crypto/hash.ts';
+import { BEHAVIOUR_NAMES, poolsUpToShare } from '../../node/adversary/index.ts';
 import { ProfileError, type ProfileIssue } from '../errors.ts';
 import { buildTopology, TopologyError, type Topology } from '../topology/index.ts';
 import { baseDirFor, profileFromObject, profileLocator, type LoadedProfile, type LoadOptions, loadProfile } from './load.ts';
@@ -7,7 +9,7 @@ import { apportion } from './apportion.ts';
 import { releaseInfo, type ReleaseInfo, type ReleaseName } from './releases.ts';
 import { deriveBytes, Rng } from './rng.ts';
 import { expandCampaigns } from './campaign.ts';
-import type { Duration, Profile, StakeSpec, Step } from './schema.ts';
+import { METRIC_LATE_SECTIONS, type Duration, type Profile, type StakeSpec, type Step } from './schema.ts';
 import { displayPath, type Segment } from './validate.ts';
 
 // Profile → Plan: name the nodes, split the stake, build the topology, resolve releases,
@@ -103,9 +105,12 @@ export function resolvePlan(input: LoadedProfile | Profile): Plan {
 
   for (const name of Object.keys(nodeSec.releases)) checkNode(name, ['node', 'releases', name], 'key');
   for (const name of Object.keys(nodeSec.adversaries)) checkNode(name, ['node', 'adversaries', name], 'key');
+  const byStake = stakeAdversaries(nodeSec, poolNodes.map((n) => ({ id: n.name, stake: stakeOf.get(n.name) ?? 0 })), bad);
 
   const nodes: PlanNode[] = topo.nodes.map((n) => {
-    const adversary = nodeSec.adversaries[n.name];
+    const picked = byStake.has(n.name) ? nodeSec.adversaryBehaviours : undefined;
+    // explicit node.adversaries entries win per behaviour over the stake-sized ones
+    const adversary = picked || nodeSec.adversaries[n.name] ? { ...(picked ?? {}), ...(nodeSec.adversaries[n.name] ?? {}) } : undefined;
     return {
       name: n.name,
       role: n.role,
@@ -146,6 +151,13 @@ export function resolvePlan(input: LoadedProfile | Profile): Plan {
   });
   analysis.assertions.forEach((a, i) => {
     if ('nodes' in a && a.nodes) a.nodes.forEach((n, j) => checkNode(n, ['analysis', 'assertions', i, 'nodes', j]));
+    if (a.kind === 'metric') {
+      const at: Segment[] = ['analysis', 'assertions', i];
+      if (a.min === undefined && a.max === undefined && a.maxWorsePct === undefined) bad([...at, 'kind'], 'a metric assertion needs min, max or maxWorsePct');
+      if (a.min !== undefined && a.max !== undefined && a.min > a.max) bad([...at, 'min'], `min ${a.min} is above max ${a.max}`);
+      const head = a.path.split('.')[0]!;
+      if ((METRIC_LATE_SECTIONS as readonly string[]).includes(head)) bad([...at, 'path'], `summary.${head} is computed after the assertions are evaluated; a metric assertion cannot read it`);
+    }
   });
 
   if (issues.length > 0) throw new ProfileError(issues);
@@ -191,8 +203,35 @@ export function resolvePlan(input: LoadedProfile | Profile): Plan {
       estimatedDurationS: estimateDurationS(scenario.duration, gen.slotLengthS, gen.f),
       steps: expandCampaigns(scenario.steps, rng.fork('scenario/campaigns')),
     },
-    analysis: structuredClone(analysis),
+    analysis: { ...structuredClone(analysis), ...(analysis.baseline !== undefined ? { baseline: resolvePath(source.cwd, analysis.baseline) } : {}) },
   };
+}
+
+/** The pools node.adversaryStake picks (node/adversary poolsUpToShare), with its cross-field rules. */
+function stakeAdversaries(
+  nodeSec: Profile['node'],
+  pools: { id: string; stake: number }[],
+  bad: (segments: Segment[], message: string, at?: 'key' | 'value') => void,
+): Set<string> {
+  const share = nodeSec.adversaryStake;
+  const behaviours = nodeSec.adversaryBehaviours;
+  if (share === undefined) {
+    if (behaviours) bad(['node', 'adversaryBehaviours'], 'needs node.adversaryStake (the stake share of the pools that run them), e.g. adversaryStake: 0.2', 'key');
+    return new Set();
+  }
+  if (!behaviours || Object.keys(behaviours).length === 0) {
+    const eg = `e.g. { ${BEHAVIOUR_NAMES[0]}: {} } (known: ${BEHAVIOUR_NAMES.join(', ')})`;
+    if (behaviours) bad(['node', 'adversaryBehaviours'], `names no behaviour for the node.adversaryStake pools to run; ${eg}`);
+    else bad(['node', 'adversaryStake'], `needs node.adversaryBehaviours (what the pools run), ${eg}`, 'key');
+    return new Set();
+  }
+  const picked = poolsUpToShare(pools, share);
+  if (picked.length === 0) {
+    const total = pools.reduce((a, p) => a + p.stake, 0);
+    const smallest = pools.length && total > 0 ? Math.min(...pools.map((p) => p.stake)) / total : 0;
+    bad(['node', 'adversaryStake'], `${share} is less than the smallest pool's share of the stake (${smallest.toFixed(4)}): no pool fits`);
+  }
+  return new Set(picked);
 }
 
 /** pool-1..pool-4, relay-1..relay-2 */

@@ -204,6 +204,20 @@ export const NodeSectionSchema = Type.Object(
       default: {},
       description: 'adversary behaviours on from the start, per node: { pool-2: { eb-withholding: {} } } (node/adversary/)',
     }),
+    adversaryStake: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description:
+          'size the adversary by stake share, not node count: the pools holding at most this share together, smallest stake first (ties by name, as `leiosnet attack --stake`), run node.adversaryBehaviours from the start',
+      }),
+    ),
+    adversaryBehaviours: Type.Optional(
+      Type.Object(AdversariesSchema.properties, {
+        additionalProperties: false,
+        description: `the behaviours (and params) the node.adversaryStake pools run, e.g. { lazy-voter: {} } (known: ${BEHAVIOURS.map((b) => b.name).join(', ')})`,
+      }),
+    ),
   },
   { ...strict, default: {} },
 );
@@ -308,7 +322,28 @@ const AdversaryAssertionSchemas = (() => {
   ];
 })();
 
-export const AssertionSchema = Type.Union([...assertionKinds({}), ...AdversaryAssertionSchemas]);
+/** summary.json sections computed after the assertions are evaluated: a `metric` assertion cannot read them. */
+export const METRIC_LATE_SECTIONS = ['txFate', 'fairness', 'faults', 'assertions', 'passed'] as const;
+
+// End-of-run only: any numeric figure of summary.json against bounds, or against the same figure of
+// the attack-free baseline run (analysis.baseline).
+const MetricAssertionSchema = Type.Object(
+  {
+    kind: Type.Literal('metric', { description: 'a summary.json figure (dotted path) is within bounds, or within maxWorsePct of the baseline run' }),
+    path: Type.String({
+      pattern: '^[A-Za-z][A-Za-z0-9]*(\\.[A-Za-z0-9_-]+)+$',
+      description: `dotted summary.json path, e.g. leios.certRate, diffusion.rb.p95Ms, adversary.ebTwinsCertified (not ${METRIC_LATE_SECTIONS.join(', ')}: computed after assertions)`,
+    }),
+    min: Type.Optional(Type.Number()),
+    max: Type.Optional(Type.Number()),
+    maxWorsePct: Type.Optional(
+      Type.Number({ minimum: 0, description: 'at most this % worse than the same figure of analysis.baseline (worse: lower, or higher for latencies; as leiosnet compare)' }),
+    ),
+  },
+  strict,
+);
+
+export const AssertionSchema = Type.Union([...assertionKinds({}), ...AdversaryAssertionSchemas, MetricAssertionSchema]);
 
 // -------------------------------------------------------------------------------------- scenario
 
@@ -485,6 +520,13 @@ export const AnalysisSectionSchema = Type.Object(
     diffusionWithinS: Type.Number({ exclusiveMinimum: 0, default: 5, description: 'a block counts as diffused if it reached a node within this' }),
     warmupSlots: Type.Integer({ minimum: 0, default: 0, description: 'slots ignored at the start of throughput figures' }),
     assertions: Type.Array(AssertionSchema, { default: [] }),
+    baseline: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'an attack-free run to compare with (its run dir or summary.json, relative to the working directory): summary.adversary.degradation and the report state Δ of certification rate, throughput and RB diffusion p95; e.g. --set analysis.baseline=runs/<baseline-run>',
+      }),
+    ),
   },
   { ...strict, default: {} },
 );

@@ -6,6 +6,7 @@ import type { Summary } from '../analysis/summary.ts';
 import { renderScenarioMarkdown, type ScenarioReport } from './scenario.ts';
 import { renderTxFateMarkdown } from './tx-fate.ts';
 import { renderFairnessMarkdown } from './fairness.ts';
+import { renderAdversaryMarkdown } from './adversary.ts';
 import { conformanceMarkdown } from '../verify/markdown.ts';
 
 export function fmt(v: unknown, digits = 3): string {
@@ -128,6 +129,7 @@ export function renderMarkdown(summary: Summary, series?: Series, scenario?: Sce
         ? table(['node', 'CPU %', 'RSS MB', 'PSS MB'], per.map(([n, r]) => [n, r.cpuPct, r.rssMb, r.pssMb ?? null]))
         : table(['node', 'CPU %', 'RSS MB'], per.map(([n, r]) => [n, r.cpuPct, r.rssMb])),
     );
+  out.push(...renderAdversaryMarkdown(s));
   out.push(...renderTxFateMarkdown(s));
   out.push(...renderFairnessMarkdown(s));
   const happenings = series?.events.filter((e) => e.type !== 'phase' && e.type !== 'assertion') ?? [];
