@@ -10,7 +10,7 @@ import { EMPTY_GOV, type GovState } from './consensus/governance.ts';
 import { stakeFromGenesis, type StakeView } from './consensus/stake.ts';
 import { toHex } from './crypto/hash.ts';
 import type { Genesis } from './genesis/schema.ts';
-import { Ledger, tryDecodeTx, type Tx, type UndoRecord } from './ledger/index.ts';
+import { inputKeys, Ledger, tryDecodeTx, type Tx, type UndoRecord } from './ledger/index.ts';
 import { LeiosEngine, type EbEntry } from './leios/engine.ts';
 import { Mempool, minMempoolCapacity } from './mempool/index.ts';
 import { createNodeMetrics, type NodeMetrics } from './obs/metrics.ts';
@@ -121,6 +121,11 @@ export class NodeKernel {
       },
       holdEb: (enc, txs) => this.leios.store.set({ enc, txs, missing: 0, complete: true, stored: false, rbSlot: enc.eb.slot, receivedAtMs: Date.now() }),
       blsSign: (msg) => (blsSk ? blsSign(blsSk, msg) : undefined),
+      mempoolConflict: (tx) => {
+        const keys = new Set(inputKeys(tx));
+        for (const t of this.mempool.txs()) if (inputKeys(t).some((k) => keys.has(k))) return t;
+        return undefined;
+      },
     });
   }
 

@@ -62,18 +62,18 @@ export class Sync {
     const adv = node.adversary;
     adv.attachNetwork({
       offerEb: (eb, peers) => {
-        for (const [name, n] of this.notifiers) if (!peers || peers.includes(name)) n.offer(eb.hash, eb.slot, eb.size);
+        for (const [name, n] of this.notifiers) if ((!peers || peers.includes(name)) && adv.serves(name)) n.offer(eb.hash, eb.slot, eb.size);
       },
       peers: () => [...this.notifiers.keys()].sort(),
     });
     node.leios.on('eb-complete', (hash, slot, size) => {
       if (adv.any && !adv.ebOffer({ hash, hashHex: toHex(hash), slot, size, own: node.leios.get(hash)?.enc.eb.producer === adv.poolId })) return;
-      for (const n of this.notifiers.values()) n.offer(hash, slot, size);
+      for (const [name, n] of this.notifiers) if (!adv.any || adv.serves(name)) n.offer(hash, slot, size);
     });
     node.leios.on('votes', (votes, slot) => {
       const out = adv.any ? adv.votesOut(votes, slot) : votes;
       if (out.length === 0) return;
-      for (const n of this.notifiers.values()) n.sendVotes(out, slot);
+      for (const [name, n] of this.notifiers) if (!adv.any || adv.serves(name)) n.sendVotes(out, slot);
     });
   }
 
@@ -144,6 +144,17 @@ export class Sync {
     })().catch((e) => fail(String(e), false));
   }
 
+  /** The chain as served to one peer: nothing new while an adversary behaviour starves it (eclipse). */
+  private providerFor(name: string): ChainSyncProvider {
+    const adv = this.node.adversary;
+    const p = this.provider;
+    return {
+      ...p,
+      next: (after) => (adv.any && !adv.serves(name) ? undefined : p.next(after)),
+      onRelay: (cb) => p.onRelay!((h) => (!adv.any || adv.serves(name) ? cb(h) : undefined)),
+    };
+  }
+
   readonly provider: ChainSyncProvider = {
     tip: (): Tip => {
       const t = this.node.tip();
@@ -183,7 +194,7 @@ export class Sync {
     const node = this.node;
     this.attached.set(peer.name, peer);
     node.metrics.peersConnected.set(this.pm.connectedPeers().length);
-    new ChainSyncServer(peer, this.provider);
+    new ChainSyncServer(peer, this.providerFor(peer.name));
     new BlockFetchServer(peer, {
       getBlock: (p) => {
         if (!p) return undefined;
@@ -217,11 +228,12 @@ export class Sync {
         for (;;) {
           const r = node.mempool.idsAfter(cursor, max);
           cursor = r.cursor;
-          if (r.txs.length || !blocking || peer.closed) return r.txs.map((t) => ({ id: t.id, size: t.size }));
+          const txs = node.adversary.any ? (node.adversary.serves(peer.name) ? node.adversary.txIdsOut(peer.name, r.txs) : []) : r.txs;
+          if (txs.length || !blocking || peer.closed) return txs.map((t) => ({ id: t.id, size: t.size }));
           await node.mempool.waitForTxsAfter(cursor);
         }
       },
-      getTxs: (ids) => ids.map((id) => node.mempool.get(id)?.bytes).filter((b): b is Uint8Array => !!b),
+      getTxs: (ids) => ids.map((id) => node.mempool.get(id)?.bytes ?? (node.adversary.any ? node.adversary.txBytes(toHex(id)) : undefined)).filter((b): b is Uint8Array => !!b),
     });
     if (peer.hasProtocol(LEIOS_NOTIFY)) {
       const leios = node.leios;
@@ -251,7 +263,7 @@ export class Sync {
       // Offer what we hold that is still fresh (a peer that just connected may need it).
       for (const e of leios.ebs.values()) {
         if (!e.complete || this.priorityFor(e.enc.eb.slot) !== 'leios-fresh') continue;
-        if (node.adversary.any && !node.adversary.ebServe(toHex(e.enc.hash), peer.name)) continue; // held back by an adversary behaviour
+        if (node.adversary.any && (!node.adversary.ebServe(toHex(e.enc.hash), peer.name) || !node.adversary.serves(peer.name))) continue; // held back by an adversary behaviour
         this.notifiers.get(peer.name)!.offer(e.enc.hash, e.enc.eb.slot, e.enc.bytes.length);
       }
     }

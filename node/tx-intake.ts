@@ -29,6 +29,7 @@ export function submitTxs(k: NodeKernel, txs: Uint8Array[], decoded?: WeakMap<Ui
       out.push(null);
     } else {
       k.metrics.txRejected.inc({ reason: r.reason });
+      if (k.adversary.any && d.ok) k.adversary.txRefused(d.tx, r.reason);
       out.push(r.reason);
     }
   }

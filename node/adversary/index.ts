@@ -1,7 +1,7 @@
 import { Type, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Tx } from '../ledger/index.ts';
-import type { AdversaryEnv, AdversaryHooks, Behaviour, CertContext, EbRef } from './types.ts';
+import type { AdversaryEnv, AdversaryHooks, Behaviour, CertContext, EbRef, TxRef } from './types.ts';
 import { ebWithholding } from './eb-withholding.ts';
 import { protocolBurst } from './protocol-burst.ts';
 import { lateEb } from './late-eb.ts';
@@ -13,9 +13,11 @@ import { invalidEbTx } from './invalid-eb-tx.ts';
 import { invalidVotes } from './invalid-votes.ts';
 import { invalidCert } from './invalid-cert.ts';
 import { rbEquivocation } from './rb-equivocation.ts';
+import { mempoolPartitioning } from './mempool-partitioning.ts';
+import { eclipse } from './eclipse.ts';
 import type { Block } from '../chain/block.ts';
 
-export type { AdversaryEnv, AdversaryHooks, Behaviour, CertContext, EbRef } from './types.ts';
+export type { AdversaryEnv, AdversaryHooks, Behaviour, CertContext, EbRef, TxRef } from './types.ts';
 
 // The registry of adversary behaviours (one file each) and `Adversary`, the node's composition
 // of the enabled ones. The profile schema (node.adversaries, the `adversary` step), the node
@@ -34,6 +36,8 @@ export const BEHAVIOURS: readonly Behaviour[] = [
   invalidVotes,
   invalidCert,
   rbEquivocation,
+  mempoolPartitioning,
+  eclipse,
 ] as unknown as readonly Behaviour[];
 
 export const BEHAVIOUR_NAMES: readonly string[] = BEHAVIOURS.map((b) => b.name);
@@ -219,6 +223,29 @@ export class Adversary {
 
   rbForged(b: Block): void {
     for (const h of this.hooks()) h.rbForged?.(b);
+  }
+
+  txRefused(tx: Tx, reason: string): void {
+    for (const h of this.hooks()) h.txRefused?.(tx, reason);
+  }
+
+  txIdsOut(peer: string, txs: TxRef[]): TxRef[] {
+    let out = txs;
+    for (const h of this.hooks()) if (h.txIdsOut) out = h.txIdsOut(peer, out);
+    return out;
+  }
+
+  txBytes(idHex: string): Uint8Array | undefined {
+    for (const h of this.hooks()) {
+      const b = h.txBytes?.(idHex);
+      if (b) return b;
+    }
+    return undefined;
+  }
+
+  /** false: every enabled behaviour that cares starves `peer` of anything new (eclipse). */
+  serves(peer: string): boolean {
+    return this.hooks().every((h) => h.serves?.(peer) ?? true);
   }
 
   tip(t: { slot: number; own: boolean }): void {

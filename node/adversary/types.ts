@@ -60,6 +60,17 @@ export interface AdversaryEnv {
   signHeader?(slot: number, msg: Uint8Array): Uint8Array;
   /** send RB headers to every peer off the chain (ChainSync RelayHeader, the two-header relay) */
   relayHeaders(headers: Uint8Array[]): void;
+  /** the mempool tx spending one of `tx`'s inputs, if any (why a tx was refused as a conflict) */
+  mempoolConflict?(tx: Tx): Tx | undefined;
+  /** wall clock, ms (tests stand in their own) */
+  nowMs?(): number;
+}
+
+/** A tx id as TxSubmission announces it. */
+export interface TxRef {
+  readonly id: Uint8Array;
+  readonly idHex: string;
+  readonly size: number;
 }
 
 /** Hook points in the honest node. Every hook is optional; `Adversary` composes them. */
@@ -81,6 +92,14 @@ export interface AdversaryHooks {
   certificate?(c: CertContext, current: Uint8Array | undefined): Uint8Array | undefined;
   /** this node forged `b` (before chain selection; its header goes out as usual) */
   rbForged?(b: Block): void;
+  /** a tx this node's mempool refused, with the mempool's reason (e.g. 'conflict') */
+  txRefused?(tx: Tx, reason: string): void;
+  /** tx ids about to be announced to `peer` (TxSubmission); returns what is announced now (may hold some back, or swap in held txs) */
+  txIdsOut?(peer: string, txs: TxRef[]): TxRef[];
+  /** bytes of a tx the behaviour holds outside the mempool (served to a peer that asks for it) */
+  txBytes?(idHex: string): Uint8Array | undefined;
+  /** may `peer` be served anything new (ChainSync, header relay, EB offers, votes, txs)? false: it is starved (eclipse) */
+  serves?(peer: string): boolean;
   /** the selected chain's tip changed */
   tip?(t: { slot: number; own: boolean }): void;
   /** the behaviour is being turned off: release what it holds, clear timers */

@@ -10,7 +10,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forEachLine, peekString, peekType, runNodes } from './traces.ts';
+import { forEachLine, peekNumber, peekString, peekTime, peekType, runNodes } from './traces.ts';
 import { direction } from '../report/compare.ts';
 
 export interface HonestReaction {
@@ -37,6 +37,17 @@ export interface AdversarySummary {
   equivocators: string[];
   /** EB twins (eb-equivocation's unannounced EBs, Adversary traces' `twin`) certified on a chain an honest node adopted: must be 0 */
   ebTwinsCertified: number;
+  /**
+   * Eclipse victims (eclipse's `eclipsing` traces): the window (trace time, s; `toS` null if it never
+   * ended), how many blocks behind the best honest node the victim was when it ended, and how long
+   * after it the victim had adopted that many blocks (null: never).
+   */
+  eclipsed?: Record<string, { fromS: number; toS: number | null; lagBlocks: number | null; caughtUpS: number | null }>;
+  /**
+   * mempool-partitioning's pairs (`partitioned` traces: a tx and its conflicting twin, sent to
+   * different peers) by which side honest nodes included (TxIncluded): both must be 0 (one ledger).
+   */
+  partition?: { pairs: number; txIncluded: number; twinIncluded: number; both: number; neither: number };
   /** this run against the attack-free run named by analysis.baseline (absent without one) */
   degradation?: Degradation;
 }
@@ -150,7 +161,35 @@ export function adversarialNodes(runDir: string, plan?: unknown): Set<string> {
   return out;
 }
 
-const TYPES = new Set(['Adversary', 'VoteRejected', 'EBRejected', 'CertificateRejected', 'RBHeaderEquivocation', 'EBGenerated', 'CertIncluded']);
+const TYPES = new Set(['Adversary', 'VoteRejected', 'EBRejected', 'CertificateRejected', 'RBHeaderEquivocation', 'EBGenerated', 'CertIncluded', 'RBAdopted', 'TxIncluded']);
+
+/** Highest blockNo a node had adopted by time t (adoptions in time order). */
+function heightAt(a: [number, number][] | undefined, t: number): number {
+  let h = 0;
+  for (const [at, b] of a ?? []) if (at <= t && b > h) h = b;
+  return h;
+}
+
+function eclipseFigures(
+  windows: Map<string, { from: number; to: number | null }>,
+  adopted: Map<string, [number, number][]>,
+  honest: Set<string>,
+): NonNullable<AdversarySummary['eclipsed']> {
+  const out: NonNullable<AdversarySummary['eclipsed']> = {};
+  for (const [victim, w] of [...windows].sort(([a], [b]) => a.localeCompare(b))) {
+    const r = (x: number) => Math.round(x * 100) / 100;
+    if (w.to === null) {
+      out[victim] = { fromS: r(w.from), toS: null, lagBlocks: null, caughtUpS: null };
+      continue;
+    }
+    const others = [...honest].filter((n) => n !== victim);
+    const best = Math.max(0, ...others.map((n) => heightAt(adopted.get(n), w.to!)));
+    const mine = heightAt(adopted.get(victim), w.to);
+    const caught = (adopted.get(victim) ?? []).find(([at, b]) => at >= w.to! && b >= best);
+    out[victim] = { fromS: r(w.from), toS: r(w.to), lagBlocks: best - mine, caughtUpS: mine >= best ? 0 : caught ? r(caught[0] - w.to) : null };
+  }
+  return out;
+}
 
 /**
  * summary.adversary; undefined for a run without adversaries. `summary`: this run's figures so
@@ -167,6 +206,13 @@ export async function analyseAdversaries(runDir: string, plan?: unknown, summary
     .map((x) => x!.path as string);
   const s: AdversarySummary = { nodes: [...adversaries].sort(), actions: {}, honest: {}, ebs: {}, equivocators: [], ebTwinsCertified: 0 };
   const twins = new Set<string>();
+  /** per node: (time, blockNo) of each adoption, in trace order */
+  const adopted = new Map<string, [number, number][]>();
+  /** victim → eclipse window (earliest start, latest end over its eclipsing nodes) */
+  const windows = new Map<string, { from: number; to: number | null }>();
+  const eclipseOn = new Map<string, { at: number; victims: string[] }>();
+  const pairs: [string, string][] = [];
+  const includedHonest = new Set<string>();
   const ebProducer = new Map<string, string>();
   const certifiedHonest = new Set<string>();
   const equivocators = new Set<string>();
@@ -179,6 +225,26 @@ export async function analyseAdversaries(runDir: string, plan?: unknown, summary
       const type = peekType(line);
       if (!type || !TYPES.has(type)) return;
       switch (type) {
+        case 'RBAdopted': {
+          const t = peekTime(line);
+          const b = peekNumber(line, '"blockNo":');
+          if (t !== undefined && b !== undefined) {
+            let a = adopted.get(node);
+            if (!a) adopted.set(node, (a = []));
+            a.push([t, b]);
+          }
+          return;
+        }
+        case 'TxIncluded': {
+          if (!honest || !line.includes('"ids":[')) return;
+          try {
+            const ids = obj(obj(JSON.parse(line))?.message)?.ids;
+            if (Array.isArray(ids)) for (const id of ids) if (typeof id === 'string') includedHonest.add(id);
+          } catch {
+            /* a torn line */
+          }
+          return;
+        }
         case 'EBGenerated': {
           const id = peekString(line, '"id":"');
           const producer = peekString(line, '"producer":"') ?? node;
@@ -202,7 +268,28 @@ export async function analyseAdversaries(runDir: string, plan?: unknown, summary
             return;
           }
           const action = String(m?.action ?? '');
+          const t = peekTime(line) ?? 0;
+          const d = obj(m?.detail);
+          if (m?.behaviour === 'eclipse') {
+            const on = eclipseOn.get(node);
+            if (action === 'eclipsing' && Array.isArray(d?.victims)) {
+              const victims = d.victims.filter((v): v is string => typeof v === 'string');
+              eclipseOn.set(node, { at: t, victims });
+              for (const v of victims) {
+                const w = windows.get(v);
+                windows.set(v, { from: Math.min(w?.from ?? t, t), to: w?.to ?? null });
+              }
+            } else if (action === 'disabled' && on) {
+              // turned off: the window of these victims ends here
+              for (const v of on.victims) {
+                const w = windows.get(v)!;
+                w.to = Math.max(w.to ?? t, t);
+              }
+              eclipseOn.delete(node);
+            }
+          }
           if (action === 'enabled' || action === 'disabled') return;
+          if (action === 'partitioned' && typeof d?.tx === 'string' && typeof d.twin === 'string') pairs.push([d.tx, d.twin]);
           const twin = obj(m?.detail)?.twin;
           if (typeof twin === 'string') twins.add(twin);
           const key = `${String(m?.behaviour ?? '?')}/${action}`;
@@ -234,6 +321,19 @@ export async function analyseAdversaries(runDir: string, plan?: unknown, summary
     if (twins.has(eb)) s.ebTwinsCertified++;
   }
   s.equivocators = [...equivocators].sort();
+  if (windows.size) s.eclipsed = eclipseFigures(windows, adopted, new Set(Object.keys(s.honest)));
+  if (pairs.length) {
+    const p = { pairs: pairs.length, txIncluded: 0, twinIncluded: 0, both: 0, neither: 0 };
+    for (const [a, b] of pairs) {
+      const ia = includedHonest.has(a);
+      const ib = includedHonest.has(b);
+      if (ia && ib) p.both++;
+      else if (ia) p.txIncluded++;
+      else if (ib) p.twinIncluded++;
+      else p.neither++;
+    }
+    s.partition = p;
+  }
   if (typeof baseline === 'string' && summary) s.degradation = degradationAgainst(baseline, summary, extra);
   return s;
 }

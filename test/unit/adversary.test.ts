@@ -102,7 +102,7 @@ describe('adversary registry', () => {
     expect(badParam.message).toContain('node.adversaries.pool-2.late-eb.delayMs');
     const unknownParam = loadError('ci-test', ['node.adversaries.pool-2={late-eb: {delay: 3000}}']);
     expect(unknownParam.message).toMatch(/late-eb\.delay: unknown field "delay"; did you mean "delayMs"/);
-    const step = loadError('ci-test', ['scenario.steps=[{adversary: {node: pool-1, behaviour: eclipse}}]']);
+    const step = loadError('ci-test', ['scenario.steps=[{adversary: {node: pool-1, behaviour: sybil}}]']);
     expect(step.message).toContain('scenario.steps[0].adversary.behaviour');
     for (const n of BEHAVIOUR_NAMES) expect(step.message).toContain(`"${n}"`);
     const stepParam = loadError('ci-test', ['scenario.steps=[{adversary: {node: pool-1, behaviour: invalid-eb-tx, params: {kind: forged}}}]']);
@@ -132,7 +132,8 @@ describe('adversary registry', () => {
       const tip = plan.analysis.assertions.find((a) => a.kind === 'tip-agreement') as { nodes?: string[] } | undefined;
       expect(tip?.nodes, f).toBeDefined();
       for (const n of adv) expect(tip!.nodes, f).not.toContain(n);
-      if (f !== 'baseline.yaml') expect(adv.size, f).toBe(1);
+      // one adversary each, but an eclipse needs every peer of its victim
+      if (f !== 'baseline.yaml') expect(adv.size, f).toBe(f === 'eclipse.yaml' ? 2 : 1);
     }
   });
 });
@@ -140,9 +141,9 @@ describe('adversary registry', () => {
 describe('Adversary (the composition the node calls)', () => {
   it('refuses unknown behaviours (404, naming the known ones) and bad params (400, naming the field)', () => {
     const a = new Adversary(env().env);
-    expect(() => a.set('eclipse', true)).toThrow(AdversaryInputError);
+    expect(() => a.set('sybil', true)).toThrow(AdversaryInputError);
     try {
-      a.set('eclipse', true);
+      a.set('sybil', true);
     } catch (e) {
       expect((e as AdversaryInputError).status).toBe(404);
       expect((e as Error).message).toContain('eb-withholding');
@@ -309,7 +310,7 @@ describe('leiosnet attack', () => {
 
   it('bad input is exit 2 naming the field, before any testnet is looked up', async () => {
     const cases: [string[], RegExp][] = [
-      [['attack', 'r1', 'eclipse', '--node', 'pool-1'], /behaviour: unknown adversary behaviour "eclipse" \(known: eb-withholding/],
+      [['attack', 'r1', 'sybil', '--node', 'pool-1'], /behaviour: unknown adversary behaviour "sybil" \(known: eb-withholding/],
       [['attack', 'r1', 'late-eb', '--node', 'pool-1', '--set', 'delayMs=-1'], /params\.delayMs/],
       [['attack', 'r1', 'late-eb', '--node', 'pool-1', '--params', '{"delay": 1}'], /params\.delay: unknown field "delay"; did you mean "delayMs"/],
       [['attack', 'r1', 'late-eb', '--node', 'pool-1', '--params', '[1]'], /--params: expected a JSON object/],
