@@ -22,7 +22,7 @@ import type { Genesis } from './genesis/schema.ts';
 import { tryDecodeTx, type Tx, type UndoRecord } from './ledger/index.ts';
 import { NodeKernel, type Tracer } from './kernel.ts';
 import { Forger } from './forger.ts';
-import { governanceTx, submitTxs, type GovernanceAction } from './tx-intake.ts';
+import { governanceTx, submitPeerTxs, submitTxs, type GovernanceAction } from './tx-intake.ts';
 import type { EbEntry } from './leios/engine.ts';
 import { Voter } from './leios/voter.ts';
 import { voteDeadlineSlot } from './leios/rules.ts';
@@ -445,6 +445,11 @@ export class LeiosNode {
   /** Transactions from a peer or a client. Returns per-tx reject reason or null (accepted). */
   submitTxs(txs: Uint8Array[], decoded?: WeakMap<Uint8Array, Tx>): (string | null)[] {
     return submitTxs(this.kernel, txs, decoded);
+  }
+
+  /** Txs from a peer (TxSubmission): witnesses verified in the worker pool, then submitTxs. */
+  submitPeerTxs(txs: Uint8Array[], decoded: WeakMap<Uint8Array, Tx>): Promise<(string | null)[]> {
+    return submitPeerTxs(this.kernel, txs, decoded);
   }
 
   /** Build, sign (with this pool's cold key) and submit a governance action. */

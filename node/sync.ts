@@ -206,7 +206,7 @@ export class Sync {
       txId: (tx) => txIdOfBytes(tx),
       known: (id) => node.mempool.has(id) || this.claimTx(id),
       submit: async (txs) => {
-        const r = node.submitTxs(txs, decodedTxs);
+        const r = await node.submitPeerTxs(txs, decodedTxs);
         for (const t of txs) {
           const d = decodedTxs.get(t);
           if (d) this.txClaims.delete(d.idHex);

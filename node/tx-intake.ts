@@ -7,8 +7,23 @@ import { ed25519Sign } from './crypto/ed25519.ts';
 import { toHex } from './crypto/hash.ts';
 import { tryDecodeTx, signTx, updateSigningBytes, proposalId, type Tx, type TxUpdate } from './ledger/index.ts';
 import type { NodeKernel } from './kernel.ts';
+import { verifyWitnessesAhead } from './work/witnesses.ts';
 
 export type GovernanceAction = { kind: 'propose'; era: 'praos' | 'leios'; protocolVersion: number; epoch: number } | { kind: 'endorse'; proposalId: string };
+
+/**
+ * Txs from a peer: their witnesses are verified in the worker pool first (work/witnesses.ts), so
+ * admitting a batch of hundreds costs the event loop no signature checks; then submitTxs.
+ */
+export async function submitPeerTxs(k: NodeKernel, txs: Uint8Array[], decoded: WeakMap<Uint8Array, Tx>): Promise<(string | null)[]> {
+  const fresh: Tx[] = [];
+  for (const b of txs) {
+    const t = decoded.get(b);
+    if (t && !k.mempool.has(t.idHex)) fresh.push(t);
+  }
+  await verifyWitnessesAhead(fresh, k.workers);
+  return submitTxs(k, txs, decoded);
+}
 
 /** Per-tx reject reason or null (accepted). `decoded`: txs the caller already decoded. */
 export function submitTxs(k: NodeKernel, txs: Uint8Array[], decoded?: WeakMap<Uint8Array, Tx>): (string | null)[] {

@@ -3,9 +3,9 @@
 // closure as a valid extension of the ledger at the announcing RB (read-only, in slices
 // between event-loop turns so a 12 MB closure never holds up RB header relay).
 
-import { tryDecodeTx, noteWitnessesVerified, witnessesKnown, checkTx, inputKeys, type Ledger, type Tx, type TxOut } from '../ledger/index.ts';
+import { tryDecodeTx, checkTx, inputKeys, type Ledger, type Tx, type TxOut } from '../ledger/index.ts';
 import type { WorkerPool } from '../work/pool.ts';
-import { packWitnesses } from '../work/tasks.ts';
+import { verifyWitnessesAhead } from '../work/witnesses.ts';
 import type { EbEntry } from './eb-store.ts';
 
 /** Txs per ledger-check slice; decoding yields every 32 txs. */
@@ -60,25 +60,7 @@ async function decodeSliced(e: EbEntry): Promise<Tx[] | undefined> {
 export async function checkWitnesses(e: EbEntry, workers: WorkerPool): Promise<boolean | undefined> {
   const txs = await decodeSliced(e);
   if (!txs) return false;
-  const todo = txs.filter((t) => !witnessesKnown(t));
-  const items = todo.flatMap((t) => t.witnesses.map((w) => ({ vkey: w.vkey, msg: t.id, sig: w.sig })));
-  let ok: boolean[] = [];
-  if (items.length > 0) {
-    try {
-      ok = await workers.run({ kind: 'witnesses', packed: packWitnesses(items) });
-    } catch {
-      return undefined;
-    }
-  }
-  let j = 0;
-  let all = true;
-  for (const t of todo) {
-    let good = true;
-    for (let w = 0; w < t.witnesses.length; w++) good = ok[j++] && good;
-    if (good) noteWitnessesVerified(t);
-    all &&= good;
-  }
-  return all;
+  return verifyWitnessesAhead(txs, workers);
 }
 
 export class LedgerCheck {
