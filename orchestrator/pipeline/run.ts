@@ -171,6 +171,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const plan = loadPlan(opts.profile, { sets: opts.sets ?? [], cwd });
   const rt = await getRuntime(opts.runtime ?? 'process');
   checkCapabilities(plan, rt);
+  // what the runtime's environment cannot run (a cluster's allocatable resources): before anything exists
+  if (rt.admit) await rt.admit(plan);
   if (opts.prometheus && !opts.keepUp) requirePrometheus();
   const runId = makeRunId(plan.profile.name);
   const runDir = resolve(cwd, opts.out ?? join('runs', runId));

@@ -67,6 +67,7 @@ import {
 import { CAT_FILE_JS, LIST_DIR_JS, nodeExec, SAFEGUARD_JS, SIGNAL_CHILD_JS, SUPERVISOR_JS, WAIT_CHILD_GONE_JS, WRITE_STDIN_JS } from './kubernetes/scripts.ts';
 import { releaseInfo } from './process/release.ts';
 import type {
+  AdmitNode,
   Deployment,
   Endpoint,
   Endpoints,
@@ -168,14 +169,28 @@ export interface ClusterFacts {
  * API servers that crash on any custom resource: Kubernetes before 1.23 vendors
  * modern-go/reflect2 1.0.1, whose map iteration faults under Go ≥ 1.18 (SIGSEGV in json-iterator
  * while decoding a custom resource's metadata; modern-go/reflect2#21, fixed in 1.0.2). Official
- * 1.20–1.22 builds use older Go; Debian's 1.20 (our test cluster) is built with Go 1.19. On such a
- * server the runtime makes no custom resource (PodMonitor) and does not list them.
+ * 1.20–1.22 builds use older Go; Debian's 1.20 is built with Go 1.19. On such a server the
+ * runtime makes no custom resource (PodMonitor) and does not list them.
+ *
+ * A build that swapped in a fixed reflect2 says so in its version's semver build metadata
+ * (`v1.20.2+reflect2.1.0.2`, as .ci/k8s-setup.sh builds our test cluster): reflect2 ≥ 1.0.2 is safe.
  */
 export function crashesOnCustomResources(v: { gitVersion?: string; goVersion?: string }): boolean {
   const k = /^v?(\d+)\.(\d+)/.exec(v.gitVersion ?? '');
   const g = /^go(\d+)\.(\d+)/.exec(v.goVersion ?? '');
   if (!k || !g) return false;
-  return Number(k[1]) === 1 && Number(k[2]) < 23 && (Number(g[1]) > 1 || Number(g[2]) >= 18);
+  const affected = Number(k[1]) === 1 && Number(k[2]) < 23 && (Number(g[1]) > 1 || Number(g[2]) >= 18);
+  return affected && !fixedReflect2(v.gitVersion ?? '');
+}
+
+/** Build metadata (after `+`) naming reflect2 ≥ 1.0.2, e.g. `+reflect2.1.0.2` or `+debian.reflect2.1.0.3`. */
+function fixedReflect2(gitVersion: string): boolean {
+  const plus = gitVersion.indexOf('+');
+  if (plus < 0) return false;
+  const m = /(?:^|\.)reflect2\.(\d+)\.(\d+)\.(\d+)(?:\.|$)/.exec(gitVersion.slice(plus + 1));
+  if (!m) return false;
+  const [maj, min, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return maj > 1 || (maj === 1 && (min > 0 || patch >= 2));
 }
 
 /** Kubernetes quantities: cpu "2" | "1500m"; memory "8026512Ki" | "2Gi" | "512Mi" | bytes. */
@@ -931,7 +946,8 @@ export class KubernetesRuntime implements Runtime {
    * permissions a run needs, a pod's requests larger than every node, more requests or pods than
    * the cluster has. Requests are limits × requestFraction (as the pods get them).
    */
-  async admit(nodes: NodeSpec[]): Promise<ClusterFacts> {
+  async admit(plan: { nodes: AdmitNode[] }): Promise<ClusterFacts> {
+    const nodes = plan.nodes;
     const f = await this.probe();
     const ctx = `kubernetes (context ${this.kc.getCurrentContext()}, ${f.server})`;
     const denied = ESSENTIAL_ACCESS.filter((a) => !f.access[accessName(a)]);
@@ -1095,7 +1111,7 @@ export class KubernetesRuntime implements Runtime {
   async up(runId: string, runDir: string, nodes: NodeSpec[]): Promise<Deployment> {
     runDir = resolve(runDir);
     await this.check();
-    await this.admit(nodes);
+    await this.admit({ nodes }); // the pipeline asked already (cached); direct callers of up() too
     const releases = [...new Set(nodes.map((n) => n.release))];
     for (const r of releases) await this.ensureImage(r);
     const namespace = this.namespaceOf(runId);

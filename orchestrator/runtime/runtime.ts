@@ -180,4 +180,13 @@ export interface Runtime {
    * as bring-up. Absent = nothing to prepare.
    */
   prepare?(releases: string[]): Promise<void>;
+  /**
+   * Refuse up front (UserError → exit 2) a plan this runtime's environment cannot run, e.g. node
+   * resources larger than a cluster has. Called by the pipeline right after the capability check,
+   * before the image check, genesis and any run dir or runtime object exist. Absent = admits all.
+   */
+  admit?(plan: { nodes: AdmitNode[] }): Promise<unknown>;
 }
+
+/** What admission looks at of a planned node (a Plan's node and a NodeSpec both are one). */
+export type AdmitNode = Pick<NodeSpec, 'name' | 'resources'>;

@@ -142,3 +142,15 @@ prometheus.io/port: {{ . | quote }}
 prometheus.io/path: /metrics
 prometheus.io/scheme: http
 {{- end -}}
+
+{{/*
+Prometheus Operator relabelings: pod labels → the labels every runtime's targets carry (run,
+node, role, release, plus group), so the dashboards' queries work on a chart's testnet too.
+*/}}
+{{- define "leiosnet.monitorRelabelings" -}}
+{{- range $label, $target := dict "leiosnet_io_run" "run" "leiosnet_io_node" "node" "leiosnet_io_metrics_role" "role" "leiosnet_io_release" "release" "leiosnet_io_group" "group" }}
+- sourceLabels: [__meta_kubernetes_pod_label_{{ $label }}]
+  targetLabel: {{ $target }}
+  action: replace
+{{- end }}
+{{- end -}}
