@@ -5,8 +5,10 @@
 // - the genesis Job's own command line (`leiosnet genesis` as rendered) and its publish step run
 //   here, so the Job's inputs are the real ones;
 // - on the real single-node cluster (.ci/k8s-setup.sh): the rendered objects applied to a fresh
-//   namespace; the 4-pool testnet forges and agrees (tips read from each pod's IP), then the
-//   namespace is deleted.
+//   namespace, with the PodMonitor/ServiceMonitor toggles on (the operator's CRDs installed for
+//   it when missing, removed after); the monitors select the release's pods and Services; the
+//   4-pool testnet forges and agrees (tips read from each pod's IP); the safeguard then deletes
+//   every object of the release, monitors included.
 // Without the renderer (no Go toolchain) or without a cluster, one SKIPPED line each;
 // LEIOSNET_E2E_HELM=1 / LEIOSNET_E2E_K8S=1 make them failures.
 
@@ -16,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { crashesOnCustomResources } from '../../orchestrator/runtime/kubernetes.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CHART = join(REPO, 'charts/leiosnet');
@@ -104,16 +107,24 @@ describe.skipIf(skipRender)('helm chart: rendering (tools/helm-render)', () => {
     expect(ofKind(r.docs, 'ConfigMap')[0]!.data!['leiosnet-pod.mjs']).toBe(readFileSync(POD_SCRIPT, 'utf8').replace(/\n$/, ''));
   });
 
-  it('scrape annotations (monitoring.annotations.enabled, on by default) and leiosnet.io/metrics-role on node and generator pods; the PodMonitor keeps the role label', () => {
+  it('scrape annotations (monitoring.annotations.enabled, on by default) and leiosnet.io/metrics-role (pool | relay | generator) on the pods; PodMonitor and ServiceMonitor relabel to run/node/role/release', () => {
     const pods = (r: Rendered) => [...ofKind(r.docs, 'StatefulSet'), ...ofKind(r.docs, 'Job').filter((j) => j.metadata.name.endsWith('-generator'))].map((o) => o.spec.template.metadata);
     const on = render(['--set', 'monitoring.podMonitor.enabled=true']);
     expect(on.code, on.stderr).toBe(0);
     const meta = pods(on);
     expect(meta).toHaveLength(5);
-    expect(meta.map((m: any) => m.labels['leiosnet.io/metrics-role'])).toEqual(['node', 'node', 'node', 'node', 'generator']);
+    // the same roles as every runtime's targets: pool | relay (by the planner's names) | generator
+    expect(meta.map((m: any) => m.labels['leiosnet.io/metrics-role'])).toEqual(['pool', 'pool', 'pool', 'pool', 'generator']);
     expect(meta.map((m: any) => m.annotations?.['prometheus.io/port'])).toEqual(['12798', '12798', '12798', '12798', '12799']);
     for (const m of meta) expect(m.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/path': '/metrics' });
-    expect(ofKind(on.docs, 'PodMonitor')[0]!.spec.podTargetLabels).toContain('leiosnet.io/metrics-role');
+    // the operator's targets get the labels the dashboards query (run, node, role, release), as the runtime's PodMonitor gives them
+    const relabel = (eps: any[]) => eps.map((e) => Object.fromEntries(e.relabelings.map((r: any) => [r.targetLabel, r.sourceLabels[0]])));
+    const ours = { run: '__meta_kubernetes_pod_label_leiosnet_io_run', node: '__meta_kubernetes_pod_label_leiosnet_io_node', role: '__meta_kubernetes_pod_label_leiosnet_io_metrics_role', release: '__meta_kubernetes_pod_label_leiosnet_io_release' };
+    for (const m of relabel(ofKind(on.docs, 'PodMonitor')[0]!.spec.podMetricsEndpoints)) expect(m).toMatchObject(ours);
+    const sm = render(['--set', 'monitoring.serviceMonitor.enabled=true', '--set', 'groups[1].name=relays', '--set', 'groups[1].nodes={relay-1}']);
+    expect(sm.code, sm.stderr).toBe(0);
+    for (const m of relabel(ofKind(sm.docs, 'ServiceMonitor')[0]!.spec.endpoints)) expect(m).toMatchObject(ours);
+    expect(ofKind(sm.docs, 'StatefulSet').map((s) => s.spec.template.metadata.labels['leiosnet.io/metrics-role'])).toEqual(['pool', 'pool', 'pool', 'pool', 'relay']);
     const off = render(['--set', 'monitoring.annotations.enabled=false', '--set-string', 'podAnnotations.team=qa']);
     expect(off.code, off.stderr).toBe(0);
     for (const m of pods(off)) expect(Object.keys(m.annotations ?? {}).filter((k) => k.startsWith('prometheus.io/'))).toEqual([]);
@@ -300,9 +311,25 @@ describe.skipIf(skipCluster)('helm chart: applied to the real cluster', () => {
   const release = `h${suffix}`;
   const hostPath = '/tmp/leiosnet-helm-e2e';
   let created = false;
+  /** monitoring CRDs this test installed (removed in afterAll) */
+  const crds: string[] = [];
+  /** the API server takes custom resources (not a Kubernetes < 1.23 built with Go ≥ 1.18 and reflect2 1.0.1) */
+  let monitors = false;
 
   beforeAll(async () => {
     if (!cluster.ok) throw new Error(`[helm-chart] LEIOSNET_E2E_K8S=1 but ${cluster.detail}`);
+    const server = JSON.parse(kubectl(['version', '-o', 'json'])).serverVersion as { gitVersion?: string; goVersion?: string };
+    monitors = !crashesOnCustomResources(server);
+    if (!monitors) console.warn(`[helm-chart] PodMonitor/ServiceMonitor NOT applied: this API server (${server.gitVersion}, ${server.goVersion}) crashes on custom resources`);
+    else {
+      const docs = parseAllDocuments(readFileSync(join(import.meta.dirname, 'kubernetes-podmonitor-crd.yaml'), 'utf8')).map((d) => d.toJSON());
+      for (const d of docs) {
+        if (spawnSync(KUBECTL!, ['--kubeconfig', KUBECONFIG, 'get', 'crd', d.metadata.name], { stdio: 'ignore' }).status === 0) continue;
+        kubectl(['apply', '-f', '-'], JSON.stringify(d));
+        crds.push(d.metadata.name);
+      }
+      if (crds.length) kubectl(['wait', '--for=condition=Established', '--timeout=30s', ...crds.map((c) => `crd/${c}`)]);
+    }
     // the chart runs the project's own image from the local engine: (re)built when missing or
     // stale (content-hash cached; the genesis Job needs this tree's orchestrator in it)
     if (process.env.LEIOSNET_K8S_BUILD === 'never') return; // use the images as they are
@@ -319,18 +346,43 @@ describe.skipIf(skipCluster)('helm chart: applied to the real cluster', () => {
       }
     }
     rmSync(join(hostPath, ns), { recursive: true, force: true });
+    if (crds.length) {
+      try {
+        kubectl(['delete', 'crd', ...crds, '--wait=false']);
+      } catch {
+        /* gone */
+      }
+    }
   });
 
   it('the rendered chart brings up a 4-pool testnet that forges and agrees', async () => {
     // the safeguard reaches this cluster's API server on the host's loopback (no kube-proxy here)
     const server = readFileSync(KUBECONFIG, 'utf8').match(/server:\s*"?(https:\/\/[^"\s}]+)/)?.[1] ?? 'https://127.0.0.1:6443';
     const sg = ['--set', `safeguard.apiServer=${server}`, '--set', 'safeguard.hostNetwork=true', '--set', 'safeguard.checkSeconds=2', '--set', 'safeguard.ttlSeconds=900'];
-    const r = render(['--set', `shared.hostPath=${hostPath}`, '--set', 'genesis.startDelayS=10', '--set', 'image.pullPolicy=Never', ...sg], { name: release, namespace: ns });
+    let pmSelector = '';
+    const mon = monitors ? ['--set', 'monitoring.podMonitor.enabled=true', '--set', 'monitoring.serviceMonitor.enabled=true'] : [];
+    const r = render(['--set', `shared.hostPath=${hostPath}`, '--set', 'genesis.startDelayS=10', '--set', 'image.pullPolicy=Never', ...sg, ...mon], { name: release, namespace: ns });
     expect(r.stderr).toBe('');
     kubectl(['create', 'namespace', ns]);
     created = true;
     kubectl(['label', 'namespace', ns, `leiosnet.io/run=${release}`]);
     kubectl(['apply', '-n', ns, '-f', '-'], r.stdout);
+    if (monitors) {
+      // the monitors exist as rendered, and select what they should: every node pod and the
+      // generator (PodMonitor, ports admin and metrics), the groups' Services (ServiceMonitor)
+      const got = JSON.parse(kubectl(['get', 'podmonitors,servicemonitors', '-n', ns, '-o', 'json'])).items as any[];
+      expect(got.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual([`PodMonitor/${release}-leiosnet`, `ServiceMonitor/${release}-leiosnet`]);
+      const pm = got.find((m) => m.kind === 'PodMonitor');
+      const sm = got.find((m) => m.kind === 'ServiceMonitor');
+      expect(pm.metadata.labels['leiosnet.io/run']).toBe(release);
+      expect(pm.spec.podMetricsEndpoints.map((e: any) => [e.port, e.path])).toEqual([['admin', '/metrics'], ['metrics', '/metrics']]);
+      expect(sm.spec.endpoints.map((e: any) => [e.port, e.path])).toEqual([['admin', '/metrics']]);
+      const sel = (m: any) => Object.entries(m.spec.selector.matchLabels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+      pmSelector = sel(pm);
+      const services = JSON.parse(kubectl(['get', 'services', '-n', ns, '-l', sel(sm), '-o', 'json'])).items as any[];
+      expect(services.map((v) => v.metadata.name)).toEqual([`${release}-leiosnet-pools`]);
+      expect(services[0].spec.ports.map((p: any) => p.name)).toContain('admin');
+    }
 
     // on a loaded 2-core machine five Node processes starting at once take a while: the bound is
     // the whole test's (240 s), forging is ≥ 2 blocks, agreement the same tip hash on all four
@@ -370,12 +422,32 @@ describe.skipIf(skipCluster)('helm chart: applied to the real cluster', () => {
     const job = JSON.parse(kubectl(['get', 'job', '-n', ns, `${release}-leiosnet-genesis`, '-o', 'json']));
     expect(job.status.succeeded).toBe(1);
     console.log(`[helm-chart] ${ns}: 4 pools agree at block ${last[0]!.blockNo} (${last[0]!.hash?.slice(0, 12)})`);
+    if (monitors) {
+      // what the operator's Prometheus would scrape: the pods the PodMonitor selects that have a
+      // port it names (every node's admin, the generator's metrics), each serving /metrics there
+      const targets = await (async () => {
+        for (let i = 0; ; i++) {
+          const pods = (JSON.parse(kubectl(['get', 'pods', '-n', ns, '-l', pmSelector, '-o', 'json'])).items as any[]).filter((p) => p.status.phase === 'Running');
+          const t = pods.flatMap((p) =>
+            p.spec.containers.flatMap((c: any) => (c.ports ?? []).filter((cp: any) => cp.name === 'admin' || cp.name === 'metrics').map((cp: any) => ({ node: p.metadata.labels['leiosnet.io/node'], url: `http://${p.status.podIP}:${cp.containerPort}/metrics` }))),
+          );
+          if (t.length === 5 || i >= 20) return t;
+          await new Promise((res) => setTimeout(res, 1500));
+        }
+      })();
+      expect(targets.map((t) => t.node).sort()).toEqual(['generator', 'pool-1', 'pool-2', 'pool-3', 'pool-4']);
+      for (const t of targets) {
+        const text = await fetch(t.url, { signal: AbortSignal.timeout(3000) }).then((res) => res.text());
+        expect(text, t.url).toMatch(t.node === 'generator' ? /txgen_/ : /leios_block_height/);
+      }
+    }
 
     // the safeguard: cut its ttl to 1 s (as `helm upgrade --set safeguard.ttlSeconds=1` would);
     // it deletes every object of the release and empties the shared directory
     const t0 = Date.now();
     kubectl(['-n', ns, 'patch', 'configmap', `${release}-leiosnet-safeguard`, '--type', 'merge', '-p', '{"data":{"ttlSeconds":"1"}}']);
-    const left = () => kubectl(['get', 'statefulsets,deployments,jobs,pods,services,configmaps,secrets', '-n', ns, '-l', `leiosnet.io/run=${release}`, '-o', 'name']).trim();
+    const kinds = `statefulsets,deployments,jobs,pods,services,configmaps,secrets${monitors ? ',podmonitors,servicemonitors' : ''}`;
+    const left = () => kubectl(['get', kinds, '-n', ns, '-l', `leiosnet.io/run=${release}`, '-o', 'name']).trim();
     let remaining = left();
     while (remaining !== '' && Date.now() - t0 < 120_000) {
       await new Promise((res) => setTimeout(res, 2000));
