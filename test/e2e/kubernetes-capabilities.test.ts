@@ -1,5 +1,6 @@
 // The kubernetes runtime asks the cluster what it may do (#14), and the CLI refuses up front, with
-// exit 2 and the field named, what the cluster cannot run — before any cluster object exists:
+// exit 2 and the field named, what the cluster cannot run — before any cluster object exists (and,
+// since the pipeline calls Runtime.admit right after the capability check, before the run dir):
 //   - the cluster's answer (server version, SelfSubjectAccessReviews, nodes' allocatable);
 //   - a profile whose node requests more CPU than any node has (admin credentials);
 //   - restricted credentials (a ServiceAccount of a real RBAC role): may not patch pods → an upgrade
@@ -135,6 +136,8 @@ describe.skipIf(gate.skip)('kubernetes capabilities asked of the cluster (real c
     const r = await leiosnet(['run', 'ci-praos', '--runtime', 'kubernetes', '--set', `node.resources.cpus=${cpus}`, '--out', out]);
     expect(r.code, `${r.err}\n${r.out}`).toBe(2);
     expect(r.err + r.out).toMatch(/node\.resources\.cpus: .* more than any node of kubernetes .*largest allocatable/);
+    // Runtime.admit runs right after the capability check: before the image check, genesis and the run dir
+    expect(existsSync(out), 'run dir').toBe(false);
     await nothingCreated(out);
   }, 120_000);
 
@@ -153,6 +156,7 @@ describe.skipIf(gate.skip)('kubernetes capabilities asked of the cluster (real c
     const r = await leiosnet(['run', 'ci-praos', '--runtime', 'kubernetes', '--out', out], { KUBECONFIG: kubeconfigs.nothing });
     expect(r.code, `${r.err}\n${r.out}`).toBe(2);
     expect(r.err + r.out).toMatch(/may not create namespaces \(a namespace per run\), .*create pods\/exec .*\(RBAC\)/);
+    expect(existsSync(out), 'run dir').toBe(false);
     await nothingCreated(out);
   }, 120_000);
 });
