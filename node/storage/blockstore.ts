@@ -64,6 +64,8 @@ const INDEX_FILE = 'index.bin';
 const SEGMENT_RE = /^seg-(\d{8})\.log$/;
 const SCAN_CHUNK = 4 << 20;
 const READ_FD_CACHE = 32;
+/** Buffers per writev (Linux IOV_MAX). */
+const IOV_MAX = 1024;
 
 /** What is appended: a block (RB) or an EB; `bytes` is the serialised object as received/forged. */
 export interface StoreRecord {
@@ -71,7 +73,8 @@ export interface StoreRecord {
   prevHash: Uint8Array | null; // 32 bytes, or null (genesis successor, EBs)
   slot: number;
   blockNo: number;
-  bytes: Uint8Array;
+  /** The body, or its chunks in order (stored as their concatenation, written from where they are). */
+  bytes: Uint8Array | readonly Uint8Array[];
 }
 
 /** An index entry, kept in memory for every record. */
@@ -694,7 +697,10 @@ export class BlockStore {
     if (rec.prevHash !== null && !isBytes(rec.prevHash, 32)) throw new TypeError('append: prevHash must be 32 bytes or null');
     if (!isUint(rec.slot)) throw new TypeError('append: slot must be a non-negative integer');
     if (!isUint(rec.blockNo)) throw new TypeError('append: blockNo must be a non-negative integer');
-    if (!isBytes(rec.bytes)) throw new TypeError('append: bytes must be a Uint8Array');
+    const chunks: readonly Uint8Array[] | undefined = isBytes(rec.bytes) ? [rec.bytes] : Array.isArray(rec.bytes) && rec.bytes.every((c) => isBytes(c)) ? rec.bytes : undefined;
+    if (!chunks) throw new TypeError('append: bytes must be a Uint8Array or an array of them');
+    let bodyLength = 0;
+    for (const c of chunks) bodyLength += c.length;
     const id = toHex(rec.hash);
     if (this.byId.has(id)) return Promise.resolve(false);
 
@@ -702,13 +708,14 @@ export class BlockStore {
     // byte-string head by hand and the body itself written from where it is — an EB closure of
     // several MB through the encoder was tens of ms on the event loop of every node storing it.
     const small = cbor.encode([rec.hash, rec.prevHash, rec.slot, rec.blockNo]);
-    const prefix = Buffer.allocUnsafe(small.length + cborHeadLen(rec.bytes.length));
+    const prefix = Buffer.allocUnsafe(small.length + cborHeadLen(bodyLength));
     prefix.set(small, 0);
     prefix[0] = 0x85; // array of 5, not 4
-    writeCborHead(prefix, small.length, 2, rec.bytes.length);
-    const payloadBytes = prefix.length + rec.bytes.length;
+    writeCborHead(prefix, small.length, 2, bodyLength);
+    const payloadBytes = prefix.length + bodyLength;
     if (payloadBytes > this.opts.maxRecordBytes) throw new RangeError(`append: record of ${payloadBytes} bytes exceeds maxRecordBytes`);
-    const crc = zlib.crc32(rec.bytes, zlib.crc32(prefix));
+    let crc = zlib.crc32(prefix);
+    for (const c of chunks) crc = zlib.crc32(c, crc);
     const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
     header.writeUInt32BE(RECORD_MAGIC, 0);
     header.writeUInt32BE(payloadBytes, 4);
@@ -720,12 +727,14 @@ export class BlockStore {
     const offset = seg.size;
     try {
       let written = 0;
-      const parts: Uint8Array[] = [header, prefix, rec.bytes];
+      const parts: Uint8Array[] = [header, prefix, ...chunks];
       while (written < recordBytes) {
-        // writev until the whole record is out (a short write is possible, e.g. near ENOSPC)
+        // writev until the whole record is out (a short write is possible, e.g. near ENOSPC), at
+        // most IOV_MAX buffers per call
         const rest: Uint8Array[] = [];
         let skip = written;
         for (const p of parts) {
+          if (rest.length === IOV_MAX) break;
           if (skip >= p.length) skip -= p.length;
           else {
             rest.push(skip > 0 ? p.subarray(skip) : p);
@@ -751,7 +760,7 @@ export class BlockStore {
       prevHash: rec.prevHash ? new Uint8Array(rec.prevHash) : null,
       slot: rec.slot,
       blockNo: rec.blockNo,
-      bytesLength: rec.bytes.length,
+      bytesLength: bodyLength,
       seq: this.entries.length,
       segment: seg.id,
       offset,

@@ -22,7 +22,7 @@ function makeRec(i) {
   const h = (k) => hash256(new TextEncoder().encode('crash-' + k));
   return { hash: h(i), prevHash: i === 0 ? null : h(i - 1), slot: 2 * i, blockNo: i, bytes };
 }`;
-const makeRec = new Function('hash256', `${MAKE_REC}; return makeRec;`)(hash256) as (i: number) => StoreRecord;
+const makeRec = new Function('hash256', `${MAKE_REC}; return makeRec;`)(hash256) as (i: number) => StoreRecord & { bytes: Uint8Array };
 
 const CHILD = `
 import { BlockStore } from ${JSON.stringify(new URL('../../node/storage/blockstore.ts', import.meta.url).href)};

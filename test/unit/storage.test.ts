@@ -13,7 +13,7 @@ function recHash(i: number): Uint8Array {
 }
 
 /** Deterministic record i: chain-linked, varying sizes (0..~700 bytes). */
-function makeRec(i: number, size = (i * 131) % 700): StoreRecord {
+function makeRec(i: number, size = (i * 131) % 700): StoreRecord & { bytes: Uint8Array } {
   const bytes = new Uint8Array(size);
   let x = (i * 2654435761) >>> 0;
   for (let j = 0; j < size; j++) {
