@@ -349,6 +349,7 @@ export class LeiosNode {
     try {
       b = decodeBlock(bytes);
     } catch (e) {
+      this.tracer.emit({ type: 'BlockRejected', sender: from, reason: 'undecodable' });
       throw new PeerFault(`undecodable block: ${(e as Error).message}`);
     }
     const key = toHex(b.hash);
@@ -356,7 +357,10 @@ export class LeiosNode {
     if (!n) throw new PeerFault(`unrequested block ${key.slice(0, 16)}`);
     if (n.data.block) return;
     const err = this.chain.addBody(b);
-    if (err) throw new PeerFault(`block ${key.slice(0, 16)}: ${err}`);
+    if (err) {
+      this.tracer.emit({ type: 'BlockRejected', block: key, slot: n.slot, sender: from, reason: err });
+      throw new PeerFault(`block ${key.slice(0, 16)}: ${err}`);
+    }
     this.tracer.emit({ type: 'RBReceived',  id: key, slot: b.header.slot, sender: from, recipient: this.name, size_bytes: bytes.length });
     if (b.header.certified && b.body.cert) this.checkCertificate(n, b.body.cert);
     this.runSelection();

@@ -198,7 +198,10 @@ export class Sync {
     new BlockFetchServer(peer, {
       getBlock: (p) => {
         if (!p) return undefined;
-        return node.chain.get(toHex(p.hash))?.data.block?.bytes;
+        const n = node.chain.get(toHex(p.hash));
+        const b = n?.data.block;
+        if (b && node.adversary.any) return node.adversary.blockOut(b, n.data.poolId === node.adversary.poolId) ?? b.bytes;
+        return b?.bytes;
       },
     });
     // Serve our mempool to the peer, and pull theirs.

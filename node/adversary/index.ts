@@ -15,6 +15,7 @@ import { invalidCert } from './invalid-cert.ts';
 import { rbEquivocation } from './rb-equivocation.ts';
 import { mempoolPartitioning } from './mempool-partitioning.ts';
 import { eclipse } from './eclipse.ts';
+import { malformedBlock } from './malformed-block.ts';
 import type { Block } from '../chain/block.ts';
 
 export type { AdversaryEnv, AdversaryHooks, Behaviour, CertContext, EbRef, TxRef } from './types.ts';
@@ -38,6 +39,7 @@ export const BEHAVIOURS: readonly Behaviour[] = [
   rbEquivocation,
   mempoolPartitioning,
   eclipse,
+  malformedBlock,
 ] as unknown as readonly Behaviour[];
 
 export const BEHAVIOUR_NAMES: readonly string[] = BEHAVIOURS.map((b) => b.name);
@@ -239,6 +241,14 @@ export class Adversary {
     for (const h of this.hooks()) {
       const b = h.txBytes?.(idHex);
       if (b) return b;
+    }
+    return undefined;
+  }
+
+  blockOut(b: Block, own: boolean): Uint8Array | undefined {
+    for (const h of this.hooks()) {
+      const out = h.blockOut?.(b, own);
+      if (out) return out;
     }
     return undefined;
   }

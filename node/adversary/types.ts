@@ -98,6 +98,8 @@ export interface AdversaryHooks {
   txIdsOut?(peer: string, txs: TxRef[]): TxRef[];
   /** bytes of a tx the behaviour holds outside the mempool (served to a peer that asks for it) */
   txBytes?(idHex: string): Uint8Array | undefined;
+  /** the bytes to serve for a block a peer fetches (BlockFetch); undefined: the block as it is. `own`: forged by this pool */
+  blockOut?(b: Block, own: boolean): Uint8Array | undefined;
   /** may `peer` be served anything new (ChainSync, header relay, EB offers, votes, txs)? false: it is starved (eclipse) */
   serves?(peer: string): boolean;
   /** the selected chain's tip changed */

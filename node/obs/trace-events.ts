@@ -176,8 +176,20 @@ export const CertificateRejectedSchema = event(
   'A received RB carries a certificate that does not verify: the block is never selected.',
 );
 
+export const BlockRejectedSchema = event(
+  'BlockRejected',
+  {
+    block: Type.Optional(Id),
+    slot: Type.Optional(Slot),
+    sender: Type.String({ description: 'the peer that served it (its connection is closed)' }),
+    reason: Type.String({ description: 'body-hash-mismatch, body-size-mismatch, undecodable' }),
+  },
+  'A fetched RB body does not match its header or does not decode: refused, the sender dropped, the body fetched from another peer.',
+);
+
 export const OwnTraceEventSchema = Type.Union([
   AdversarySchema,
+  BlockRejectedSchema,
   VoteRejectedSchema,
   EBRejectedSchema,
   CertificateRejectedSchema,

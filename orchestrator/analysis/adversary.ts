@@ -20,6 +20,8 @@ export interface HonestReaction {
   ebsRefused: number;
   /** CertificateRejected traces: RBs whose certificate failed verification */
   certificatesRefused: number;
+  /** BlockRejected traces: fetched RB bodies that did not match their header or did not decode */
+  blocksRefused: number;
   /** RBHeaderEquivocation traces naming an adversarial producer */
   equivocationsDetected: number;
 }
@@ -35,6 +37,8 @@ export interface AdversarySummary {
   ebs: Record<string, { forged: number; certified: number }>;
   /** producers named in honest nodes' RBHeaderEquivocation traces (an honest one here is a bug) */
   equivocators: string[];
+  /** RBs each adversarial node forged (RBGenerated) and how many of them an honest node adopted (RBAdopted) */
+  rbs: Record<string, { forged: number; adoptedByHonest: number }>;
   /** EB twins (eb-equivocation's unannounced EBs, Adversary traces' `twin`) certified on a chain an honest node adopted: must be 0 */
   ebTwinsCertified: number;
   /**
@@ -161,7 +165,7 @@ export function adversarialNodes(runDir: string, plan?: unknown): Set<string> {
   return out;
 }
 
-const TYPES = new Set(['Adversary', 'VoteRejected', 'EBRejected', 'CertificateRejected', 'RBHeaderEquivocation', 'EBGenerated', 'CertIncluded', 'RBAdopted', 'TxIncluded']);
+const TYPES = new Set(['Adversary', 'VoteRejected', 'EBRejected', 'CertificateRejected', 'RBHeaderEquivocation', 'EBGenerated', 'CertIncluded', 'RBAdopted', 'TxIncluded', 'BlockRejected', 'RBGenerated']);
 
 /** Highest blockNo a node had adopted by time t (adoptions in time order). */
 function heightAt(a: [number, number][] | undefined, t: number): number {
@@ -204,7 +208,9 @@ export async function analyseAdversaries(runDir: string, plan?: unknown, summary
     .map((x) => obj(x))
     .filter((x) => x?.kind === 'metric' && x.maxWorsePct !== undefined && typeof x.path === 'string')
     .map((x) => x!.path as string);
-  const s: AdversarySummary = { nodes: [...adversaries].sort(), actions: {}, honest: {}, ebs: {}, equivocators: [], ebTwinsCertified: 0 };
+  const s: AdversarySummary = { nodes: [...adversaries].sort(), actions: {}, honest: {}, ebs: {}, equivocators: [], ebTwinsCertified: 0, rbs: {} };
+  const advRbs = new Map<string, string>();
+  const adoptedHonest = new Set<string>();
   const twins = new Set<string>();
   /** per node: (time, blockNo) of each adoption, in trace order */
   const adopted = new Map<string, [number, number][]>();
@@ -218,14 +224,26 @@ export async function analyseAdversaries(runDir: string, plan?: unknown, summary
   const equivocators = new Set<string>();
   for (const node of runNodes(runDir)) {
     const honest = !adversaries.has(node);
-    const h: HonestReaction = { votesRefused: 0, ebsRefused: 0, certificatesRefused: 0, equivocationsDetected: 0 };
+    const h: HonestReaction = { votesRefused: 0, ebsRefused: 0, certificatesRefused: 0, blocksRefused: 0, equivocationsDetected: 0 };
     if (honest) s.honest[node] = h;
     else s.actions[node] = {};
     await forEachLine(join(runDir, 'nodes', node, 'trace.jsonl'), (line) => {
       const type = peekType(line);
       if (!type || !TYPES.has(type)) return;
       switch (type) {
+        case 'RBGenerated': {
+          const id = peekString(line, '"id":"');
+          if (!honest && id) {
+            advRbs.set(id, node);
+            (s.rbs[node] ??= { forged: 0, adoptedByHonest: 0 }).forged++;
+          }
+          return;
+        }
         case 'RBAdopted': {
+          if (honest) {
+            const id = peekString(line, '"id":"');
+            if (id) adoptedHonest.add(id);
+          }
           const t = peekTime(line);
           const b = peekNumber(line, '"blockNo":');
           if (t !== undefined && b !== undefined) {
@@ -312,6 +330,9 @@ export async function analyseAdversaries(runDir: string, plan?: unknown, summary
         case 'CertificateRejected':
           if (honest) h.certificatesRefused++;
           return;
+        case 'BlockRejected':
+          if (honest) h.blocksRefused++;
+          return;
       }
     });
   }
@@ -321,6 +342,7 @@ export async function analyseAdversaries(runDir: string, plan?: unknown, summary
     if (twins.has(eb)) s.ebTwinsCertified++;
   }
   s.equivocators = [...equivocators].sort();
+  for (const [id, node] of advRbs) if (adoptedHonest.has(id)) s.rbs[node]!.adoptedByHonest++;
   if (windows.size) s.eclipsed = eclipseFigures(windows, adopted, new Set(Object.keys(s.honest)));
   if (pairs.length) {
     const p = { pairs: pairs.length, txIncluded: 0, twinIncluded: 0, both: 0, neither: 0 };

@@ -131,7 +131,7 @@ export function evaluateAssertion(a: Assertion, view: AssertionView): Evaluation
     case 'refused': {
       const adv = s.adversary;
       if (!adv) return { passed: false, detail: 'no adversarial node in this run (nothing to refuse)' };
-      const field = ({ votes: 'votesRefused', ebs: 'ebsRefused', certificates: 'certificatesRefused' } as const)[a.what];
+      const field = ({ votes: 'votesRefused', ebs: 'ebsRefused', certificates: 'certificatesRefused', blocks: 'blocksRefused' } as const)[a.what];
       const nodes = a.nodes ?? Object.keys(adv.honest);
       const min = a.min ?? 1;
       const per = nodes.map((n) => [n, adv.honest[n]?.[field] ?? 0] as const);

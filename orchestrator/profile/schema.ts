@@ -302,7 +302,7 @@ const AdversaryAssertionSchemas = (() => {
     o(
       'refused',
       {
-        what: Type.Union([Type.Literal('votes'), Type.Literal('ebs'), Type.Literal('certificates')], { description: 'VoteRejected, EBRejected or CertificateRejected traces' }),
+        what: Type.Union([Type.Literal('votes'), Type.Literal('ebs'), Type.Literal('certificates'), Type.Literal('blocks')], { description: 'VoteRejected, EBRejected, CertificateRejected or BlockRejected traces' }),
         nodes: honestNodes,
         each: Type.Optional(Type.Boolean({ description: 'every node refused at least min (default: their sum)' })),
         min: Type.Optional(Type.Integer({ minimum: 1, description: 'default 1' })),

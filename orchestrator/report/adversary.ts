@@ -31,8 +31,8 @@ export function renderAdversaryMarkdown(s: Summary): string[] {
   if (honest.length) {
     out.push(
       table(
-        ['honest node', 'votes refused', 'EBs refused', 'certificates refused', 'equivocations detected'],
-        honest.map(([n, h]) => [n, h.votesRefused, h.ebsRefused, h.certificatesRefused, h.equivocationsDetected]),
+        ['honest node', 'votes refused', 'EBs refused', 'certificates refused', 'blocks refused', 'equivocations detected'],
+        honest.map(([n, h]) => [n, h.votesRefused, h.ebsRefused, h.certificatesRefused, h.blocksRefused ?? 0, h.equivocationsDetected]),
       ),
       '',
     );

@@ -361,7 +361,7 @@ describe('adversary analysis and assertions (summary.adversary)', () => {
     const s = (await analyseAdversaries(dir))!;
     expect(s.nodes).toEqual(['pool-3', 'pool-4']);
     expect(s.actions).toEqual({ 'pool-3': { 'eb-withholding/withheld': 1 }, 'pool-4': {} });
-    expect(s.honest['pool-1']).toEqual({ votesRefused: 1, ebsRefused: 0, certificatesRefused: 0, equivocationsDetected: 1 });
+    expect(s.honest['pool-1']).toEqual({ votesRefused: 1, ebsRefused: 0, certificatesRefused: 0, blocksRefused: 0, equivocationsDetected: 1 });
     expect(s.ebs).toEqual({ 'pool-1': { forged: 1, certified: 1 }, 'pool-3': { forged: 1, certified: 0 } });
     // the verifier holds the same nodes to no honest rule
     expect([...loadContextOf(dir).adversaries].sort()).toEqual(['pool-3', 'pool-4']);
