@@ -56,7 +56,7 @@ if [ -f "$KC" ] && [ -x "$BIN/kubectl" ] && "$BIN/kubectl" --kubeconfig "$KC" ge
 fi
 
 need_pkgs=()
-for p in etcd-server golang-go rsync jq openssl gcc docker.io socat python3; do
+for p in etcd-server golang-go golang-github-modern-go-reflect2-dev rsync jq openssl gcc docker.io socat python3; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if ((${#need_pkgs[@]})); then
@@ -109,7 +109,7 @@ if ! docker info --format '{{.DefaultRuntime}}' 2>/dev/null | grep -q runc-nooom
 fi
 
 # 3. Kubernetes binaries, built once from Debian's source package.
-if [ ! -x "$BIN/kubelet" ] || [ ! -x "$BIN/kube-apiserver" ] || [ ! -x "$BIN/pause" ]; then
+if [ ! -x "$BIN/kubelet" ] || [ ! -x "$BIN/kube-apiserver" ] || [ ! -x "$BIN/pause" ] || [ ! -f "$BIN/.reflect2-1.0.2" ]; then
   log "building Kubernetes from Debian's source package (first time only, 5-11 min; log $CACHE/build.log)"
   started=$(date +%s)
   src=$CACHE/src; mkdir -p "$src"
@@ -121,13 +121,21 @@ if [ ! -x "$BIN/kubelet" ] || [ ! -x "$BIN/kube-apiserver" ] || [ ! -x "$BIN/pau
     (cd "$src" && apt-get source -qq kubernetes >/dev/null 2>&1) || { log "apt-get source kubernetes failed"; exit 1; }
   fi
   tree=$(ls -d "$src"/kubernetes-*/ | head -1)
+  # The bundled reflect2 1.0.1 breaks under Go >= 1.18 (Debian's Go is 1.19): the API server
+  # SIGSEGVs when it serves a custom resource (e.g. a PodMonitor). Debian's 1.0.2 is the fix.
+  rsync -a --delete --exclude '*_test.go' /usr/share/gocode/src/github.com/modern-go/reflect2/ "$tree/vendor/github.com/modern-go/reflect2/"
+  # The version says so (build metadata), so the runtime knows this server takes custom resources
+  # (crashesOnCustomResources in orchestrator/runtime/kubernetes.ts).
+  printf '%s\n' "KUBE_GIT_COMMIT=faecb196815e248d3ecfb03c680a4507229c2a56" "KUBE_GIT_TREE_STATE=archive" \
+    "KUBE_GIT_VERSION=v1.20.2+reflect2.1.0.2" "KUBE_GIT_MAJOR=1" "KUBE_GIT_MINOR=20" > "$CACHE/version.env"
   (cd "$tree" && mkdir -p .go/src/k8s.io && ln -sfn ../../.. .go/src/k8s.io/kubernetes &&
-    GOPATH=$PWD/.go CGO_ENABLED=0 HOME=$CACHE/home GOPROXY=off \
+    GOPATH=$PWD/.go CGO_ENABLED=0 HOME=$CACHE/home GOPROXY=off KUBE_GIT_VERSION_FILE=$CACHE/version.env \
     nice make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet cmd/kubectl" >"$CACHE/build.log" 2>&1) \
     || { log "build failed, see $CACHE/build.log"; tail -n 20 "$CACHE/build.log" >&2; exit 1; }
   mkdir -p "$BIN"
   for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl; do cp "$tree/_output/local/go/bin/$b" "$BIN/"; done
   gcc -Os -static -o "$BIN/pause" "$tree/build/pause/linux/pause.c"
+  touch "$BIN/.reflect2-1.0.2"
   log "built in $(( $(date +%s) - started )) s"
 fi
 docker image inspect k8s.gcr.io/pause:3.2 >/dev/null 2>&1 ||
