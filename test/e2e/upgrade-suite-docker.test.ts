@@ -23,7 +23,7 @@ const gate = wanted ? await dockerGate('upgrade-suite on docker') : undefined;
 
 describe.skipIf(!wanted)('leiosnet run upgrade-suite on docker', () => {
   beforeAll(() => gate!.assert());
-  it('passes with the same steps, checks and JUnit as on processes', { timeout: 300_000 }, async () => {
+  it('passes with the same steps, checks and JUnit as on processes', { timeout: 420_000 }, async () => {
     expectUpgradeSuite(await runUpgradeSuite('docker', tmp, env, ['--set', 'genesis.startDelayS=90']));
   });
 });
