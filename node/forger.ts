@@ -3,7 +3,8 @@
 // allow (then no txs), else mempool txs — and the EB that RB announces (Linear Leios).
 // The pure pieces (VRF leadership, signed block assembly) are consensus/forge.ts.
 
-import { checkLeadership, chooseForgeParent, forgeBlock, type ForgeKeys } from './consensus/forge.ts';
+import { checkLeadershipWith, chooseForgeParent, forgeBlock, leadershipNonce, type ForgeKeys, type LeaderProof } from './consensus/forge.ts';
+import { bytesEqual } from './crypto/hash.ts';
 import type { Block } from './chain/block.ts';
 import { epochOf } from './consensus/nonce.ts';
 import { praosParams } from './genesis/schema.ts';
@@ -20,6 +21,12 @@ export class Forger {
   private readonly adopt: () => void;
   /** The forged block, before chain selection (the header relay records it). */
   private readonly forged: ((b: Block) => void) | undefined;
+  /**
+   * The next slot's leadership check, computed after this slot's work (the VRF is milliseconds,
+   * tens of them on a loaded machine): at the slot's start only the tip's nonce is compared.
+   */
+  private ahead: { slot: number; epochNonce: Uint8Array; lp: LeaderProof | undefined } | undefined;
+  private aheadTimer: NodeJS.Immediate | undefined;
 
   constructor(k: NodeKernel, keys: ForgeKeys, adopt: () => void, forged?: (b: Block) => void) {
     this.k = k;
@@ -45,12 +52,8 @@ export class Forger {
     const fp = chooseForgeParent(chain.tip(), slot, toHex(this.keys.coldVkey), (key) => chain.get(key));
     if (!fp) return;
     const tip = fp.parent ?? undefined;
-    const lp = checkLeadership(slot, tip ? tip.data.nonce : chain.genesisNonce, this.keys, {
-      epochLengthSlots: genesis.epochLengthSlots,
-      f: genesis.activeSlotCoeff,
-      totalStake: this.k.stake.total,
-      leaderIntervalSlots: praosParams(genesis).leaderIntervalSlots,
-    });
+    const lp = this.leadership(slot, tip ? tip.data.nonce : chain.genesisNonce);
+    this.prepareNext(slot + 1);
     if (!lp) return;
     const epoch = epochOf(slot, genesis);
     const pv = this.k.protocolVersionAt(epoch);
@@ -108,6 +111,32 @@ export class Forger {
     leios.noteHeader(block.header.issuerVkey, slot, toHex(block.hash), eb ? { ebHash: eb.hash, epochNonce: node.data.nonce.epochNonce } : undefined);
     this.forged?.(block);
     this.adopt();
+  }
+
+  private leadershipParams() {
+    const g = this.k.genesis;
+    return { epochLengthSlots: g.epochLengthSlots, f: g.activeSlotCoeff, totalStake: this.k.stake.total, leaderIntervalSlots: praosParams(g).leaderIntervalSlots };
+  }
+
+  /** Do we lead `slot` (seen from a tip with this nonce state)? The precomputed answer when it applies. */
+  private leadership(slot: number, tipNonce: Parameters<typeof leadershipNonce>[1]): LeaderProof | undefined {
+    const p = this.leadershipParams();
+    const epochNonce = leadershipNonce(slot, tipNonce, p);
+    const a = this.ahead;
+    if (a && a.slot === slot && bytesEqual(a.epochNonce, epochNonce)) return a.lp;
+    return checkLeadershipWith(slot, epochNonce, this.keys, p);
+  }
+
+  /** Check `slot` ahead, once the event loop has done what this slot brought. */
+  private prepareNext(slot: number): void {
+    if (this.aheadTimer) clearImmediate(this.aheadTimer);
+    this.aheadTimer = setImmediate(() => {
+      this.aheadTimer = undefined;
+      const tip = this.k.chain.tip();
+      const p = this.leadershipParams();
+      const epochNonce = leadershipNonce(slot, tip ? tip.data.nonce : this.k.chain.genesisNonce, p);
+      this.ahead = { slot, epochNonce, lp: checkLeadershipWith(slot, epochNonce, this.keys, p) };
+    });
   }
 
   /**

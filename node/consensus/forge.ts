@@ -39,8 +39,24 @@ export function checkLeadership(
 ): LeaderProof | undefined {
   const interval = p.leaderIntervalSlots ?? 1;
   if (!leaderSlotsEnabled(slot, interval)) return undefined;
-  const nonce = advanceToEpoch(tipNonce, epochOf(slot, p));
-  const alpha = vrfInput(slot, nonce.epochNonce);
+  return checkLeadershipWith(slot, leadershipNonce(slot, tipNonce, p), keys, p);
+}
+
+/** The epoch nonce a leadership check of `slot` uses, as seen from a tip with nonce state `tipNonce`. */
+export function leadershipNonce(slot: number, tipNonce: NonceState, p: { epochLengthSlots: number }): Uint8Array {
+  return advanceToEpoch(tipNonce, epochOf(slot, p)).epochNonce;
+}
+
+/** checkLeadership against a known epoch nonce (a precomputed check is keyed by slot and nonce). */
+export function checkLeadershipWith(
+  slot: number,
+  epochNonce: Uint8Array,
+  keys: ForgeKeys,
+  p: { f: number; totalStake: bigint; leaderIntervalSlots?: number },
+): LeaderProof | undefined {
+  const interval = p.leaderIntervalSlots ?? 1;
+  if (!leaderSlotsEnabled(slot, interval)) return undefined;
+  const alpha = vrfInput(slot, epochNonce);
   // Output first (a third of the proof's cost); the proof only for a won slot.
   const beta = vrfOutput(keys.vrfSk, alpha);
   const leaderValue = vrfLeaderValue(beta);
