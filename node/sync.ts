@@ -30,6 +30,8 @@ export class Sync {
   private readonly fetchers = new Map<string, BlockFetchClient>();
   /** Who announced a header whose body we still need. */
   private readonly announcers = new Map<string, Set<string>>();
+  /** block key → peers that served a body not matching its header (not asked for it again, even after they reconnect) */
+  private readonly badBodies = new Map<string, Set<string>>();
   private readonly inflight = new Set<string>();
   private readonly pm: PeerManager;
   private readonly notifiers = new Map<string, LeiosNotify>();
@@ -298,6 +300,7 @@ export class Sync {
   }
 
   private want(n: TreeNode<BlockInfo>, from: string): void {
+    if (this.badBodies.get(n.key)?.has(from)) return;
     let s = this.announcers.get(n.key);
     if (!s) this.announcers.set(n.key, (s = new Set()));
     s.add(from);
@@ -319,8 +322,12 @@ export class Sync {
           try {
             this.node.receiveBlock(b, who);
           } catch (e) {
-            if (e instanceof PeerFault) this.pm.peer(who)?.close(e.message);
-            else throw e;
+            if (!(e instanceof PeerFault)) throw e;
+            let bad = this.badBodies.get(n.key);
+            if (!bad) this.badBodies.set(n.key, (bad = new Set()));
+            bad.add(who);
+            if (this.badBodies.size > 1000) this.badBodies.delete(this.badBodies.keys().next().value!);
+            this.pm.peer(who)?.close(e.message);
           }
         }
         if (n.data.block) this.announcers.delete(n.key);

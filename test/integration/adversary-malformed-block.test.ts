@@ -86,6 +86,8 @@ describe('a malformed block body is refused by honest nodes (4 node processes)',
       if (r.block !== undefined) expect(bad.has(r.block as string)).toBe(true);
     }
     for (const i of HONEST) expect(of(trace(i), 'RBAdopted').filter((m) => bad.has(m.id as string))).toEqual([]);
+    // each honest node asks pool-4 for a bad body once, not again on every reconnect
+    for (const i of HONEST) expect(of(trace(i), 'BlockRejected').length, tn.names[i]).toBeLessThanOrEqual(bad.size);
     const forged = HONEST.map((i) => of(trace(i), 'RBGenerated').length);
     expect(forged.reduce((a, b) => a + b, 0)).toBeGreaterThan(3);
     await waitFor(
