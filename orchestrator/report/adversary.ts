@@ -52,7 +52,7 @@ export function renderAdversaryMarkdown(s: Summary): string[] {
     return out;
   }
   const worse = d.rows.filter((r) => r.worse).map((r) => `${LABELS[r.metric] ?? r.metric} ${r.deltaPct !== null ? `${r.deltaPct > 0 ? '+' : ''}${fmt(r.deltaPct)} %` : fmt(r.delta)}`);
-  out.push(`### Degradation against the attack-free baseline, ${name}`, '');
+  out.push('', `## Degradation against the attack-free baseline, ${name}`, '');
   out.push(worse.length ? `Worse than the baseline: ${worse.join(', ')}.` : 'No figure is worse than the baseline.', '');
   out.push(
     table(

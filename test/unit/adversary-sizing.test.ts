@@ -13,6 +13,7 @@ import { loadProfile } from '../../orchestrator/profile/load.ts';
 import { resolvePlan } from '../../orchestrator/profile/resolve.ts';
 import type { Assertion } from '../../orchestrator/profile/schema.ts';
 import { renderMarkdown } from '../../orchestrator/report/markdown.ts';
+import { renderHtml } from '../../orchestrator/report/html.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BASE = join(ROOT, 'profiles/attacks/baseline.yaml');
@@ -133,8 +134,12 @@ describe('metric assertions and the degradation against a baseline run', () => {
 
     const md = renderMarkdown({ ...s, assertions: [], resources: { perNode: {} }, diffusion: { rb: {}, eb: {} }, throughput: {}, latency: {} } as unknown as Summary);
     expect(md).toContain('## Adversary');
-    expect(md).toContain('### Degradation against the attack-free baseline, run base-1 (profile baseline)');
+    expect(md).toContain('## Degradation against the attack-free baseline, run base-1 (profile baseline)');
     expect(md).toMatch(/Worse than the baseline: certification rate -25 %, EBs certified -16\.7 %, CertRBs on chain -50 %/);
+    // the HTML report renders the same sections as headings
+    const html = renderHtml({ ...s, assertions: [], resources: { perNode: {} }, diffusion: { rb: {}, eb: {} }, throughput: {}, latency: {} } as unknown as Summary, { rbDelaysMs: [], ebDelaysMs: [], inclusionLatencyS: [], events: [], timeline: [], resources: {} } as never);
+    expect(html).toContain('<h2>Adversary</h2>');
+    expect(html).toContain('<h2>Degradation against the attack-free baseline, run base-1 (profile baseline)</h2>');
 
     // a missing baseline is said, not thrown
     const missing = (await analyseAdversaries(run, { ...plan, analysis: { baseline: join(dir, 'nope') } }, attack))!;
