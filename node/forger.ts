@@ -52,11 +52,13 @@ export class Forger {
     const fp = chooseForgeParent(chain.tip(), slot, toHex(this.keys.coldVkey), (key) => chain.get(key));
     if (!fp) return;
     const tip = fp.parent ?? undefined;
+    const t0 = performance.now();
     const lp = this.leadership(slot, tip ? tip.data.nonce : chain.genesisNonce);
     this.prepareNext(slot + 1);
     if (!lp) return;
     const epoch = epochOf(slot, genesis);
     const pv = this.k.protocolVersionAt(epoch);
+    const tLead = performance.now();
     mempool.syncWithLedger(this.k.ledger);
     const leiosEra = this.k.isLeiosEpoch(epoch);
     // Linear Leios: certify the parent's EB if the timing rule and a quorum allow (then no txs).
@@ -80,10 +82,13 @@ export class Forger {
     // An alternative block carries nothing: the mempool was validated against the other tip.
     const txs = cert || fp.alternative ? [] : mempool.takeForBlock(genesis.protocolParams.maxBlockBodySize);
     let eb;
+    let tSelect = performance.now();
     if (leiosEra && !fp.alternative) {
       const exclude = new Set([...certTxIds, ...txs.map((t) => t.idHex)]);
+      tSelect = performance.now();
       eb = this.makeEb(slot, exclude, certSpent);
     }
+    const tEb = performance.now();
     const block = forgeBlock(
       lp,
       tip ? { hash: tip.data.hash, blockNo: tip.blockNo } : null,
@@ -111,6 +116,16 @@ export class Forger {
     leios.noteHeader(block.header.issuerVkey, slot, toHex(block.hash), eb ? { ebHash: eb.hash, epochNonce: node.data.nonce.epochNonce } : undefined);
     this.forged?.(block);
     this.adopt();
+    // Where the time from the slot's start to the relayed header went: a header later than L_hdr
+    // gets no votes, and on a loaded machine each phase can take tens of ms.
+    const tEnd = performance.now();
+    const delayS = Math.max(0, (this.k.clock.nowMs() - this.k.clock.slotStartMs(slot)) / 1000);
+    metrics.rbForgeDelay.observe({ kind: cert ? 'cert' : 'tx' }, delayS);
+    const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
+    this.k.log.info(
+      { slot, kind: cert ? 'cert' : 'tx', txs: txs.length, ebTxs: eb?.eb.txs.length ?? 0, sinceSlotStartMs: Math.round(delayS * 1000), lateStartMs: Math.round(delayS * 1000 - (tEnd - t0)), leadershipMs: ms(t0, tLead), selectMs: ms(tLead, tSelect), ebMs: ms(tSelect, tEb), blockMs: ms(tEb, tEnd) },
+      'forged',
+    );
   }
 
   private leadershipParams() {

@@ -38,6 +38,8 @@ export interface NodeMetrics {
   readonly leadershipChecks: Counter;
   readonly leadershipChecksMissed: Counter;
   readonly rbAdoptionDelay: Histogram;
+  /** From the slot's start until this node's RB for it is forged, adopted and its header relayed, by kind (tx | cert) */
+  readonly rbForgeDelay: Histogram<'kind'>;
   readonly rollbackDepth: Histogram;
   // Leios
   readonly ebForged: Counter;
@@ -193,6 +195,13 @@ export function createNodeMetrics(nodeName: string, opts: NodeMetricsOptions = {
       registers,
     }),
     votesInvalid: counter('votes_invalid_total', 'Votes from peers that failed verification (not relayed; the peer is dropped)'),
+    rbForgeDelay: new Histogram({
+      name: 'leios_rb_forge_delay_seconds',
+      help: "From the slot's start until this node's RB for it was forged and handed to chain selection and the peers, by kind (tx: carries txs; cert: carries a certificate)",
+      labelNames: ['kind'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
     ebReceived: counter('eb_received_total', 'Endorser blocks received from peers'),
     ebCertified: counter('eb_certified_total', 'Endorser blocks for which a certificate was formed or seen'),
     votesCast: counter('votes_cast_total', 'Leios votes cast by this node'),
