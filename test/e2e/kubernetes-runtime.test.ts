@@ -10,10 +10,16 @@
 // on an API server that would crash on custom resources, the runtime declines with a message
 // (#9). The CRD is removed at the end (kubernetes-ci-test sees the no-operator case).
 // One testnet of 3 pools and two 1-pool orphans: the kill and the upgrade run at the same time.
+//
+// And, at the same time (the cluster is mostly waiting for slots either way): `leiosnet run ci-test
+// --runtime kubernetes` — the Praos → Leios hard fork under light load — as a user runs it, started
+// first (before the CRD exists: it must say it made no PodMonitor and why); it passes, the run dir
+// has every file the other runtimes write (node logs and traces fetched from the pods), and
+// summary.json has the keys of DESIGN.md's contract (the same shape as on processes and Docker).
 // One SKIPPED line without a cluster; LEIOSNET_E2E_K8S=1 makes a missing cluster a failure.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +31,7 @@ import { RunDir } from '../../orchestrator/rundir/index.ts';
 import { KubernetesRuntime } from '../../orchestrator/runtime/kubernetes.ts';
 import { LABEL, runSelector, templateSecretName } from '../../orchestrator/runtime/kubernetes/names.ts';
 import { PODMONITOR_API } from '../../orchestrator/observe/kubernetes.ts';
-import { parseAllDocuments } from 'yaml';
+import * as k8s from '@kubernetes/client-node';
 import { kubeGate } from '../../orchestrator/runtime/kubernetes/testing.ts';
 import type { Deployment, NodeHandle } from '../../orchestrator/runtime/runtime.ts';
 
@@ -92,6 +98,24 @@ const withDecoded = (t: string) => t + ' ' + (t.match(/[A-Za-z0-9+/=]{40,}/g) ??
 
 const escapeRe = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** Every key path of an object (objects only; per-node maps are run-specific). */
+function shape(o: unknown, prefix = ''): string[] {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return [];
+  return Object.entries(o).flatMap(([k, v]) => (k === 'perNode' ? [prefix + k] : [prefix + k, ...shape(v, `${prefix}${k}.`)]));
+}
+
+// DESIGN.md "summary.json (keys that tools rely on)"
+const CONTRACT = [
+  'run.id', 'run.profile', 'run.runtime', 'run.seed', 'run.nodes', 'run.durationS', 'run.slotLengthS',
+  'chain.blocks', 'chain.finalSlot', 'chain.tipAgreement', 'chain.maxForkDepth', 'chain.density',
+  'leios.ebsAnnounced', 'leios.ebsCertified', 'leios.certRate', 'leios.votesCast', 'leios.certsIncluded', 'leios.hardForkSlot',
+  'throughput.txSubmitted', 'throughput.txIncluded', 'throughput.txRejected', 'throughput.txPending', 'throughput.txkbPerS', 'throughput.tps',
+  'latency.inclusionP50S', 'latency.inclusionP95S',
+  'diffusion.rb.p50Ms', 'diffusion.rb.p95Ms', 'diffusion.rb.p99Ms', 'diffusion.eb.p50Ms', 'diffusion.eb.p95Ms', 'diffusion.eb.p99Ms',
+  'resources.cpuPctPerNode', 'resources.rssMbPerNode',
+  'assertions', 'passed',
+];
+
 const blockNo = async (h: NodeHandle) => Number((await adminJson<Tip>(h.endpoints(), '/tip', { timeoutMs: 2_000 })).blockNo ?? 0);
 
 describe.skipIf(gate.skip)('kubernetes runtime (real cluster, real node)', () => {
@@ -104,6 +128,12 @@ describe.skipIf(gate.skip)('kubernetes runtime (real cluster, real node)', () =>
   const progress: string[] = [];
   let execs: Awaited<ReturnType<typeof watchExecs>>;
   let facts: Awaited<ReturnType<KubernetesRuntime['probe']>>;
+  // `leiosnet run ci-test --runtime kubernetes`, in the background
+  let ciTmp = '';
+  let ciOut = '';
+  let ciChild: ChildProcess | undefined;
+  let ciRun: Promise<{ code: number | null; out: string; err: string; s: number }>;
+  const ciErr: string[] = [];
   /** the monitoring CRDs this test installed (and removes) */
   const crds: string[] = [];
   const listMonitors = async (id: string) =>
@@ -201,12 +231,35 @@ describe.skipIf(gate.skip)('kubernetes runtime (real cluster, real node)', () =>
     rt = new KubernetesRuntime({ build: 'never', onProgress: (l) => progress.push(l) });
     ns = rt.namespaceOf(runId);
     facts = await rt.probe();
+    const operatorBefore = await rt.podMonitorCrd();
+    ciTmp = mkdtempSync(join(tmpdir(), 'leiosnet-k8s-citest-'));
+    ciOut = join(ciTmp, 'kubernetes');
+    const t00 = Date.now();
+    ciChild = spawn(NODE22, [join(REPO, 'bin/leiosnet.js'), 'run', 'ci-test', '--runtime', 'kubernetes', '--out', ciOut, '--json'], {
+      cwd: REPO,
+      env: { ...process.env, LEIOSNET_HOME: join(ciTmp, 'home'), LEIOSNET_K8S_BUILD: 'never' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let ciOutText = '';
+    ciChild.stdout!.on('data', (d: Buffer) => (ciOutText += d.toString()));
+    ciChild.stderr!.on('data', (d: Buffer) => ciErr.push(d.toString()));
+    ciRun = new Promise((res) => ciChild!.on('exit', (code) => res({ code, out: ciOutText, err: ciErr.join(''), s: (Date.now() - t00) / 1000 })));
+    ciRun.catch(() => {});
+    // its monitoring decision is made early in its up(): the CRD goes in after it (or if it ended)
+    const decided = () => /PodMonitor/.test(ciErr.join(''));
+    let exited = false;
+    void ciRun.then(() => (exited = true));
+    await waitFor('ci-test decided about its PodMonitor', 150_000, async () => decided() || exited, (ok) => ok);
+    if (!operatorBefore) expect(ciErr.join('')).toMatch(/kubernetes: no PodMonitor for run ci-test-\S+: the Prometheus Operator's CRD \(podmonitors\.monitoring\.coreos\.com\) is not on this cluster; the pods carry prometheus\.io\/\* annotations/);
+    console.log(`[kubernetes-runtime] ci-test run started; it decided about its PodMonitor ${((Date.now() - t00) / 1000).toFixed(1)} s in`);
     // the operator's CRDs (no operator needed: the API is what the runtime uses), before any run
-    for (const doc of parseAllDocuments(readFileSync(join(import.meta.dirname, 'kubernetes-podmonitor-crd.yaml'), 'utf8'))) {
-      const crd = doc.toJSON();
-      if (await rt.apiext.readCustomResourceDefinition({ name: crd.metadata.name }).catch(() => undefined)) continue;
+    // (client-node's loadAllYaml, not a plain YAML parse: its typed serializer would drop
+    // `x-kubernetes-preserve-unknown-fields`, and the API server would then prune every spec field)
+    for (const crd of k8s.loadAllYaml(readFileSync(join(import.meta.dirname, 'kubernetes-podmonitor-crd.yaml'), 'utf8')) as k8s.V1CustomResourceDefinition[]) {
+      const name = crd.metadata!.name!;
+      if (await rt.apiext.readCustomResourceDefinition({ name }).catch(() => undefined)) continue;
       await rt.apiext.createCustomResourceDefinition({ body: crd });
-      crds.push(crd.metadata.name);
+      crds.push(name);
     }
     await waitFor('the PodMonitor CRD is established', 30_000, () => rt.podMonitorCrd(), (ok) => ok);
     execs = await watchExecs();
@@ -220,14 +273,18 @@ describe.skipIf(gate.skip)('kubernetes runtime (real cluster, real node)', () =>
     dep = await rt.up(runId, runDir, specs);
     execs?.stop();
     console.log(`[kubernetes-runtime] 3 pools up (every /health answers) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  }, 240_000);
+  }, 300_000);
 
   afterAll(async () => {
+    if (ciChild && ciChild.exitCode === null) ciChild.kill('SIGINT'); // failed half-way: `run` tears down on SIGINT
+    if (ciRun) await Promise.race([ciRun, new Promise((r) => setTimeout(r, 60_000))]);
+    if (gate.ok && ciOut && existsSync(join(ciOut, 'meta.json'))) await rt.down(JSON.parse(readFileSync(join(ciOut, 'meta.json'), 'utf8')).runId).catch(() => {});
+    if (ciTmp) rmSync(ciTmp, { recursive: true, force: true });
     if (gate.ok && facts && !facts.customResources) await removeCrds(); // see the decline branch
     if (gate.ok) for (const id of started) await rt.down(id).catch(() => {});
     if (gate.ok) await removeCrds();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  }, 180_000);
+  }, 300_000);
 
   it('a labelled namespace, a Pod per node with limits, genesis/keys mounted, and the nodes make blocks', async () => {
     const n = await rt.core.readNamespace({ name: ns });
@@ -409,4 +466,27 @@ describe.skipIf(gate.skip)('kubernetes runtime (real cluster, real node)', () =>
     expect(startS).toBeGreaterThan(ttlB - 4); // not before the ttl: it was the safeguard, not a stray down
     expect(startS).toBeLessThan(ttlB + 5 + 15); // ttl + check period, + slack for a loaded API server
   }, 240_000);
+
+  it('`leiosnet run ci-test --runtime kubernetes` (run alongside) passes with a summary.json of the contract shape', { timeout: 420_000 }, async () => {
+    const r = await ciRun;
+    console.log(`[kubernetes-runtime] ci-test run: exit ${r.code} after ${r.s.toFixed(1)} s`);
+    expect(r.code, `${r.err}\n${r.out}`).toBe(0);
+    for (const f of ['meta.json', 'profile.resolved.json', 'genesis/genesis.json', 'events.jsonl', 'summary.json', 'report.md', 'report.html', 'generator/summary.json', 'generator/config.json']) {
+      expect(existsSync(join(ciOut, f)), f).toBe(true);
+    }
+    for (const n of ['pool-1', 'pool-5']) {
+      for (const f of ['config.json', 'node.log', 'trace.jsonl']) expect(statSync(join(ciOut, 'nodes', n, f)).size, `${n}/${f}`).toBeGreaterThan(0);
+    }
+    const s = JSON.parse(readFileSync(join(ciOut, 'summary.json'), 'utf8'));
+    expect(s.passed).toBe(true);
+    expect(s.run).toMatchObject({ profile: 'ci-test', runtime: 'kubernetes', nodes: 5 });
+    expect(s.leios.ebsCertified).toBeGreaterThanOrEqual(1);
+    expect(s.leios.hardForkSlot).toBeGreaterThanOrEqual(60);
+    expect(s.throughput.txSubmitted).toBe(s.throughput.txIncluded + s.throughput.txRejected + s.throughput.txPending);
+    const keys = new Set(shape(s));
+    expect(CONTRACT.filter((k) => !keys.has(k))).toEqual([]);
+    // `run` took its testnet down: nothing with its label is left
+    const id = JSON.parse(readFileSync(join(ciOut, 'meta.json'), 'utf8')).runId as string;
+    expect(await labelled(id)).toEqual({ namespaces: 0, clusterRoles: 0, clusterRoleBindings: 0 });
+  });
 });
