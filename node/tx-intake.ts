@@ -12,6 +12,13 @@ import { verifyWitnessesAhead } from './work/witnesses.ts';
 export type GovernanceAction = { kind: 'propose'; era: 'praos' | 'leios'; protocolVersion: number; epoch: number } | { kind: 'endorse'; proposalId: string };
 
 /**
+ * Below this many witnesses a peer's batch is verified on the event loop (a few ms at most): a
+ * worker round trip per small TxSubmission reply cost more main-thread CPU than the checks (in a
+ * ci-bench profile, postMessage alone was 6 % of a node's busy samples).
+ */
+const PEER_BATCH_MIN_WITNESSES = 48;
+
+/**
  * Txs from a peer: their witnesses are verified in the worker pool first (work/witnesses.ts), so
  * admitting a batch of hundreds costs the event loop no signature checks; then submitTxs.
  */
@@ -21,7 +28,7 @@ export async function submitPeerTxs(k: NodeKernel, txs: Uint8Array[], decoded: W
     const t = decoded.get(b);
     if (t && !k.mempool.has(t.idHex)) fresh.push(t);
   }
-  await verifyWitnessesAhead(fresh, k.workers);
+  await verifyWitnessesAhead(fresh, k.workers, PEER_BATCH_MIN_WITNESSES);
   return submitTxs(k, txs, decoded);
 }
 

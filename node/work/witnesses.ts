@@ -9,13 +9,16 @@ import { packWitnesses } from './tasks.ts';
 
 /**
  * Verify the witnesses of `txs` not verified here before. true: all verify; false: some tx has a
- * bad witness (it is not noted, so the ledger rules refuse it with their reason); undefined: the
- * pool closed (shutting down), no verdict.
+ * bad witness (it is not noted, so the ledger rules refuse it with their reason); undefined: no
+ * verdict (the pool closed, or fewer than `minBatch` witnesses to check: not worth a round trip).
  */
-export async function verifyWitnessesAhead(txs: readonly Tx[], workers: WorkerPool): Promise<boolean | undefined> {
+export async function verifyWitnessesAhead(txs: readonly Tx[], workers: WorkerPool, minBatch = 1): Promise<boolean | undefined> {
   const todo = txs.filter((t) => t.witnesses.length > 0 && !witnessesKnown(t));
   if (todo.length === 0) return true;
   const items = todo.flatMap((t) => t.witnesses.map((w) => ({ vkey: w.vkey, msg: t.id, sig: w.sig })));
+  // A worker round trip costs the event loop ~0.1-0.2 ms (postMessage, the reply), several
+  // Ed25519 checks' worth: a small batch is left to the ledger rules on this thread.
+  if (items.length < minBatch) return undefined;
   let ok: boolean[];
   try {
     ok = await workers.run({ kind: 'witnesses', packed: packWitnesses(items) });

@@ -45,6 +45,15 @@ describe('verifyWitnessesAhead', () => {
     expect(witnessesKnown(bad)).toBe(false);
   });
 
+  it('a batch smaller than minBatch is not sent: no verdict, nothing noted', async () => {
+    clearSignatureCache();
+    const small = [tx(300), tx(301)];
+    const before = workers.done;
+    expect(await verifyWitnessesAhead(small, workers, 48)).toBeUndefined();
+    expect(workers.done).toBe(before);
+    expect(small.some(witnessesKnown)).toBe(false);
+  });
+
   it('sends nothing to the pool when every tx is already known', async () => {
     const t = tx(200);
     expect(await verifyWitnessesAhead([t], workers)).toBe(true);
