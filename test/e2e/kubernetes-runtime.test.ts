@@ -8,7 +8,7 @@
 // and leiosnet.io/metrics-role on the pods; with the Prometheus Operator's CRD installed (first,
 // so every run here has it), a PodMonitor per run over its pods, removed by `leiosnet down`;
 // on an API server that would crash on custom resources, the runtime declines with a message
-// (#9). The CRD is removed at the end (kubernetes-ci-test sees the no-operator case).
+// (#9). The CRD is removed at the end (other suites see the no-operator case).
 // One testnet of 3 pools and two 1-pool orphans: the kill and the upgrade run at the same time.
 //
 // And, at the same time (the cluster is mostly waiting for slots either way): `leiosnet run ci-test
