@@ -79,7 +79,7 @@ beforeAll(async () => {
   for (const c of tn.configs) procs.push(startNode(c));
   await waitFor('all nodes healthy', async () => (await Promise.all(tn.names.map((_, i) => getJson(`${admin(i)}/health`)))).every(Boolean), 60_000);
   // bad input over the admin API: unknown behaviour 404 naming the known ones, bad params 400 naming the field
-  const unknown = await fetch(`${admin(4)}/adversary/eclipse`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: '{"enabled":true}' });
+  const unknown = await fetch(`${admin(4)}/adversary/gossip-flood`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: '{"enabled":true}' });
   expect(unknown.status).toBe(404);
   expect(((await unknown.json()) as { message: string }).message).toContain('protocol-burst');
   const bad = await fetch(`${admin(4)}/adversary/protocol-burst`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: '{"enabled":true,"params":{"count":0}}' });
