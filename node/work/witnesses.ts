@@ -15,10 +15,12 @@ import { packWitnesses } from './tasks.ts';
 export async function verifyWitnessesAhead(txs: readonly Tx[], workers: WorkerPool, minBatch = 1): Promise<boolean | undefined> {
   const todo = txs.filter((t) => t.witnesses.length > 0 && !witnessesKnown(t));
   if (todo.length === 0) return true;
-  const items = todo.flatMap((t) => t.witnesses.map((w) => ({ vkey: w.vkey, msg: t.id, sig: w.sig })));
   // A worker round trip costs the event loop ~0.1-0.2 ms (postMessage, the reply), several
   // Ed25519 checks' worth: a small batch is left to the ledger rules on this thread.
-  if (items.length < minBatch) return undefined;
+  let n = 0;
+  for (const t of todo) n += t.witnesses.length;
+  if (n < minBatch) return undefined;
+  const items = todo.flatMap((t) => t.witnesses.map((w) => ({ vkey: w.vkey, msg: t.id, sig: w.sig })));
   let ok: boolean[];
   try {
     ok = await workers.run({ kind: 'witnesses', packed: packWitnesses(items) });
