@@ -31,6 +31,7 @@
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { extract, expand } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { RecentMap } from '../util/recent-map.ts';
 
 const sigs = bls12_381.shortSignatures;
 const G1 = bls12_381.G1.Point;
@@ -56,26 +57,10 @@ function hexOf(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
-/** Small bounded cache (insertion-ordered Map; evicts the oldest entry). */
-class BoundedCache<V> {
-  private readonly map = new Map<string, V>();
-  private readonly max: number;
-  constructor(max: number) {
-    this.max = max;
-  }
-  get(k: string): V | undefined {
-    return this.map.get(k);
-  }
-  set(k: string, v: V): void {
-    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
-    this.map.set(k, v);
-  }
-}
-
-const pkCache = new BoundedCache<G2Point>(20_000);
-const msgCache = new BoundedCache<G1Point>(256);
+const pkCache = new RecentMap<G2Point>({ maxEntries: 20_000 });
+const msgCache = new RecentMap<G1Point>({ maxEntries: 256 });
 /** Decoded signatures: a vote checked on arrival is not decoded again when aggregated. */
-const sigCache = new BoundedCache<G1Point>(8192);
+const sigCache = new RecentMap<G1Point>({ maxEntries: 8192, maxAgeMs: 10 * 60_000 });
 
 /** Decoded, subgroup-checked public key (cached); throws on an invalid or identity key. */
 export function blsPublicKeyPoint(pk: Uint8Array): G2Point {

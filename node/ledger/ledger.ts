@@ -1,6 +1,7 @@
 import { Encoder } from 'cbor-x';
 import { bytesEqual, fromHex, hash256, toHex } from '../crypto/hash.ts';
 import { ed25519Verify } from '../crypto/ed25519.ts';
+import { RecentMap } from '../util/recent-map.ts';
 import type { Genesis, ProtocolParams } from '../genesis/schema.ts';
 import { addressOf, decodeTx, minFee, TxDecodeError, view, type Tx, type TxOut } from './tx.ts';
 
@@ -73,9 +74,10 @@ export function checkTxStatic(tx: Tx, params: Pick<ProtocolParams, 'minFeeA' | '
 
 // Signature cache: tx id → the exact witness bytes whose signatures verified. A tx seen in
 // the mempool is then validated in a block (a separately decoded copy) without re-verifying.
-// Keyed on the witness bytes too: the id does not cover the witnesses.
-const SIG_CACHE_MAX = 65_536;
-const sigCache = new Map<string, Buffer>();
+// Keyed on the witness bytes too: the id does not cover the witnesses. A verdict is useful from
+// the tx's arrival until the blocks that include it are validated, minutes: ten of them bound the
+// cache by the load (a count cap alone filled it slowly over more than an hour of soak).
+const sigCache = new RecentMap<Buffer>({ maxEntries: 65_536, maxAgeMs: 10 * 60_000 });
 
 /** Drop all cached signature verdicts (tests, benchmarks). */
 export function clearSignatureCache(): void {
@@ -91,7 +93,6 @@ export function verifyWitnessSignatures(tx: Tx): boolean {
   const c = sigCache.get(tx.idHex);
   if (c !== undefined && c.equals(wb)) return true;
   for (const w of tx.witnesses) if (!ed25519Verify(w.vkey, tx.id, w.sig)) return false;
-  if (sigCache.size >= SIG_CACHE_MAX) sigCache.delete(sigCache.keys().next().value!);
   sigCache.set(tx.idHex, Buffer.from(wb));
   return true;
 }
@@ -106,7 +107,6 @@ export function witnessesKnown(tx: Tx): boolean {
 /** Record that a tx's witnesses verified elsewhere (a worker thread), so validation here hits the cache. */
 export function noteWitnessesVerified(tx: Tx): void {
   const wb = Buffer.from(tx.bytes.buffer, tx.bytes.byteOffset + 1 + tx.bodyBytes.length, tx.size - 1 - tx.bodyBytes.length);
-  if (sigCache.size >= SIG_CACHE_MAX) sigCache.delete(sigCache.keys().next().value!);
   sigCache.set(tx.idHex, Buffer.from(wb));
 }
 

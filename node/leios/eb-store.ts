@@ -9,6 +9,7 @@ import { toHex } from '../crypto/hash.ts';
 import { decodeEb, type EncodedEb } from './eb.ts';
 import type { Tx } from '../ledger/index.ts';
 import type { Logger } from 'pino';
+import { RecentMap } from '../util/recent-map.ts';
 
 export interface EbEntry {
   enc: EncodedEb;
@@ -30,28 +31,26 @@ export interface EbEntry {
   parts?: (Tx | undefined)[];
 }
 
-/** Bounded LRU of transaction bodies seen anywhere, so EB closures mostly resolve locally. */
+/**
+ * Transaction bodies seen anywhere in the last minutes (bounded by bytes and age), so EB closures
+ * mostly resolve locally: an EB references txs its producer held in its mempool, which reached us
+ * too when they were fresh.
+ */
 export class TxCache {
-  private readonly map = new Map<string, Uint8Array>();
-  private bytes = 0;
-  private readonly maxBytes: number;
-  constructor(maxBytes: number) {
-    this.maxBytes = maxBytes;
+  private readonly map: RecentMap<Uint8Array>;
+  constructor(maxBytes: number, maxAgeMs = 10 * 60_000) {
+    this.map = new RecentMap<Uint8Array>({ maxBytes, maxAgeMs, sizeOf: (b) => b.length });
   }
   put(id: string, tx: Uint8Array): void {
     if (this.map.has(id)) return;
     // a view would keep its whole buffer (a network message) alive: the byte budget would lie
-    tx = ownBytes(tx);
-    this.map.set(id, tx);
-    this.bytes += tx.length;
-    for (const [k, v] of this.map) {
-      if (this.bytes <= this.maxBytes) break;
-      this.map.delete(k);
-      this.bytes -= v.length;
-    }
+    this.map.set(id, ownBytes(tx));
   }
   get(id: string): Uint8Array | undefined {
     return this.map.get(id);
+  }
+  get bytes(): number {
+    return this.map.bytes;
   }
 }
 
