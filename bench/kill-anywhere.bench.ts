@@ -4,7 +4,8 @@
 // io.leiosnet.run=<id>; its state record) and a second `run` with the same --out (refuses clearly,
 // or starts clean). Prints one line per point, then a table by phase.
 //
-//   npm run bench:kill                                   # both runtimes (Docker if it answers), 20 points each
+//   npm run bench:kill                                   # processes and Docker (if it answers), 20 points each
+//   KILL_RUNTIMES=kubernetes npm run bench:kill          # the cluster of $KUBECONFIG (bash .ci/k8s-setup.sh)
 //   KILL_RUNTIMES=docker KILL_FROM=0 KILL_TO=7 npm run bench:kill   # a chunk: points 0..7 only
 //   KILL_RESULTS=/tmp/kill.jsonl ...                     # append outcomes; the table covers the whole file
 //
@@ -14,6 +15,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CI_KUBECONFIG } from '../orchestrator/runtime/kubernetes/testing.ts';
 import { dockerAvailable, killAt, killPoints, PHASES, processesMentioning, writeKillProfile, type KillOutcome } from '../test/e2e/kill-anywhere-helpers.ts';
 
 const count = Number(process.env.KILL_POINTS ?? 20);
@@ -26,6 +28,8 @@ const home = path.join(base, 'home');
 fs.mkdirSync(home, { recursive: true });
 const profile = writeKillProfile(base);
 const resultsFile = process.env.KILL_RESULTS;
+// the test cluster's kubeconfig, for this process (leftover counts) and the CLIs it spawns
+if (runtimes.includes('kubernetes') && !process.env.KUBECONFIG && fs.existsSync(CI_KUBECONFIG)) process.env.KUBECONFIG = CI_KUBECONFIG;
 
 let stopping = false;
 process.on('SIGINT', () => (stopping = true));
@@ -35,7 +39,7 @@ const pad = (s: string | number, n: number) => String(s).padEnd(n);
 
 function line(o: KillOutcome): string {
   const l = o.left;
-  const left = `${l.processes}p ${l.containers}c ${l.networks}n ${l.volumes}v ${l.stateRecords}r`;
+  const left = `${l.processes}p ${l.containers}c ${l.networks}n ${l.volumes}v ${l.stateRecords}r ${l.k8sObjects ?? 0}k`;
   return `${pad(o.runtime, 8)} #${pad(o.point.index, 3)} arm ${pad(o.point.phase, 9)} +${pad(o.point.delayMs, 5)} landed ${pad(o.killed ? (o.landedIn ?? '(none)') : `(exited: ${o.landedIn ?? '?'})`, 28)} at ${pad((o.killedAtMs / 1000).toFixed(1) + ' s', 8)} down ${o.downStatus}/${o.downAgainStatus} ${pad((o.downMs / 1000).toFixed(1) + ' s', 7)} left ${pad(left, 16)} again: ${o.again.verdict} (exit ${o.again.status})`;
 }
 
@@ -61,18 +65,18 @@ for (const runtime of runtimes) {
 const all: KillOutcome[] = resultsFile && fs.existsSync(resultsFile) ? fs.readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as KillOutcome) : outcomes;
 const landed = (o: KillOutcome) => (o.killed ? (o.landedIn ?? '(none)').replace(/ \(.*$/, '') : 'exited first');
 console.log(`\nby runtime and armed phase (${all.length} points${resultsFile ? ` in ${resultsFile}` : ''}):`);
-console.log(`${pad('runtime', 8)} ${pad('phase', 9)} ${pad('points', 6)} ${pad('landed in', 40)} ${pad('left p/c/n/v/r', 16)} second run`);
+console.log(`${pad('runtime', 8)} ${pad('phase', 9)} ${pad('points', 6)} ${pad('landed in', 40)} ${pad('left p/c/n/v/r/k8s', 20)} second run`);
 for (const runtime of [...new Set(all.map((o) => o.runtime))]) {
   for (const phase of PHASES) {
     const rows = all.filter((o) => o.runtime === runtime && o.point.phase === phase);
     if (rows.length === 0) continue;
     const by = new Map<string, number>();
     for (const o of rows) by.set(landed(o), (by.get(landed(o)) ?? 0) + 1);
-    const sum = (k: keyof KillOutcome['left']) => rows.reduce((s, o) => s + o.left[k], 0);
+    const sum = (k: keyof KillOutcome['left']) => rows.reduce((s, o) => s + (o.left[k] ?? 0), 0);
     const verdicts = new Map<string, number>();
     for (const o of rows) verdicts.set(o.again.verdict, (verdicts.get(o.again.verdict) ?? 0) + 1);
     console.log(
-      `${pad(runtime, 8)} ${pad(phase, 9)} ${pad(rows.length, 6)} ${pad([...by].map(([k, v]) => `${k} ×${v}`).join(', '), 40)} ${pad(`${sum('processes')}/${sum('containers')}/${sum('networks')}/${sum('volumes')}/${sum('stateRecords')}`, 16)} ${[...verdicts].map(([k, v]) => `${k} ×${v}`).join(', ')}`,
+      `${pad(runtime, 8)} ${pad(phase, 9)} ${pad(rows.length, 6)} ${pad([...by].map(([k, v]) => `${k} ×${v}`).join(', '), 40)} ${pad(`${sum('processes')}/${sum('containers')}/${sum('networks')}/${sum('volumes')}/${sum('stateRecords')}/${sum('k8sObjects')}`, 20)} ${[...verdicts].map(([k, v]) => `${k} ×${v}`).join(', ')}`,
     );
   }
   const rows = all.filter((o) => o.runtime === runtime);

@@ -2,7 +2,8 @@
 // and bench/kill-anywhere.bench.ts (20 points per runtime, figures printed): start `leiosnet run`
 // on a small profile, SIGKILL the orchestrator at a seeded random point of a phase, then
 // `down <run-id>` and count what is left of that run (processes naming its run dir; containers,
-// networks and volumes labelled io.leiosnet.run=<id>; its state record), then run again with the
+// networks and volumes labelled io.leiosnet.run=<id>; on Kubernetes its namespace and safeguard
+// RBAC; its state record), then run again with the
 // same --out and see whether it refuses clearly or starts clean.
 //
 // Every run uses a LEIOSNET_HOME private to the caller, so nothing here can see (or remove) anyone
@@ -87,6 +88,24 @@ export function labelled(kind: 'container' | 'network' | 'volume', runId: string
   return execFileSync('docker', [...args, '--filter', `label=io.leiosnet.run=${runId}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
 }
 
+/**
+ * Kubernetes objects labelled with the run that `down` must remove: its namespace (everything of
+ * the run lives in it: pods, services, secrets, config maps, monitors) and the cluster-scoped
+ * safeguard RBAC. A namespace still Terminating counts as left.
+ */
+export async function k8sLabelled(runId: string): Promise<string[]> {
+  const { KubernetesRuntime } = await import('../../orchestrator/runtime/kubernetes.ts');
+  const { runSelector } = await import('../../orchestrator/runtime/kubernetes/names.ts');
+  const rt = new KubernetesRuntime();
+  const labelSelector = runSelector(runId);
+  const [nss, roles, bindings] = await Promise.all([rt.core.listNamespace({ labelSelector }), rt.rbac.listClusterRole({ labelSelector }), rt.rbac.listClusterRoleBinding({ labelSelector })]);
+  return [
+    ...nss.items.map((n) => `namespace ${n.metadata?.name} (${n.status?.phase})`),
+    ...roles.items.map((r) => `clusterrole ${r.metadata?.name}`),
+    ...bindings.items.map((b) => `clusterrolebinding ${b.metadata?.name}`),
+  ];
+}
+
 function phaseEvents(outDir: string): string[] {
   try {
     return fs
@@ -133,7 +152,7 @@ export interface KillOutcome {
   downStderr: string;
   downAgainStatus: number | null;
   downMs: number;
-  left: { processes: number; containers: number; networks: number; volumes: number; stateRecords: number };
+  left: { processes: number; containers: number; networks: number; volumes: number; stateRecords: number; k8sObjects: number };
   leftDetail: string[];
   again: { status: number | null; verdict: 'refused' | 'started clean' | 'failed'; message: string; stackTrace: boolean; processesAfter: number };
 }
@@ -178,6 +197,7 @@ export async function killAt(opts: { runtime: string; point: KillPoint; profile:
   const containers = docker ? labelled('container', runId) : [];
   const networks = docker ? labelled('network', runId) : [];
   const volumes = docker ? labelled('volume', runId) : [];
+  const k8sObjects = runtime === 'kubernetes' && runId ? await k8sLabelled(runId) : [];
   const records = runId && fs.existsSync(path.join(home, 'runs')) ? fs.readdirSync(path.join(home, 'runs')).filter((f) => f.includes(runId)) : [];
 
   // the same --out again
@@ -202,8 +222,8 @@ export async function killAt(opts: { runtime: string; point: KillPoint; profile:
     downStderr: down?.stderr ?? 'no run id (meta.json missing)',
     downAgainStatus: downAgain?.status ?? null,
     downMs,
-    left: { processes: procs.length, containers: containers.length, networks: networks.length, volumes: volumes.length, stateRecords: records.length },
-    leftDetail: [...procs.map((p) => `pid ${p.pid}: ${p.cmd}`), ...containers.map((c) => `container ${c}`), ...networks.map((n) => `network ${n}`), ...volumes.map((v) => `volume ${v}`), ...records.map((r) => `record ${r}`)],
+    left: { processes: procs.length, containers: containers.length, networks: networks.length, volumes: volumes.length, stateRecords: records.length, k8sObjects: k8sObjects.length },
+    leftDetail: [...procs.map((p) => `pid ${p.pid}: ${p.cmd}`), ...containers.map((c) => `container ${c}`), ...networks.map((n) => `network ${n}`), ...volumes.map((v) => `volume ${v}`), ...records.map((r) => `record ${r}`), ...k8sObjects],
     again: {
       status: again.status,
       verdict: refused ? 'refused' : startedClean ? 'started clean' : 'failed',

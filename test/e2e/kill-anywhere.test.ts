@@ -45,7 +45,7 @@ describe.each(RUNTIMES)('kill anywhere (%s)', (runtime) => {
       expect(o.downStatus, o.downStderr).toBe(0);
       expect(o.downAgainStatus, 'down is idempotent').toBe(0);
       expect(o.leftDetail).toEqual([]);
-      expect(o.left).toEqual({ processes: 0, containers: 0, networks: 0, volumes: 0, stateRecords: 0 });
+      expect(o.left).toEqual({ processes: 0, containers: 0, networks: 0, volumes: 0, stateRecords: 0, k8sObjects: 0 });
       // the same --out again: refused clearly, nothing started
       expect(o.again.verdict, o.again.message).toBe('refused');
       expect(o.again.stackTrace).toBe(false);
