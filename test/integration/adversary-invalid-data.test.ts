@@ -1,10 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { buildTestnet, getJson, readTrace, startNode, waitFor, type TraceEvent } from '../support/testnet.ts';
-import { buildTx, makeSigner } from '../../node/ledger/index.ts';
+import { adversaryTestnet, of } from '../support/adversary.ts';
 
 // Invalid data on six real node processes, Leios from slot 0, enabled from the node config
 // (node/adversary/): pool-4 sends its votes with bad BLS signatures (invalid-votes), every EB
@@ -14,17 +9,14 @@ import { buildTx, makeSigner } from '../../node/ledger/index.ts';
 // and keep forging on one chain. Every assertion holds for any leader schedule: what an
 // adversary did is read from its own trace, and each refusal is checked for what it did.
 
-const BASE_PORT = 4600;
-const TOKEN = 'test-token-123';
 const SLOT_S = 0.4;
 const RUN_S = 75;
 const HONEST = [0, 1, 2];
 const NODES = 6;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leiosnet-adv-invalid-'));
-const tn = buildTestnet({
-  dir,
+const tn = adversaryTestnet({
+  tmpPrefix: 'leiosnet-adv-invalid-',
   pools: 6,
-  basePort: BASE_PORT,
+  basePort: 4600,
   slotLengthS: SLOT_S,
   epochLengthSlots: 1000,
   f: 0.15,
@@ -36,77 +28,35 @@ const tn = buildTestnet({
   // pool-6 (invalid-cert) holds 2/7 of the stake so it leads enough slots to forge a certificate
   // in any schedule; without pool-4's votes the rest still reach the 75 % quorum (6/7)
   stake: (i) => (i === 5 ? 2000 : 1000),
+  adversary: {
+    3: { 'invalid-votes': {} },
+    4: { 'invalid-eb-tx': {} },
+    5: { 'invalid-cert': {} },
+  },
 });
-const ADVERSARY: Record<number, Record<string, unknown>> = {
-  3: { 'invalid-votes': {} },
-  4: { 'invalid-eb-tx': {} },
-  5: { 'invalid-cert': {} },
-};
-for (const [i, adv] of Object.entries(ADVERSARY)) {
-  const f = tn.configs[Number(i)]!;
-  fs.writeFileSync(f, JSON.stringify({ ...JSON.parse(fs.readFileSync(f, 'utf8')), adversary: adv }, null, 2));
-}
-const procs: ChildProcess[] = [];
-const admin = (i: number) => `http://127.0.0.${10 + i}:${BASE_PORT + 1}`;
-const trace = (i: number) => readTrace(path.join(dir, tn.names[i]!));
-const of = (ev: TraceEvent[], type: string) => ev.filter((e) => e.message.type === type).map((e) => e.message);
-
-// The load runs for the whole run: chain c (one per genesis output) goes to node c % N (its txs
-// spend each other), one 2 kB tx per chain every 1.5 s (~53 kB/s against 90 kB RBs every ~2.7 s),
-// so every RB leaves txs over for an EB until the end. (Submitted all at once, as before, the
-// RBs had eaten it by slot ~36: only a handful of early EBs, none followed by a gap long enough
-// for a certificate in this leader schedule — why "honest EBs are still certified" failed.)
-const EVERY_MS = 1500;
-async function submitPaced(untilMs: number): Promise<number> {
-  const signer = makeSigner(tn.payment);
-  const utxos = tn.genesis.initialUtxo;
-  const t0 = Date.parse(tn.genesis.systemStart) + 500;
-  let accepted = 0;
-  await Promise.all(
-    utxos.map(async (u, c) => {
-      let input = { txId: Buffer.from(u.txId, 'hex') as Uint8Array, index: u.index, amount: u.amount };
-      for (let j = 0; ; j++) {
-        const at = t0 + j * EVERY_MS + Math.floor((c * EVERY_MS) / utxos.length);
-        if (at > untilMs) return;
-        await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
-        const tx = buildTx({ inputs: [input], outputs: [{ address: signer.address, amount: 1_000 }], changeAddress: signer.address, signers: [signer], padToBytes: 2000, protocolParams: tn.genesis.protocolParams });
-        const res = await fetch(`${admin(c % NODES)}/tx`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${TOKEN}` }, body: Buffer.from(tx.bytes) }).catch(() => undefined);
-        if (res?.ok) accepted++;
-        const change = tx.body.outputs.length - 1;
-        input = { txId: tx.id, index: change, amount: tx.body.outputs[change]!.amount };
-      }
-    }),
-  );
-  return accepted;
-}
+const { admin, trace } = tn;
 
 beforeAll(async () => {
-  for (const c of tn.configs) procs.push(startNode(c));
-  await waitFor('all nodes healthy', async () => (await Promise.all(tn.names.map((_, i) => getJson(`${admin(i)}/health`)))).every(Boolean), 60_000);
+  await tn.start();
   // The config's behaviours are on from the start (GET /adversary).
-  const on = await getJson<{ active: { behaviour: string }[] }>(`${admin(3)}/adversary`);
-  expect(on?.active.map((a) => a.behaviour)).toEqual(['invalid-votes']);
-  const accepted = await submitPaced(Date.parse(tn.genesis.systemStart) + (RUN_S - 5) * 1000);
+  expect(await tn.active(3)).toEqual(['invalid-votes']);
+  // The load runs for the whole run: chain c (one per genesis output) goes to node c % N (its txs
+  // spend each other), one 2 kB tx per chain every 1.5 s (~53 kB/s against 90 kB RBs every ~2.7 s),
+  // so every RB leaves txs over for an EB until the end. (Submitted all at once, as before, the
+  // RBs had eaten it by slot ~36: only a handful of early EBs, none followed by a gap long enough
+  // for a certificate in this leader schedule — why "honest EBs are still certified" failed.)
+  const accepted = await tn.submitPaced({ untilMs: tn.startMs + (RUN_S - 5) * 1000, everyMs: 1500, padToBytes: 2000, to: (c) => c % NODES });
   expect(accepted).toBeGreaterThan(500);
-  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(tn.genesis.systemStart) + RUN_S * 1000 - Date.now())));
+  await tn.untilRunS(RUN_S);
 }, 150_000);
 
-afterAll(() => {
-  for (const p of procs) p.kill('SIGKILL');
-});
+afterAll(() => tn.stop());
 
 describe('invalid data is refused by honest nodes (6 node processes)', () => {
   it('honest pools keep forging and agree on the tip', async () => {
     const forged = HONEST.map((i) => of(trace(i), 'RBGenerated').length);
     expect(forged.reduce((a, b) => a + b, 0)).toBeGreaterThan(3);
-    await waitFor(
-      'honest pools on one tip',
-      async () => {
-        const t = await Promise.all(HONEST.map((i) => getJson<{ hash: string; blockNo: number }>(`${admin(i)}/tip`)));
-        return t.every((x) => x && x.blockNo > 5) && new Set(t.map((x) => x!.hash)).size === 1;
-      },
-      30_000,
-    );
+    await tn.oneTip(HONEST, 5);
   });
 
   // It failed in the clean-clone CI rehearsal on wrong accounting, not timing: pool-4 led slot 36
