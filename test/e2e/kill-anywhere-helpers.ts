@@ -183,7 +183,10 @@ export async function killAt(opts: { runtime: string; point: KillPoint; profile:
 
   const runId = runIdOf(out);
   const d0 = Date.now();
-  const down = runId ? spawnSync(process.execPath, [BIN, 'down', runId], { cwd, env, encoding: 'utf8', timeout: 120_000 }) : undefined;
+  // on Kubernetes `down` waits until the namespace is gone, which is pod termination: 40-95 s on
+  // a quiet cluster, past 120 s at load 20+
+  const downBoundMs = runtime === 'kubernetes' ? 300_000 : 120_000;
+  const down = runId ? spawnSync(process.execPath, [BIN, 'down', runId], { cwd, env, encoding: 'utf8', timeout: downBoundMs }) : undefined;
   const downAgain = runId ? spawnSync(process.execPath, [BIN, 'down', runId], { cwd, env, encoding: 'utf8', timeout: 60_000 }) : undefined;
   const downMs = Date.now() - d0;
 
@@ -206,7 +209,7 @@ export async function killAt(opts: { runtime: string; point: KillPoint; profile:
   const againId = runIdOf(out);
   const startedClean = !refused && again.status === 0;
   // whatever the second run did, take it down too
-  if (againId && againId !== runId) spawnSync(process.execPath, [BIN, 'down', againId], { cwd, env, timeout: 120_000 });
+  if (againId && againId !== runId) spawnSync(process.execPath, [BIN, 'down', againId], { cwd, env, timeout: downBoundMs });
   const processesAfter = processesMentioning(out).length;
 
   return {
