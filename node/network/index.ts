@@ -103,7 +103,7 @@
 //     fetch(points): Promise<Uint8Array[]>  — blocks the peer has, in request order (missing
 //     ones omitted); serialised per peer; rejects when the connection closes
 // txsubmission.ts
-//   interface TxSource { nextTxIds(max, blocking); getTxs(ids); onResults?(results) }
+//   interface TxSource { nextTxIds(max, blocking); getTxs(ids); onResults?(results); onAcknowledged?(idHexes) }
 //   interface TxSink { txId(tx); known(id); submit(txs): (string | null)[] | Promise<...> }
 //   class TxSubmissionServer(peer, sink, { window? (100), maxTxBytes?, maxBatchBytes?, requestTimeoutMs? })  stats
 //   class TxSubmissionClient(peer, source, { maxWindow? })

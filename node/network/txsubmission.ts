@@ -53,6 +53,9 @@ export interface TxSource {
   getTxs(ids: Uint8Array[]): Uint8Array[] | Promise<Uint8Array[]>;
   /** The receiving node's verdicts (only if provided: it asks the server to send them). */
   onResults?(results: TxResult[]): void;
+  /** Ids the server acknowledged (hex, in offer order): it will not ask for them any more, so
+   *  what was offered and not fetched (the node knew the tx already) can be let go. */
+  onAcknowledged?(idHexes: string[]): void;
 }
 
 /** Receiving side (a node's mempool). */
@@ -268,7 +271,9 @@ export class TxSubmissionClient {
       const ack = expectUint(a[2], 'txsubmission ack', 0xffff);
       const req = expectUint(a[3], 'txsubmission req', 0xffff);
       if (ack > this.unacked.length) throw new ProtocolError('txsubmission: acknowledged more ids than offered');
-      for (const k of this.unacked.splice(0, ack)) this.unackedSet.delete(k);
+      const acked = this.unacked.splice(0, ack);
+      for (const k of acked) this.unackedSet.delete(k);
+      if (acked.length > 0) this.source.onAcknowledged?.(acked);
       if (blocking && this.unacked.length > 0) throw new ProtocolError('txsubmission: blocking request with ids unacknowledged');
       if (blocking && req === 0) throw new ProtocolError('txsubmission: blocking request for 0 ids');
       if (this.unacked.length + req > this.maxWindow) throw new ProtocolError('txsubmission: request exceeds the window');

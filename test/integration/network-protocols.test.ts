@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { hash256, toHex } from '../../node/crypto/hash.ts';
+import { Outbox } from '../../tx-generator/outbox.ts';
 import {
   BlockFetchClient,
   BlockFetchServer,
@@ -408,6 +409,27 @@ describe('tx submission', () => {
       else expect(byId.get(id)).toBe(i % 5 === 0 ? 'bad tx' : null);
     }
     expect(servers[0].stats).toMatchObject({ announced: 250, fetched: 248, rejected: 50, accepted: 198 });
+  });
+
+  it("the tx-generator's outbox lets go of what the node acknowledged without fetching (it knew the tx)", async () => {
+    const pool = new Mempool();
+    const a = manager('node', (peer) => void new TxSubmissionServer(peer, pool));
+    await a.start();
+    const txs = Array.from({ length: 120 }, (_, i) => makeTx(1000 + i));
+    // a third of them reached the node from elsewhere first: announced, acknowledged, never fetched
+    for (const tx of txs.filter((_, i) => i % 3 === 0)) pool.ids.add(toHex(hash256(tx)));
+    const results: string[] = [];
+    const box = new Outbox('pool-1', { onVerdicts: (r) => results.push(...r.map((x) => x.idHex)) });
+    for (const tx of txs) box.push(hash256(tx), tx);
+    const peer = await connectPeer(a.address()!, { name: 'txgen-ack', networkMagic: MAGIC, versions: [1, 2] });
+    peers.push(peer);
+    new TxSubmissionClient(peer, box);
+    await until(() => results.length === 80 && box.inFlight === 0, 8000, 'all fetched or acknowledged');
+    expect(pool.submitted).toBe(80);
+    expect(box.delivered).toBe(80);
+    expect(box.backlog).toBe(0);
+    // nothing of the 40 known txs is held any more, and a reconnect offers none of them again
+    expect(box.requeueOffered()).toBe(0);
   });
 
   it('node to node: both directions on one connection, without results', async () => {
