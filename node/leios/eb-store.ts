@@ -49,9 +49,6 @@ export class TxCache {
   get(id: string): Uint8Array | undefined {
     return this.map.get(id);
   }
-  get bytes(): number {
-    return this.map.bytes;
-  }
 }
 
 /**
