@@ -65,7 +65,12 @@ export type AdversaryConfig = Record<string, Record<string, unknown>>;
 /**
  * Pools holding at most `share` of the stake together, smallest stake first, ties by id (attack
  * tools size an adversary by stake share, not node count: the profile's node.adversaryStake and
- * `leiosnet attack --stake`). Empty when even the smallest pool holds more than `share`.
+ * `leiosnet attack --stake` both use this). Empty when even the smallest pool holds more than
+ * `share`, or when no pool holds stake.
+ *
+ * Zero-stake pools (relays, pools without delegation) are left out: they add nothing to an
+ * adversary's share of the stake — they elect no leader slots and cast no stake-weighted votes —
+ * so counting them would size an adversary of "20 % of the stake" with nodes that hold none.
  */
 export function poolsUpToShare(pools: readonly { id: string; stake: number }[], share: number): string[] {
   const total = pools.reduce((a, p) => a + p.stake, 0);
@@ -78,6 +83,13 @@ export function poolsUpToShare(pools: readonly { id: string; stake: number }[], 
     out.push(p.id);
   }
   return out;
+}
+
+/** The smallest share of the stake a pool holds, among pools that hold any (undefined: none does). */
+export function smallestPoolShare(pools: readonly { id: string; stake: number }[]): number | undefined {
+  const total = pools.reduce((a, p) => a + p.stake, 0);
+  const staked = pools.filter((p) => p.stake > 0);
+  return total > 0 && staked.length ? Math.min(...staked.map((p) => p.stake)) / total : undefined;
 }
 
 /** Problems with one behaviour's params, each as `field: message` (empty: valid). */

@@ -1,6 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import { toHex } from '../../node/crypto/hash.ts';
-import { BEHAVIOUR_NAMES, poolsUpToShare } from '../../node/adversary/index.ts';
+import { BEHAVIOUR_NAMES, poolsUpToShare, smallestPoolShare } from '../../node/adversary/index.ts';
 import { ProfileError, type ProfileIssue } from '../errors.ts';
 import { buildTopology, TopologyError, type Topology } from '../topology/index.ts';
 import { baseDirFor, profileFromObject, profileLocator, type LoadedProfile, type LoadOptions, loadProfile } from './load.ts';
@@ -227,9 +227,8 @@ function stakeAdversaries(
   }
   const picked = poolsUpToShare(pools, share);
   if (picked.length === 0) {
-    const total = pools.reduce((a, p) => a + p.stake, 0);
-    const smallest = pools.length && total > 0 ? Math.min(...pools.map((p) => p.stake)) / total : 0;
-    bad(['node', 'adversaryStake'], `${share} is less than the smallest pool's share of the stake (${smallest.toFixed(4)}): no pool fits`);
+    const smallest = smallestPoolShare(pools);
+    bad(['node', 'adversaryStake'], smallest === undefined ? 'no pool holds stake: no pool fits' : `${share} is less than the smallest pool's share of the stake (${smallest.toFixed(4)}): no pool fits`);
   }
   return new Set(picked);
 }

@@ -8,7 +8,8 @@ import { poolsUpToShare } from '../../node/adversary/index.ts';
 import { analyseAdversaries, degradationRows } from '../../orchestrator/analysis/adversary.ts';
 import { evaluateAssertion } from '../../orchestrator/analysis/assertions.ts';
 import type { Summary } from '../../orchestrator/analysis/summary.ts';
-import { ProfileError } from '../../orchestrator/errors.ts';
+import { ProfileError, UserError } from '../../orchestrator/errors.ts';
+import { poolsByStake } from '../../orchestrator/cli/commands/attack.ts';
 import { loadProfile } from '../../orchestrator/profile/load.ts';
 import { resolvePlan } from '../../orchestrator/profile/resolve.ts';
 import type { Assertion } from '../../orchestrator/profile/schema.ts';
@@ -71,6 +72,48 @@ describe('node.adversaryStake: an adversary sized by stake share', () => {
     expect(planError(['node.adversaryStake=0.2', 'node.adversaryBehaviours={}']).message).toMatch(/node\.adversaryBehaviours: names no behaviour/);
     expect(planError(['node.adversaryStake=0.2', 'node.adversaryBehaviours={lazy-votr: {}}']).message).toMatch(/node\.adversaryBehaviours\.lazy-votr: unknown field "lazy-votr"; did you mean "lazy-voter"/);
     expect(planError(['node.adversaryStake=0.2', 'node.adversaryBehaviours={late-eb: {delayMs: -3}}']).message).toContain('node.adversaryBehaviours.late-eb.delayMs');
+  });
+});
+
+describe('leiosnet attack --stake: the same pools as node.adversaryStake', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'leiosnet-attack-stake-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** a run dir whose genesis lists these pools, as `leiosnet run` writes it */
+  function runDir(pools: { id: string; stake: number }[]): string {
+    const d = mkdtempSync(join(dir, 'run-'));
+    mkdirSync(join(d, 'genesis'));
+    writeFileSync(join(d, 'genesis', 'genesis.json'), JSON.stringify({ pools }));
+    return d;
+  }
+  const pools = [
+    { id: 'pool-1', stake: 30 },
+    { id: 'pool-2', stake: 10 },
+    { id: 'pool-3', stake: 10 },
+    { id: 'pool-4', stake: 50 },
+    { id: 'relay-1', stake: 0 },
+  ];
+
+  it('leaves zero-stake pools out, as poolsUpToShare does (they add nothing to the share)', () => {
+    const d = runDir(pools);
+    for (const share of [0.1, 0.2, 0.49, 0.5, 1]) expect(poolsByStake(d, share), `share ${share}`).toEqual(poolsUpToShare(pools, share));
+    expect(poolsByStake(d, 0.1)).toEqual(['pool-2']);
+    expect(poolsByStake(d, 1)).toEqual(['pool-2', 'pool-3', 'pool-1', 'pool-4']);
+  });
+
+  it('below the smallest staked pool, or with no stake at all: exit 2 naming --stake', () => {
+    const refused = (d: string, share: number) => {
+      try {
+        poolsByStake(d, share);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UserError);
+        expect((e as UserError).exitCode).toBe(2);
+        return (e as Error).message;
+      }
+      throw new Error(`expected --stake ${share} to be refused`);
+    };
+    // the smallest share among pools that hold stake (10 of 100), not relay-1's 0
+    expect(refused(runDir(pools), 0.05)).toBe("--stake: 0.05 is less than the smallest pool's share (0.100)");
+    expect(refused(runDir([{ id: 'pool-1', stake: 0 }, { id: 'pool-2', stake: 0 }]), 0.5)).toBe('--stake: no pool of the run holds stake');
   });
 });
 

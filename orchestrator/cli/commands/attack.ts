@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { BEHAVIOURS, BEHAVIOUR_NAMES, behaviour } from '../../../node/adversary/index.ts';
+import { BEHAVIOURS, BEHAVIOUR_NAMES, behaviour, poolsUpToShare, smallestPoolShare } from '../../../node/adversary/index.ts';
 import { InfraError, ProfileError, UserError } from '../../errors.ts';
 import { validate } from '../../profile/validate.ts';
 import { setAdversary } from '../../collect/admin.ts';
@@ -62,20 +62,16 @@ export function checkAttack(name: string, params: Record<string, unknown>): void
   if (issues.length) throw new ProfileError(issues.map((i) => ({ ...i, path: `params${i.path ? '.' + i.path : ''}` })));
 }
 
-/** Pools holding at most `share` of the stake together, smallest stake first (attack tools size by stake, not node count). */
+/** The pools `--stake <share>` turns adversarial: node/adversary poolsUpToShare over the run's genesis (as node.adversaryStake does). */
 export function poolsByStake(runDir: string, share: number): string[] {
   const file = join(runDir, 'genesis', 'genesis.json');
   if (!existsSync(file)) throw new UserError(`--stake: no genesis in ${runDir}`);
   const pools = (JSON.parse(readFileSync(file, 'utf8')) as { pools: { id: string; stake: number }[] }).pools;
-  const total = pools.reduce((a, p) => a + p.stake, 0);
-  const out: string[] = [];
-  let sum = 0;
-  for (const p of [...pools].sort((a, b) => a.stake - b.stake || a.id.localeCompare(b.id))) {
-    if ((sum + p.stake) / total > share + 1e-12) break;
-    sum += p.stake;
-    out.push(p.id);
+  const out = poolsUpToShare(pools, share);
+  if (out.length === 0) {
+    const smallest = smallestPoolShare(pools);
+    throw new UserError(smallest === undefined ? `--stake: no pool of the run holds stake` : `--stake: ${share} is less than the smallest pool's share (${smallest.toFixed(3)})`);
   }
-  if (out.length === 0) throw new UserError(`--stake: ${share} is less than the smallest pool's share (${(Math.min(...pools.map((p) => p.stake)) / total).toFixed(3)})`);
   return out;
 }
 
