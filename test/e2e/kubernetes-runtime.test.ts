@@ -33,6 +33,7 @@ import { LABEL, runSelector, templateSecretName } from '../../orchestrator/runti
 import { PODMONITOR_API } from '../../orchestrator/observe/kubernetes.ts';
 import * as k8s from '@kubernetes/client-node';
 import { kubeGate } from '../../orchestrator/runtime/kubernetes/testing.ts';
+import { k8sLabelled } from './kill-anywhere-helpers.ts';
 import type { Deployment, NodeHandle } from '../../orchestrator/runtime/runtime.ts';
 
 const gate = await kubeGate('kubernetes-runtime');
@@ -142,16 +143,6 @@ describe.skipIf(gate.skip)('kubernetes runtime (real cluster, real node)', () =>
     for (const name of crds.splice(0)) await rt.apiext.deleteCustomResourceDefinition({ name }).catch(() => {});
   }
 
-  /** Everything labelled with the run: namespaces, and the cluster-scoped safeguard RBAC. */
-  async function labelled(id: string) {
-    const sel = runSelector(id);
-    const [nss, roles, bindings] = await Promise.all([
-      rt.core.listNamespace({ labelSelector: sel }),
-      rt.rbac.listClusterRole({ labelSelector: sel }),
-      rt.rbac.listClusterRoleBinding({ labelSelector: sel }),
-    ]);
-    return { namespaces: nss.items.length, clusterRoles: roles.items.length, clusterRoleBindings: bindings.items.length };
-  }
   const pod = (name: string) => rt.core.readNamespacedPod({ name: `node-${name}`, namespace: ns });
 
   // The orphan scenario (last test) starts first, in another orchestrator process that is SIGKILLed
@@ -432,9 +423,10 @@ describe.skipIf(gate.skip)('kubernetes runtime (real cluster, real node)', () =>
 
   it('orchestrator SIGKILLed: `leiosnet down <run-id>` leaves no labelled object (PodMonitor included); without down the safeguard deletes the namespace', async () => {
     await orphanUp;
-    const labelledA = await labelled(a);
-    // b may already be gone (its ttl ran out during the tests above): that is the point
-    expect(labelledA).toEqual({ namespaces: 1, clusterRoles: 1, clusterRoleBindings: 1 });
+    // what is labelled with a: its namespace and the safeguard's cluster role and binding, one each
+    // (b may already be gone: its ttl ran out during the tests above, that is the point)
+    const labelledA = await k8sLabelled(a);
+    expect(labelledA.map((o) => o.split(' ')[0]).sort(), labelledA.join('; ')).toEqual(['clusterrole', 'clusterrolebinding', 'namespace']);
 
     // a: another orchestrator (the CLI) finds it by label and removes everything
     const cli = (...args: string[]) =>
@@ -452,14 +444,14 @@ describe.skipIf(gate.skip)('kubernetes runtime (real cluster, real node)', () =>
     if (facts.customResources) expect((await listMonitors(a)).map((m) => m.metadata.namespace)).toEqual([rt.namespaceOf(a)]); // made by the killed orchestrator
     const down = await cli('down', a);
     expect(down.code, down.err).toBe(0);
-    expect(await labelled(a)).toEqual({ namespaces: 0, clusterRoles: 0, clusterRoleBindings: 0 });
+    expect(await k8sLabelled(a)).toEqual([]);
     expect(await listMonitors(a)).toEqual([]); // `down <run-id>` removes the run's PodMonitor
     expect((await cli('down', a)).code).toBe(0); // idempotent
 
     // b: nobody calls down; the safeguard deletes the namespace once the heartbeat is ttl s stale.
     // Stated bound (README): deletion starts ≤ ttl + 5 s (its check period) after the last beat;
     // the namespace is gone once its pods terminated (seconds; more on a loaded 2-core machine).
-    await waitFor('the safeguard deleted run b', 120_000, async () => ({ ...bSeen, ...(await labelled(b)) }), (l) => l.goneAt !== undefined && l.namespaces === 0 && l.clusterRoles === 0 && l.clusterRoleBindings === 0);
+    await waitFor('the safeguard deleted run b', 120_000, async () => ({ ...bSeen, left: await k8sLabelled(b) }), (l) => l.goneAt !== undefined && l.left.length === 0);
     const startS = ((bSeen.deletingAt ?? bSeen.goneAt!) - killedAt) / 1000;
     const goneS = (bSeen.goneAt! - killedAt) / 1000;
     console.log(`[kubernetes-runtime] safeguard (ttl ${ttlB} s, heartbeat 2 s): deletion started ${startS.toFixed(1)} s after the orchestrator's SIGKILL, namespace gone after ${goneS.toFixed(1)} s`);
@@ -487,6 +479,6 @@ describe.skipIf(gate.skip)('kubernetes runtime (real cluster, real node)', () =>
     expect(CONTRACT.filter((k) => !keys.has(k))).toEqual([]);
     // `run` took its testnet down: nothing with its label is left
     const id = JSON.parse(readFileSync(join(ciOut, 'meta.json'), 'utf8')).runId as string;
-    expect(await labelled(id)).toEqual({ namespaces: 0, clusterRoles: 0, clusterRoleBindings: 0 });
+    expect(await k8sLabelled(id)).toEqual([]);
   });
 });
