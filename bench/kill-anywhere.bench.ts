@@ -80,7 +80,7 @@ for (const runtime of [...new Set(all.map((o) => o.runtime))]) {
     );
   }
   const rows = all.filter((o) => o.runtime === runtime);
-  const bad = rows.filter((o) => Object.values(o.left).some((n) => n > 0) || o.downStatus !== 0 || o.again.verdict === 'failed');
+  const bad = rows.filter((o) => Object.values(o.left).some((n) => (n ?? 0) > 0) || o.downStatus !== 0 || o.again.verdict === 'failed');
   console.log(`${pad(runtime, 8)} total     ${rows.length} points; ${bad.length} with something left, a failed down or a failed second run`);
 }
 const stray = processesMentioning(base);

@@ -135,6 +135,22 @@ export function runIdOf(outDir: string): string | undefined {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * How long `down` may take on Kubernetes: it waits until the namespace is gone (pod termination:
+ * 40-95 s on a quiet cluster, past 120 s at load 20+), and KubernetesRuntime.down gives up itself
+ * after 300 s with an error naming what is left. The bound is above that, so a slow down is
+ * reported by the runtime's own error, not cut short by this one's timeout.
+ */
+export const K8S_DOWN_BOUND_MS = 330_000;
+
+/**
+ * How long to wait for the armed phase to begin. On Kubernetes the report phase begins only after
+ * `down` (bring-up, the scenario, collect, then up to the 300 s namespace deletion): past 150 s.
+ */
+export function armBoundMs(runtime: string): number {
+  return runtime === 'kubernetes' ? 600_000 : 150_000;
+}
+
 export interface KillOutcome {
   point: KillPoint;
   runtime: string;
@@ -152,7 +168,8 @@ export interface KillOutcome {
   downStderr: string;
   downAgainStatus: number | null;
   downMs: number;
-  left: { processes: number; containers: number; networks: number; volumes: number; stateRecords: number; k8sObjects: number };
+  /** k8sObjects: absent in results written before Kubernetes was counted (bench KILL_RESULTS files); killAt always sets it */
+  left: { processes: number; containers: number; networks: number; volumes: number; stateRecords: number; k8sObjects?: number };
   leftDetail: string[];
   again: { status: number | null; verdict: 'refused' | 'started clean' | 'failed'; message: string; stackTrace: boolean; processesAfter: number };
 }
@@ -171,7 +188,7 @@ export async function killAt(opts: { runtime: string; point: KillPoint; profile:
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   let done = false;
   void exited.then(() => (done = true));
-  const deadline = Date.now() + (opts.armTimeoutMs ?? 150_000);
+  const deadline = Date.now() + (opts.armTimeoutMs ?? armBoundMs(runtime));
   while (!done && !phaseEvents(out).some((p) => p.startsWith(point.phase)) && Date.now() < deadline) await sleep(25);
   const endedEarly = done;
   await sleep(point.delayMs);
@@ -183,9 +200,7 @@ export async function killAt(opts: { runtime: string; point: KillPoint; profile:
 
   const runId = runIdOf(out);
   const d0 = Date.now();
-  // on Kubernetes `down` waits until the namespace is gone, which is pod termination: 40-95 s on
-  // a quiet cluster, past 120 s at load 20+
-  const downBoundMs = runtime === 'kubernetes' ? 300_000 : 120_000;
+  const downBoundMs = runtime === 'kubernetes' ? K8S_DOWN_BOUND_MS : 120_000;
   const down = runId ? spawnSync(process.execPath, [BIN, 'down', runId], { cwd, env, encoding: 'utf8', timeout: downBoundMs }) : undefined;
   const downAgain = runId ? spawnSync(process.execPath, [BIN, 'down', runId], { cwd, env, encoding: 'utf8', timeout: 60_000 }) : undefined;
   const downMs = Date.now() - d0;
