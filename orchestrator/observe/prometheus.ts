@@ -12,7 +12,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { InfraError } from '../errors.ts';
+import { InfraError, UserError } from '../errors.ts';
 import { fileSd, type MetricsTarget } from './targets.ts';
 
 export const PROMETHEUS_DIR = 'prometheus';
@@ -44,12 +44,18 @@ export function findPrometheus(): string | undefined {
   return undefined;
 }
 
+/**
+ * The prometheus binary, or exit 2: a missing binary is a prerequisite of the user's environment
+ * (like a bad option), not an infrastructure failure during the run — nothing has started yet.
+ */
 export function requirePrometheus(): string {
   const bin = findPrometheus();
-  if (!bin)
-    throw new InfraError(
-      'prometheus: no prometheus binary (set LEIOSNET_PROMETHEUS, or install it: `apt-get install prometheus`, or `bash .ci/prometheus-setup.sh`)',
+  if (!bin) {
+    const env = process.env.LEIOSNET_PROMETHEUS;
+    throw new UserError(
+      `prometheus: no prometheus binary${env ? ` (LEIOSNET_PROMETHEUS=${env} does not exist)` : ''} (set LEIOSNET_PROMETHEUS, or install it: \`apt-get install prometheus\`, or \`bash .ci/prometheus-setup.sh\`)`,
     );
+  }
   return bin;
 }
 

@@ -77,6 +77,24 @@ describe('leiosnet CLI', () => {
     expect(r.err).toMatch(/did you mean "pools"|pools/);
   });
 
+  it('run --prometheus without a prometheus binary exits 2 with the install hint, and creates nothing', async () => {
+    const cwd = join(tmp, 'no-prometheus');
+    mkdirSync(cwd, { recursive: true });
+    const saved = process.env.LEIOSNET_PROMETHEUS;
+    // (PATH alone cannot hide it: /usr/bin is searched too; LEIOSNET_PROMETHEUS wins over both)
+    process.env.LEIOSNET_PROMETHEUS = join(cwd, 'no-such-prometheus');
+    try {
+      const r = await cli(['run', 'ci-praos', '--prometheus', '--out', join(cwd, 'out')], cwd);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toContain(`prometheus: no prometheus binary (LEIOSNET_PROMETHEUS=${join(cwd, 'no-such-prometheus')} does not exist)`);
+      expect(r.err).toContain('`apt-get install prometheus`, or `bash .ci/prometheus-setup.sh`');
+      expect(readdirSync(cwd)).toEqual([]); // no --out dir, no runs/
+    } finally {
+      if (saved === undefined) delete process.env.LEIOSNET_PROMETHEUS;
+      else process.env.LEIOSNET_PROMETHEUS = saved;
+    }
+  });
+
   it('an unknown profile, option or command exits 2', async () => {
     expect((await cli(['run', 'no-such-profile'])).code).toBe(2);
     expect((await cli(['run', 'ci-praos', '--runtime', 'vm'])).code).toBe(2);
