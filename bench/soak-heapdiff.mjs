@@ -3,6 +3,8 @@
 // Groups self size by (type, name) in each snapshot, prints the biggest growth, and for the top
 // groups a few retainer paths (first strong retainer, towards the GC roots) from snapshot B.
 // GROUPS="native:system / JSArrayBufferData" MINSIZE=30000 lists the large instances of a group.
+// HOLDERS=1 adds, per group, its B size by holder: the first field of a named class on each
+// instance's retainer path (e.g. `ChainFollower.chain`), so growth is attributed, not sampled.
 import fs from 'node:fs';
 
 function load(file) {
@@ -115,4 +117,22 @@ for (const g of want) {
   const sample = minSz ? inst.filter((n) => B.nodes[n * B.nf + B.iSize] >= minSz).slice(0, 40) : [...inst.slice(0, 3), ...[0.3, 0.6, 0.9].map((f) => inst[Math.floor(inst.length * f)])].filter((x) => x !== undefined);
   console.log(`\n== ${g} (${inst.length})`);
   for (const n of sample) console.log(`  [${B.nodes[n * B.nf + B.iSize]}] ${pathOf(n)}`);
+  if (!process.env.HOLDERS) continue;
+  const generic = /^(Object|Array|Uint8Array|ArrayBuffer|Buffer|Map|Set|Int8Array|Uint32Array|Promise|Function)$/;
+  const by = new Map();
+  for (const n of inst) {
+    let holder = '(none)';
+    for (const step of pathOf(n).split(' <- ')) {
+      const m = /^object:([A-Za-z_$][\w$]*)\.([#\w$]+)$/.exec(step);
+      if (m && !generic.test(m[1])) {
+        holder = `${m[1]}.${m[2]}`;
+        break;
+      }
+    }
+    const r = by.get(holder) ?? { n: 0, size: 0 };
+    r.n++;
+    r.size += B.nodes[n * B.nf + B.iSize];
+    by.set(holder, r);
+  }
+  for (const [h, r] of [...by].sort((x, y) => y[1].size - x[1].size).slice(0, 12)) console.log(`  holder ${(r.size / 1e6).toFixed(2).padStart(7)} MB ${String(r.n).padStart(8)}  ${h}`);
 }
