@@ -51,6 +51,9 @@ export interface TxRecord {
   readonly kind: string;
   /** verdict per target that answered: null = accepted, else the reason */
   readonly verdicts: Map<string, string | null>;
+  /** targets that acknowledged it without fetching it (they had it from a peer): they answered,
+   *  and no verdict will come from them */
+  knownAt?: string[];
   /** when the first target fetched it (ms) */
   deliveredTimeMs?: number;
   included?: Inclusion;
@@ -222,6 +225,21 @@ export class Accounting {
     return { rec, firstAccept: !hadAccept && reason === null, nowRejected: before !== 'rejected' && this.state(rec) === 'rejected' };
   }
 
+  /** A target acknowledged the tx without fetching it: it will send no verdict for it. */
+  acknowledged(target: string, idHex: string): void {
+    const rec = this.txs.get(idHex);
+    if (!rec || rec.verdicts.has(target) || rec.knownAt?.includes(target)) return;
+    (rec.knownAt ??= []).push(target);
+  }
+
+  /** Every target it was offered to answered: with a verdict, or by acknowledging it as known. */
+  private allAnswered(rec: TxRecord): boolean {
+    const want = new Set(rec.targets).size;
+    let n = rec.verdicts.size;
+    if (rec.knownAt) for (const t of rec.knownAt) if (!rec.verdicts.has(t)) n++;
+    return n >= want;
+  }
+
   accepted(rec: TxRecord): boolean {
     if (rec.included) return true;
     for (const v of rec.verdicts.values()) if (v === null) return true;
@@ -287,8 +305,8 @@ export class Accounting {
       const deep =
         final ||
         // included: once every target answered (its line lists their verdicts), or much deeper
-        (st === 'included' && rec.included!.blockNo <= below && (rec.verdicts.size >= new Set(rec.targets).size || rec.included!.blockNo <= below - 3 * this.settleDepth)) ||
-        (st === 'rejected' && rec.lostTo !== undefined && rec.verdicts.size >= new Set(rec.targets).size && (this.lostAt.get(rec.idHex) ?? Infinity) <= below) ||
+        (st === 'included' && rec.included!.blockNo <= below && (this.allAnswered(rec) || rec.included!.blockNo <= below - 3 * this.settleDepth)) ||
+        (st === 'rejected' && rec.lostTo !== undefined && this.allAnswered(rec) && (this.lostAt.get(rec.idHex) ?? Infinity) <= below) ||
         (st === 'rejected' && rec.lostTo === undefined && this.finallyRefused(rec) && (this.registeredAt.get(rec.idHex) ?? Infinity) <= below);
       if (deep && (final || st !== 'pending')) done.push(rec);
     }

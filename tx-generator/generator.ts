@@ -97,6 +97,7 @@ class Link {
     this.outbox = new Outbox(target.name, {
       onDelivered: (id, t) => gen.delivered(id, t),
       onVerdicts: (rs) => gen.verdicts(target.name, rs),
+      onAcknowledged: (ids) => gen.acknowledged(target.name, ids),
     });
   }
 
@@ -310,6 +311,15 @@ class Generator {
   delivered(idHex: string, t: number): void {
     const rec = this.acct.get(idHex) ?? this.fanoutAcct.get(idHex);
     if (rec && rec.deliveredTimeMs === undefined) rec.deliveredTimeMs = t;
+  }
+
+  /** Offered to `target`, acknowledged unfetched: the node had them, so their records may settle
+   *  without waiting 3·settleDepth for a verdict that never comes (the soak's ~20 min of records). */
+  acknowledged(target: string, ids: string[]): void {
+    for (const id of ids) {
+      if (this.fanoutAcct.get(id)) this.fanoutAcct.acknowledged(target, id);
+      else this.acct.acknowledged(target, id);
+    }
   }
 
   verdicts(target: string, rs: { idHex: string; reason: string | null }[]): void {

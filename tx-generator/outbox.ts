@@ -14,6 +14,8 @@ interface Item {
 export interface OutboxEvents {
   /** the node fetched these txs (ms since epoch) */
   onDelivered?(idHex: string, timeMs: number): void;
+  /** the node acknowledged these offered txs without fetching them (it had them): no verdict follows */
+  onAcknowledged?(idHexes: string[]): void;
   /** the node's verdicts: reason null = accepted */
   onVerdicts?(results: { idHex: string; reason: string | null }[]): void;
 }
@@ -122,7 +124,8 @@ export class Outbox implements TxSource {
    *  this the item, bytes and all, stayed in `offered` for the rest of the run (the soak's
    *  generator grew 253 MB/h). */
   onAcknowledged(idHexes: string[]): void {
-    for (const k of idHexes) this.offered.delete(k);
+    const known = idHexes.filter((k) => this.offered.delete(k));
+    if (known.length) this.events.onAcknowledged?.(known);
   }
 
   onResults(results: TxResult[]): void {

@@ -186,6 +186,8 @@ export interface TxLine {
   /** 'accepted' if any node accepted, else the node's (or our 'conflict-lost') reason, null = no verdict */
   verdict: string | null;
   verdicts?: Record<string, string | null>;
+  /** targets that had it already (acknowledged without fetching): no verdict from them */
+  knownAt?: string[];
   deliveredTime?: number;
   includedSlot?: number;
   includedBlockNo?: number;
@@ -210,6 +212,7 @@ export function txLine(acct: Accounting, r: TxRecord): TxLine {
   if (r.targets.length > 1) {
     line.targets = [...r.targets];
     line.verdicts = Object.fromEntries(r.verdicts);
+    if (r.knownAt?.length) line.knownAt = [...r.knownAt];
   }
   if (r.deliveredTimeMs !== undefined) line.deliveredTime = r.deliveredTimeMs / 1000;
   if (r.included) {

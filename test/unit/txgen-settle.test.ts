@@ -164,3 +164,28 @@ describe('accounting undo window', () => {
     expect(a.rollbacks).toBe(6);
   });
 });
+
+describe('settling with targets that had the tx already', () => {
+  const block = (n: number, txs: string[]): ChainBlock => ({ key: `b${n}`, slot: n * 10, blockNo: n, timeMs: 1000 * n, txs: txs.map((t) => ({ idHex: t, inputs: [] })) });
+  function run(ack: boolean): { settledAt: number | undefined; line: TxLine | undefined } {
+    let line: TxLine | undefined;
+    let settledAt: number | undefined;
+    let tip = 0;
+    const a = new Accounting({ settleDepth: 4, onSettle: (r, acct) => ((line = txLine(acct, r)), (settledAt = tip)) });
+    a.register({ idHex: id(1), size: 300, submitTimeMs: 0, targets: ['n1', 'n2'], inputs: [inp(1)], kind: 'value' });
+    a.verdict('n1', id(1), null);
+    if (ack) a.acknowledged('n2', id(1));
+    for (tip = 1; tip <= 20 && settledAt === undefined; tip++) a.applyBlock(block(tip, tip === 1 ? [id(1)] : []));
+    return { settledAt, line };
+  }
+
+  it('an acknowledged-as-known target counts as answered: the included tx settles at settleDepth', () => {
+    const r = run(true);
+    expect(r.settledAt).toBe(5);
+    expect(r.line).toMatchObject({ state: 'included', verdicts: { n1: null }, knownAt: ['n2'] });
+  });
+
+  it('without the acknowledgement it waits for the much deeper bound', () => {
+    expect(run(false).settledAt).toBe(17);
+  });
+});
