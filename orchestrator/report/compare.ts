@@ -49,6 +49,8 @@ const RULES: [RegExp, Direction][] = [
   [/^throughput\.(txIncluded|txkbPerS|tps)$/, 'higher'],
   [/^throughput\./, 'neutral'],
   [/^leios\.hardForkSlot$/, 'neutral'],
+  // votes not cast, by rule: more is worse (they were counted as improvements)
+  [/^leios\.votesSkipped\./, 'lower'],
   [/^leios\./, 'higher'],
   [/^passed$/, 'higher'],
 ];

@@ -82,6 +82,7 @@ describe('compare two runs', async () => {
     expect(direction('latency.inclusionP95S')).toBe('lower');
     expect(direction('diffusion.eb.reachedWithinShare')).toBe('higher');
     expect(direction('leios.certRate')).toBe('higher');
+    expect(direction('leios.votesSkipped.late-header')).toBe('lower');
     expect(direction('leios.hardForkSlot')).toBe('neutral');
     expect(direction('run.durationS')).toBe('neutral');
   });
