@@ -164,7 +164,11 @@ export class LeiosNode {
       const keys: ForgeKeys = { poolId: pool.id, coldVkey, sign, kes: cred.credential, vrfSk: vrf.sk, vrfVkey: vrf.pk, stake: pool.stake };
       this.forgeKeys = keys;
       this.forger = new Forger(k, keys, () => this.runSelection(), (b) => {
-        this.praos.noteValidated(b.header, toHex(b.hash), b.headerBytes, this.name);
+        const verdict = this.praos.noteValidated(b.header, toHex(b.hash), b.headerBytes, this.name);
+        // Header first, as for a received header: before chain selection applies the block and
+        // its tip-change work runs (mempool revalidation, votes), which at 0.2 s slots took
+        // tens of ms of the header's L_hdr = 200 ms before ChainSync announced it.
+        this.praos.relayFresh(b.header, b.headerBytes, verdict, this.clock.currentSlot(), voteDeadlineSlot(0, this.genesis.leios));
         if (k.adversary.any) k.adversary.rbForged(b);
       });
       // adversary behaviours that sign headers (rb-equivocation): the current hot key, the header relay
