@@ -33,15 +33,17 @@ function planError(sets: string[], ref = BASE): ProfileError {
 const adversarial = (sets: string[], ref = BASE) =>
   Object.fromEntries(resolvePlan(loadProfile(ref, { sets })).nodes.filter((n) => n.adversary).map((n) => [n.name, n.adversary]));
 
+/** Two equal small pools, two larger ones and a relay without stake (100 in all). */
+const pools = [
+  { id: 'pool-1', stake: 30 },
+  { id: 'pool-2', stake: 10 },
+  { id: 'pool-3', stake: 10 },
+  { id: 'pool-4', stake: 50 },
+  { id: 'relay-1', stake: 0 },
+];
+
 describe('node.adversaryStake: an adversary sized by stake share', () => {
   it('picks pools up to the share, smallest stake first, ties by name', () => {
-    const pools = [
-      { id: 'pool-1', stake: 30 },
-      { id: 'pool-2', stake: 10 },
-      { id: 'pool-3', stake: 10 },
-      { id: 'pool-4', stake: 50 },
-      { id: 'relay-1', stake: 0 },
-    ];
     expect(poolsUpToShare(pools, 0.1)).toEqual(['pool-2']);
     expect(poolsUpToShare(pools, 0.2)).toEqual(['pool-2', 'pool-3']);
     expect(poolsUpToShare(pools, 0.49)).toEqual(['pool-2', 'pool-3']); // pool-1 would make it 0.5
@@ -85,13 +87,6 @@ describe('leiosnet attack --stake: the same pools as node.adversaryStake', () =>
     writeFileSync(join(d, 'genesis', 'genesis.json'), JSON.stringify({ pools }));
     return d;
   }
-  const pools = [
-    { id: 'pool-1', stake: 30 },
-    { id: 'pool-2', stake: 10 },
-    { id: 'pool-3', stake: 10 },
-    { id: 'pool-4', stake: 50 },
-    { id: 'relay-1', stake: 0 },
-  ];
 
   it('leaves zero-stake pools out, as poolsUpToShare does (they add nothing to the share)', () => {
     const d = runDir(pools);
