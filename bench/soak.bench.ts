@@ -9,8 +9,8 @@
 //
 // Run it under the shared lock: flock /tmp/leiosnet-heavy.lock npm run bench:soak
 //
-// Finding a leak: SOAK_HEAPSNAP=pool-1 SOAK_HEAPSNAP_AT=90,200 writes heap snapshots of that
-// process (node's --heapsnapshot-signal, SIGUSR2) at those seconds into <base>/heap; then
+// Finding a leak: SOAK_HEAPSNAP=pool-1,generator SOAK_HEAPSNAP_AT=90,200 writes heap snapshots of those
+// processes (node's --heapsnapshot-signal, SIGUSR2) at those seconds into <base>/heap; then
 // `node bench/soak-heapdiff.mjs A.heapsnapshot B.heapsnapshot` shows what grew and what holds it.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -27,7 +27,9 @@ const intervalMs = Number(process.env.SOAK_INTERVAL_S ?? 5) * 1000;
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'leiosnet-soak-'));
 const out = path.join(base, 'run');
 const env: NodeJS.ProcessEnv = { ...process.env, LEIOSNET_HOME: path.join(base, 'home') };
+// SOAK_HEAPSNAP names one process or several, comma-separated (pool-1,generator)
 const heapTarget = process.env.SOAK_HEAPSNAP;
+const heapNames = new Set((heapTarget ?? '').split(',').filter(Boolean));
 const heapAt = (process.env.SOAK_HEAPSNAP_AT ?? '').split(',').filter(Boolean).map(Number);
 if (heapTarget) {
   fs.mkdirSync(path.join(base, 'heap'), { recursive: true });
@@ -39,7 +41,7 @@ const sets = (process.env.SOAK_SET ?? '').split(';').filter(Boolean).flatMap((x)
 const child = spawn(process.execPath, [BIN, 'run', profile, ...sets, '--out', out], { cwd: base, env, stdio: ['ignore', 'inherit', 'inherit'] });
 const sampler = new RssSampler(out, child.pid!, intervalMs, (tS, procs) => {
   if (!heapTarget || !heapAt.length || tS < heapAt[0]!) return;
-  for (const [pid, name] of procs) if (name === heapTarget) (process.kill(pid, 'SIGUSR2'), console.log(`heap snapshot of ${name} (pid ${pid}) at ${tS.toFixed(0)} s`));
+  for (const [pid, name] of procs) if (heapNames.has(name)) (process.kill(pid, 'SIGUSR2'), console.log(`heap snapshot of ${name} (pid ${pid}) at ${tS.toFixed(0)} s`));
   heapAt.shift();
 });
 const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));

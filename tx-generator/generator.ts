@@ -172,6 +172,8 @@ class Generator {
   readonly follower: ChainFollower;
   readonly wallet: Wallet;
   readonly pool = new UtxoPool();
+  /** Blocks this deep are never rolled back (≥ 2k): settling and forgetting spent keys use it. */
+  private readonly settleDepth: number;
   /** benchmark txs; decided ones settle out of memory into txs.jsonl as the chain grows */
   readonly acct: Accounting;
   /** fan-out txs: few (bounded by the UTxOs prepared), kept to the end */
@@ -220,7 +222,7 @@ class Generator {
     }
     this.networkMagic = cfg.networkMagic ?? this.genesis.networkMagic;
     // deeper than any rollback (k), within the follower's and the accounting's undo window
-    const settleDepth = Math.min(4000, Math.max(20, 2 * this.genesis.securityParam));
+    const settleDepth = (this.settleDepth = Math.min(4000, Math.max(20, 2 * this.genesis.securityParam)));
     // Blocks (with their decoded txs) and undo records kept: as deep as anything can still look
     // (settling, a rollback, fan-out confirmations), not 4096 — an hour of ci-bench load is a few
     // hundred blocks, so that kept every tx ever seen in memory.
@@ -270,7 +272,9 @@ class Generator {
     for (const rec of this.acct.applyBlock(cb)) this.metrics.inclusionLatency.observe(Math.max(0, (rec.included!.timeMs - rec.submitTimeMs) / 1000));
     this.fanoutAcct.applyBlock(cb);
     // outputs spent on chain are never handed out again
-    for (const t of cb.txs) for (const k of t.inputs) this.pool.retire(k);
+    for (const t of cb.txs) for (const k of t.inputs) this.pool.retire(k, b.blockNo);
+    // a block deeper than settleDepth is never rolled back (settleDepth ≥ 2k)
+    this.pool.forgetSpentBefore(b.blockNo - this.settleDepth);
     const confirmed = this.follower.atBlockNo(b.blockNo - this.cfg.confirmations + 1);
     if (confirmed) {
       if (this.feeding && this.cfg.recycle) this.feedPool(confirmed);

@@ -102,6 +102,31 @@ describe('UtxoPool', () => {
     expect(pool.available).toBe(1);
     expect(pool.take(1)![0].key).toBe(utxo(1).key);
   });
+
+  it('forgets keys spent on chain once the spending block is past rollback depth, and only those', () => {
+    const pool = new UtxoPool();
+    for (let i = 0; i < 6; i++) pool.add(utxo(i));
+    pool.take(4);
+    pool.retire(utxo(0).key, 10); // spent in block 10
+    pool.retire(utxo(1).key, 12); // spent in block 12
+    pool.retire(utxo(2).key); // dropped without a spend (a build failure): remembered for good
+    pool.exclude(utxo(9).key);
+    expect(pool.knownCount).toBe(7);
+    pool.forgetSpentBefore(10);
+    expect(pool.isKnown(utxo(0).key)).toBe(true);
+    pool.forgetSpentBefore(11);
+    expect(pool.isKnown(utxo(0).key)).toBe(false);
+    expect(pool.isKnown(utxo(1).key)).toBe(true);
+    pool.forgetSpentBefore(100);
+    expect([0, 1].map((n) => pool.isKnown(utxo(n).key))).toEqual([false, false]);
+    expect([2, 3, 4, 5, 9].map((n) => pool.isKnown(utxo(n).key))).toEqual([true, true, true, true, true]);
+    expect(pool.knownCount).toBe(5);
+    // the bookkeeping itself stays bounded: a long run's spends are compacted away
+    for (let i = 100; i < 20_100; i++) (pool.add(utxo(i)), pool.take(1), pool.retire(utxo(i).key, i));
+    pool.forgetSpentBefore(20_100);
+    expect(pool.knownCount).toBe(5);
+    expect((pool as unknown as { spent: unknown[] }).spent.length).toBeLessThan(10_000);
+  });
 });
 
 describe('Wallet', () => {
