@@ -133,7 +133,7 @@ Quick start: leiosnet run quickstart`,
     .addOption(runtimeOpt())
     .option('--set <path=value>', 'override a profile field, e.g. generator.tps=200 (repeatable)', collect, [])
     .option('--out <dir>', 'run dir (default runs/<run-id>)')
-    .option('--scrape-interval <ms>', 'metrics scrape interval', num('--scrape-interval'))
+    .option('--scrape-interval <ms>', 'metrics scrape interval (default: 2 s, 100 ms per node beyond 20)', num('--scrape-interval'))
     .option('--prometheus', 'scrape with a real Prometheus server (analysis reads its samples); see `leiosnet observe`')
     .option('--junit <file>', 'also write every assertion and check as a JUnit XML testcase (for CI)')
     .option('--json', 'print the result as JSON')

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join, resolve } from 'node:path';
 import { analyseRun, writeSummary } from '../analysis/analyse.ts';
 import type { Summary } from '../analysis/summary.ts';
-import { Collector } from '../collect/collector.ts';
+import { Collector, defaultScrapeIntervalMs } from '../collect/collector.ts';
 import { SCRAPER_SAMPLES_FILE } from '../collect/files.ts';
 import { Observation } from '../observe/observation.ts';
 import { requirePrometheus } from '../observe/prometheus.ts';
@@ -293,15 +293,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     }
     if (abort.signal.aborted) throw new AbortedError();
 
+    const scrapeIntervalMs = opts.scrapeIntervalMs ?? defaultScrapeIntervalMs(plan.nodes.length);
     if (opts.prometheus && !opts.keepUp) {
       const generatorUrl = genSpec ? await dep.generatorUrl?.() : undefined; // runtime-resolved (see Deployment.targets())
-      observation = await Observation.start({ dep, runDir, events, scrapeIntervalMs: opts.scrapeIntervalMs, generatorUrl });
+      observation = await Observation.start({ dep, runDir, events, scrapeIntervalMs, generatorUrl });
       events.emit('prometheus', { url: observation.url, targets: observation.targets.length });
       progress.log(`prometheus: ${observation.url} (targets ${observation.url}/targets; data in ${join(runDir, 'prometheus')})`);
     }
     if (!opts.keepUp) {
       collector = new Collector(dep, runDir, {
-        intervalMs: opts.scrapeIntervalMs,
+        intervalMs: scrapeIntervalMs,
         extra,
         samplesFile: observation ? SCRAPER_SAMPLES_FILE : undefined,
       });

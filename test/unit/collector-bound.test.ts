@@ -88,3 +88,10 @@ describe('collector samples bound', () => {
     }
   });
 });
+
+describe('the default scrape interval', () => {
+  it('is 2 s up to 20 nodes and grows by 100 ms a node beyond (52 nodes: 5.2 s)', async () => {
+    const { defaultScrapeIntervalMs } = await import('../../orchestrator/collect/collector.ts');
+    expect([1, 10, 20, 21, 52, 100].map(defaultScrapeIntervalMs)).toEqual([2_000, 2_000, 2_000, 2_100, 5_200, 10_000]);
+  });
+});

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.ts';
+import { defaultScrapeIntervalMs } from '../../collect/collector.ts';
 import { Observation } from '../../observe/observation.ts';
 import { PROMETHEUS_DIR } from '../../observe/prometheus.ts';
 import type { CliIO } from '../program.ts';
@@ -35,12 +36,12 @@ export function registerObserve(program: Command, io: CliIO, exit: (code: number
     .description('a Prometheus server (file_sd targets: nodes, generator, orchestrator) for a running testnet, until Ctrl-C')
     .argument('<run-id>', 'a live testnet (see `leiosnet ls`)')
     .option('--port <port>', 'Prometheus listen port on 127.0.0.1 (default: a free one)', num('--port'))
-    .option('--scrape-interval <ms>', 'scrape interval', num('--scrape-interval'), 2_000)
+    .option('--scrape-interval <ms>', 'scrape interval (default: 2 s, 100 ms per node beyond 20)', num('--scrape-interval'))
     .option('--for <s>', 'stop after this many seconds', num('--for'))
     .option('--json', 'print the servers and targets as JSON once Prometheus is up')
-    .action(async (runId: string, o: { port?: number; scrapeInterval: number; for?: number; json?: boolean }) => {
+    .action(async (runId: string, o: { port?: number; scrapeInterval?: number; for?: number; json?: boolean }) => {
       const { rt, dep } = await attachRun(runId);
-      const obs = await Observation.start({ dep, scrapeIntervalMs: o.scrapeInterval, port: o.port, generatorUrl: generatorUrlFromConfig(dep.runDir) });
+      const obs = await Observation.start({ dep, scrapeIntervalMs: o.scrapeInterval ?? defaultScrapeIntervalMs(dep.nodes().length), port: o.port, generatorUrl: generatorUrlFromConfig(dep.runDir) });
       const info = {
         runId,
         runtime: rt.name,
