@@ -15,7 +15,7 @@ import {
   blsVerifyVotesBatch,
   voteMessage,
 } from '../node/crypto/bls.ts';
-import { vrfKeygen, vrfProve, vrfVerify } from '../node/crypto/vrf.ts';
+import { vrfKeygen, vrfOutput, vrfProve, vrfVerify } from '../node/crypto/vrf.ts';
 import { isLeader, leaderThreshold, vrfLeaderValue } from '../node/crypto/leader.ts';
 import { selectCommittee, proveEligibility } from '../node/leios/committee.ts';
 import { buildCertificate, encodeCertificate, verifyCertificate, type Vote } from '../node/leios/certificate.ts';
@@ -145,6 +145,7 @@ const vk = vrfKeygen(seed(1));
 const alpha = (i: number) => new TextEncoder().encode(`slot-${i}`);
 const proofs = Array.from({ length: 50 }, (_, i) => vrfProve(vk.sk, alpha(i)));
 perOp('prove', 50, (i) => vrfProve(vk.sk, alpha(i)));
+perOp('output alone (the leader check of every slot)', 200, (i) => vrfOutput(vk.sk, alpha(i)));
 perOp('verify', 50, (i) => vrfVerify(vk.pk, proofs[i % 50], alpha(i % 50)));
 
 console.log('\nPraos leader check (f = 0.05)');

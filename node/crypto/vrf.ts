@@ -14,7 +14,7 @@
  * Checked against the RFC 9381 Appendix B.4 test vectors (test/unit/vrf.test.ts).
  * Cost (noble 2.x, one core): see bench/leios.bench.ts.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { ed25519, ed25519_hasher } from '@noble/curves/ed25519.js';
 import { ed25519PublicKey } from './ed25519.ts';
 
@@ -57,7 +57,7 @@ function mod(a: bigint): bigint {
 }
 
 /** RFC 8032 §5.1.5 secret expansion: clamped scalar (reduced mod q) and nonce prefix. */
-function expandSecret(sk: Uint8Array): { x: bigint; prefix: Uint8Array } {
+function expandSecret(sk: Uint8Array): { x: bigint; prefix: Uint8Array; clamped: Uint8Array } {
   if (!(sk instanceof Uint8Array) || sk.length !== VRF_SK_BYTES) {
     throw new Error(`VRF secret key must be ${VRF_SK_BYTES} bytes, got ${sk?.length}`);
   }
@@ -66,7 +66,7 @@ function expandSecret(sk: Uint8Array): { x: bigint; prefix: Uint8Array } {
   a[0] &= 248;
   a[31] &= 127;
   a[31] |= 64;
-  return { x: mod(leToBigint(a)), prefix: h.slice(32, 64) };
+  return { x: mod(leToBigint(a)), prefix: h.slice(32, 64), clamped: a };
 }
 
 /** Strict RFC 8032 decoding (canonical y < p); null on failure. */
@@ -101,39 +101,104 @@ export function vrfKeygen(seed: Uint8Array): { sk: Uint8Array; pk: Uint8Array } 
   return { sk: new Uint8Array(seed), pk: ed25519PublicKey(seed) };
 }
 
-const secretCache = new Map<string, { x: bigint; prefix: Uint8Array; pkBytes: Uint8Array }>();
+interface Secret {
+  x: bigint;
+  prefix: Uint8Array;
+  pkBytes: Uint8Array;
+  /** x·B, decoded once */
+  Y: EdPoint;
+  /** The clamped scalar as an X25519 private key (OpenSSL): see gammaOf. */
+  x25519: KeyObject;
+}
+const secretCache = new Map<string, Secret>();
+
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
 
 /** The expanded secret and public key of a VRF key, computed once per key (a leader check runs every slot). */
-function secretOf(sk: Uint8Array): { x: bigint; prefix: Uint8Array; pkBytes: Uint8Array } {
+function secretOf(sk: Uint8Array): Secret {
   const k = Buffer.from(sk).toString('hex');
   let c = secretCache.get(k);
   if (!c) {
-    const { x, prefix } = expandSecret(sk);
-    c = { x, prefix, pkBytes: ed25519PublicKey(sk) };
+    const { x, prefix, clamped } = expandSecret(sk);
+    const pkBytes = ed25519PublicKey(sk);
+    const x25519 = createPrivateKey({ key: Buffer.concat([X25519_PKCS8, clamped]), format: 'der', type: 'pkcs8' });
+    c = { x, prefix, pkBytes, Y: Point.fromBytes(pkBytes), x25519 };
     if (secretCache.size > 64) secretCache.clear();
     secretCache.set(k, c);
   }
   return c;
 }
 
+const Fp = Point.Fp;
+const D = Point.CURVE().d;
+
+/** u(a·P) by OpenSSL's X25519 for the clamped scalar a of `s` (a ≡ x mod q). */
+function x25519U(s: Secret, u: bigint): bigint {
+  const pub = createPublicKey({ key: Buffer.concat([X25519_SPKI, bigintToLe(u, 32)]), format: 'der', type: 'spki' });
+  return leToBigint(diffieHellman({ privateKey: s.x25519, publicKey: pub }));
+}
+
 /**
- * The VRF output (beta) alone: hash-to-curve and one scalar multiplication, the same beta
+ * Gamma = x·H for H in the prime-order subgroup (hash-to-curve clears the cofactor), without
+ * noble's BigInt scalar multiplication (1.0–1.4 ms, most of a leader check, which runs every
+ * slot): OpenSSL's X25519 ladder gives u(x·H) (its clamped scalar a ≡ x mod q, and H has order
+ * q), which fixes Gamma up to its sign; a second ladder, u(x·(H + B)) = u(Gamma + Y), picks the
+ * sign. Two field inversions and one square root, no affine conversions. Falls back to the
+ * multiplication where a u-coordinate is undefined (probability ~2^-252).
+ */
+function gammaOf(s: Secret, H: EdPoint): EdPoint {
+  const HB = H.add(Point.BASE);
+  // u = (1 + y) / (1 − y) = (Z + Y) / (Z − Y); both inversions in one
+  const d1 = Fp.sub(H.Z, H.Y);
+  const d2 = Fp.sub(HB.Z, HB.Y);
+  const d12 = Fp.mul(d1, d2);
+  if (Fp.is0(d12)) return H.multiply(s.x);
+  const inv = Fp.inv(d12);
+  const uH = Fp.mul(Fp.add(H.Z, H.Y), Fp.mul(inv, d2));
+  const uHB = Fp.mul(Fp.add(HB.Z, HB.Y), Fp.mul(inv, d1));
+  const u = x25519U(s, uH);
+  const w = x25519U(s, uHB);
+  // y = (u − 1) / (u + 1), so x² = (y² − 1) / (d·y² + 1) = −4u / (d·(u − 1)² + (u + 1)²); with
+  // Z = u + 1 the point is (x·(u + 1) : u − 1 : u + 1 : x·(u − 1)). Either root: the sign is
+  // chosen below.
+  const um = Fp.sub(u, Fp.ONE);
+  const up = Fp.add(u, Fp.ONE);
+  const den = Fp.add(Fp.mul(D, Fp.sqr(um)), Fp.sqr(up));
+  if (Fp.is0(up) || Fp.is0(den)) return H.multiply(s.x);
+  let x: bigint;
+  try {
+    x = Fp.sqrt(Fp.mul(Fp.neg(Fp.mul(4n, u)), Fp.inv(den)));
+  } catch {
+    return H.multiply(s.x);
+  }
+  const g0 = new Point(Fp.mul(x, up), um, up, Fp.mul(x, um));
+  for (const g of [g0, g0.negate()]) {
+    const r = g.add(s.Y);
+    // u(g + Y) = w  ⇔  Z + Y = w·(Z − Y)
+    if (Fp.eql(Fp.add(r.Z, r.Y), Fp.mul(w, Fp.sub(r.Z, r.Y)))) return g;
+  }
+  return H.multiply(s.x);
+}
+
+/**
+ * The VRF output (beta) alone: hash-to-curve and Gamma = x·H (gammaOf), the same beta
  * vrfProve's proof hashes to. A leader check needs only this; the proof (two more scalar
  * multiplications) is made only when the slot is won.
  */
 export function vrfOutput(sk: Uint8Array, alpha: Uint8Array): Uint8Array {
-  const { x, pkBytes } = secretOf(sk);
-  return gammaToHash(encodeToCurve(pkBytes, alpha).multiply(x));
+  const s = secretOf(sk);
+  return gammaToHash(gammaOf(s, encodeToCurve(s.pkBytes, alpha)));
 }
 
 /** ECVRF_prove (§5.1). Throws on a malformed secret key. */
 export function vrfProve(sk: Uint8Array, alpha: Uint8Array): Uint8Array {
   if (!(alpha instanceof Uint8Array)) throw new Error('VRF alpha must be a Uint8Array');
-  const { x, prefix, pkBytes } = secretOf(sk);
-  const Y = Point.fromBytes(pkBytes);
+  const sec = secretOf(sk);
+  const { x, prefix, pkBytes, Y } = sec;
   const H = encodeToCurve(pkBytes, alpha);
   const hBytes = H.toBytes();
-  const gamma = H.multiply(x);
+  const gamma = gammaOf(sec, H);
   // §5.4.2.2: k = SHA-512(prefix || h_string) mod q
   let k = mod(leToBigint(sha512(prefix, hBytes)));
   if (k === 0n) k = 1n; // probability 2^-252; keeps multiply() in range (never hit by the vectors)

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { ed25519, ed25519_hasher } from '@noble/curves/ed25519.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { vrfKeygen, vrfOutput, vrfProofToHash, vrfProve, vrfVerify } from '../../node/crypto/vrf.ts';
 import { fromHex, toHex } from '../../node/crypto/hash.ts';
@@ -92,5 +95,32 @@ describe('ECVRF-EDWARDS25519-SHA512-ELL2 (RFC 9381)', () => {
     const p1 = vrfProve(sk, msg);
     expect(toHex(vrfProve(sk, msg))).toBe(toHex(p1));
     expect(toHex(vrfVerify(k, p1, msg)!)).toBe(toHex(vrfProofToHash(p1)));
+  });
+
+  // Gamma = x·H comes from OpenSSL's X25519 ladder (u-coordinate, then the sign): against the
+  // textbook computation with noble's scalar multiplication, and against an independent verify.
+  it('the X25519 path gives the same Gamma as x·H, for random keys and inputs', () => {
+    const sha512 = (...p: Uint8Array[]) => {
+      const h = createHash('sha512');
+      for (const x of p) h.update(x);
+      return new Uint8Array(h.digest());
+    };
+    const q = ed25519.Point.Fn.ORDER;
+    const dst = new TextEncoder().encode('ECVRF_edwards25519_XMD:SHA-512_ELL2_NU_\x04');
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 64 }), (seed, alpha) => {
+        const { sk, pk } = vrfKeygen(seed);
+        const a = sha512(sk).slice(0, 32);
+        a[0] &= 248;
+        a[31] &= 127;
+        a[31] |= 64;
+        const x = BigInt('0x' + Buffer.from(a).reverse().toString('hex')) % q;
+        const H = ed25519_hasher.encodeToCurve(new Uint8Array([...pk, ...alpha]), { DST: dst });
+        const beta = sha512(Uint8Array.of(0x04, 0x03), H.multiply(x).clearCofactor().toBytes(), Uint8Array.of(0x00));
+        expect(toHex(vrfOutput(sk, alpha))).toBe(toHex(beta));
+        expect(toHex(vrfVerify(pk, vrfProve(sk, alpha), alpha)!)).toBe(toHex(beta));
+      }),
+      { numRuns: 300, seed: 9381 },
+    );
   });
 });
