@@ -205,6 +205,8 @@ class Generator {
   starved = 0;
   bytesSubmitted = 0;
   aborted = false;
+  /** The phase the stop signal came in, if it came. */
+  stoppedIn: GeneratorPhase | undefined;
   certifiedBlocks = 0;
   /** inputs of fresh single-target txs, returned to the pool if the node refuses the tx for lack of room */
   private readonly releasable = new Map<string, Utxo[]>();
@@ -677,6 +679,7 @@ class Generator {
       name: this.cfg.name,
       final,
       aborted: this.aborted,
+      ...(this.stoppedIn ? { stoppedIn: this.stoppedIn } : {}),
       workload: this.cfg.workload.kind,
       targets: this.cfg.targets.map((t) => t.name),
       followTarget: this.followLink.target.name,
@@ -853,6 +856,9 @@ export async function runGenerator(config: unknown, opts: RunGeneratorOptions = 
         }
       }
     }, cfg.progressIntervalS * 1000);
+    let stoppedIn: GeneratorPhase | undefined;
+    if (opts.signal?.aborted) stoppedIn = gen.phase;
+    else opts.signal?.addEventListener('abort', () => (stoppedIn = gen.phase), { once: true });
     gen.readPendingInputs();
     gen.setPhase('connect');
     await gen.connectAll();
@@ -878,7 +884,11 @@ export async function runGenerator(config: unknown, opts: RunGeneratorOptions = 
         await gen.drain();
       }
     }
-    gen.aborted = !!opts.signal?.aborted;
+    // A stop during the drain cuts only the wait for inclusion: the load window ran in full, so
+    // that is not an abort (soak-1h's summaries said `aborted: true` for a full hour of load).
+    gen.stoppedIn = stoppedIn;
+    // (nor is a stop of a generator that was only prepared, `enabled: false`: that is its end)
+    gen.aborted = stoppedIn !== undefined && stoppedIn !== 'drain' && stoppedIn !== 'idle';
     gen.setPhase('done');
     const p = gen.progress();
     gen.tickMetrics(p);

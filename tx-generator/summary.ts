@@ -8,8 +8,10 @@ export interface GeneratorSummary {
   name: string;
   /** false while the run is still going (a provisional copy is written periodically) */
   final: boolean;
-  /** stopped by the signal before the planned end */
+  /** stopped by the signal before its load window ended (a stop during the drain is not an abort) */
   aborted: boolean;
+  /** the phase the stop signal came in (connect … benchmark, drain), when one came */
+  stoppedIn?: string;
   error?: string;
   workload: WorkloadKind;
   targets: string[];

@@ -82,6 +82,32 @@ describe('tx-generator on a 3-node testnet', () => {
     expect(JSON.parse(fs.readFileSync(path.join(outDir, 'summary.json'), 'utf8')).submitted).toBe(summary.submitted);
   });
 
+  it('a stop during the drain is not an abort: the load window ran in full (stoppedIn: drain)', async () => {
+    const stop = new AbortController();
+    const summary = await runGenerator(
+      {
+        genesisFile: path.join(dir, 'genesis.json'),
+        paymentSkeyFile: paymentFile,
+        targets: names.map((n, i) => ({ name: n, host: `127.0.0.${10 + i}`, port: BASE_PORT })),
+        tps: 10,
+        durationS: 3,
+        txSizeBytes: 400,
+        inputs: 1,
+        outputs: 1,
+        workload: { kind: 'value' },
+        fanoutOutputs: 20,
+        confirmations: 1,
+        drainS: 120,
+        outDir: path.join(dir, 'generator-drain-stop'),
+      },
+      // the stop comes the moment the drain starts (setPhase logs it synchronously)
+      { signal: stop.signal, log: (_l, m) => m === 'phase drain' && stop.abort() },
+    );
+    expect(summary).toMatchObject({ final: true, aborted: false, stoppedIn: 'drain' });
+    expect(summary.durationS).toBeGreaterThanOrEqual(2.9);
+    expect(summary.submitted).toBe(summary.included + summary.rejected + summary.pending);
+  });
+
   it('main.ts runs from the config the orchestrator writes, and writes the summary on SIGTERM', async () => {
     const gdir = path.join(dir, 'run', 'generator');
     fs.mkdirSync(gdir, { recursive: true });
@@ -121,7 +147,7 @@ describe('tx-generator on a 3-node testnet', () => {
     gen.kill('SIGTERM');
     expect(await exited).toBe(0);
     const s = JSON.parse(fs.readFileSync(path.join(gdir, 'summary.json'), 'utf8')) as GeneratorSummary;
-    expect(s).toMatchObject({ final: true, aborted: true, name: 'generator', workload: 'value' });
+    expect(s).toMatchObject({ final: true, aborted: true, stoppedIn: 'benchmark', name: 'generator', workload: 'value' });
     expect(s.submitted).toBeGreaterThanOrEqual(40);
     expect(s.submitted).toBe(s.included + s.rejected + s.pending);
     expect(fs.readFileSync(path.join(gdir, 'txs.jsonl'), 'utf8').trim().split('\n').length).toBe(s.submitted);
