@@ -614,7 +614,6 @@ class Generator {
     }
     this.benchEndMs = Math.min(Date.now(), durationS === Infinity ? Date.now() : start + durationS * 1000);
     if (i >= count && this.lastEmitMs !== undefined) this.benchEndMs = Math.max(this.lastEmitMs, start + 1);
-    this.aborted = !!this.opts.signal?.aborted;
     await new Promise<void>((r) => this.submissions!.end(r));
     this.submissions = undefined;
   }
