@@ -24,7 +24,7 @@ import {
 } from '../state.ts';
 import { allocateAddresses, canBind, recheckAddresses } from './process/addresses.ts';
 import { identityProblem, readHealth } from './identity.ts';
-import { REPO_ROOT, node22Path } from './process/node22.ts';
+import { REPO_ROOT, node22Path, tsCacheArgs } from './process/node22.ts';
 import {
   cpuPct,
   isAlive,
@@ -223,7 +223,8 @@ class ProcessDeployment implements Deployment {
     const cmd = node22Path();
     const fd = openSync(logFile, 'a');
     try {
-      const child = spawn(cmd, args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', fd, fd], env: process.env });
+      const argv = [...tsCacheArgs(), ...args];
+      const child = spawn(cmd, argv, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', fd, fd], env: process.env });
       child.unref();
       child.on('error', () => {}); // reported through the health wait (the process is not there)
       if (child.pid === undefined) throw new InfraError(`could not spawn ${cmd} ${args.join(' ')}`);
@@ -233,7 +234,7 @@ class ProcessDeployment implements Deployment {
         pid: child.pid,
         pgid: child.pid,
         startTicks: st?.startTicks ?? 0,
-        cmdline: [cmd, ...args],
+        cmdline: [cmd, ...argv],
         startedAt: new Date().toISOString(),
       };
     } finally {

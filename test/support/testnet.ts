@@ -97,7 +97,7 @@ export function buildTestnet(o: TestnetOptions): { genesis: Genesis; configs: st
 
 export function startNode(configFile: string): ChildProcess {
   const out = fs.openSync(path.join(path.dirname(configFile), 'stdout.log'), 'a');
-  return spawn(NODE22, ['node/main.ts', '--config', configFile], { stdio: ['ignore', out, out] });
+  return spawn(NODE22, ['--import', './node/boot/ts-cache.js', 'node/main.ts', '--config', configFile], { stdio: ['ignore', out, out] });
 }
 
 export async function getJson<T = any>(url: string, headers: Record<string, string> = {}): Promise<T | undefined> {
