@@ -59,6 +59,12 @@ export const NodeConfigSchema = Type.Object(
     mempoolCapacityBytes: Type.Optional(Type.Integer({ minimum: 1 })),
     workerThreads: Type.Optional(Type.Integer({ minimum: 0, maximum: 16, description: 'threads for BLS and EB signature checks (0 = on the event loop; default 1)' })),
     clockOffsetMs: Type.Number({ default: 0 }),
+    genesisPopsVerified: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{64}$',
+        description: "digest of the genesis pools' BLS keys and proofs of possession that this config's writer verified; a genesis with exactly those keys is not re-checked (otherwise the node checks every PoP at its first start)",
+      }),
+    ),
     adversary: Type.Optional({ ...AdversariesSchema, description: 'adversary behaviours on from the start, with their params (node/adversary/)' }),
   },
   { additionalProperties: false },

@@ -29,7 +29,7 @@ import {
   voteMessage,
 } from '../crypto/bls.ts';
 import { decimalToRational } from '../crypto/leader.ts';
-import { fromHex } from '../crypto/hash.ts';
+import { fromHex, hash256, toHex } from '../crypto/hash.ts';
 import { eligibilitySeats, verifyEligibility, type CommitteeSelection } from './committee.ts';
 
 export interface NonPersistentVote {
@@ -253,6 +253,12 @@ export function verifyCertificate(cert: Certificate, selection: CommitteeSelecti
     return { ok: false, reason: 'invalid-signature' };
   }
   return { ok: true, weight: w.weight };
+}
+
+/** Digest of the genesis pools' ids, BLS keys and proofs of possession (what a PoP check covered). */
+export function popsDigest(pools: { id: string; blsVkey: string; blsPop: string }[]): string {
+  const text = pools.map((p) => `${p.id} ${p.blsVkey} ${p.blsPop}`).join('\n');
+  return toHex(hash256(new TextEncoder().encode(text)));
 }
 
 /**

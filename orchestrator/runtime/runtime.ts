@@ -57,6 +57,8 @@ export interface NodeTemplate {
   mempoolCapacityBytes?: number;
   clockOffsetMs: number;
   adversary?: Record<string, unknown>;
+  /** popsDigest of the genesis pools, verified once by the genesis step (node config genesisPopsVerified) */
+  genesisPopsVerified?: string;
 }
 
 /** One node to start, fully resolved by the planner/genesis step, independent of the runtime. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,8 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { TSchema } from '@sinclair/typebox';
 import { NodeConfigSchema, type NodeConfig } from '../../node/config/schema.ts';
-import { loadNodeFiles } from '../../node/config/load.ts';
+import { loadNodeFiles, POP_CACHE_FILE } from '../../node/config/load.ts';
+import { popsDigest } from '../../node/leios/certificate.ts';
 import { blsKeygen, blsVerifyPop } from '../../node/crypto/bls.ts';
 import { ed25519PublicKey } from '../../node/crypto/ed25519.ts';
 import { fromHex, hash224, toHex } from '../../node/crypto/hash.ts';
@@ -157,6 +158,10 @@ describe('genesis and run files', () => {
       const loaded = loadNodeFiles(join(spec.dir, 'config.json'));
       expect(loaded.config.dbPath).toBe(join(dir, 'nodes', spec.name, 'db'));
       expect(Boolean(loaded.keys)).toBe(spec.name.startsWith('pool'));
+      // the genesis step checked every PoP once and pins those keys: the node does not re-check
+      // them (nor needs its DB's memory of a check)
+      expect(onDisk.genesisPopsVerified).toBe(popsDigest(loaded.genesis.pools));
+      expect(existsSync(join(spec.dir, 'db', POP_CACHE_FILE))).toBe(false);
     }
     const byName = new Map(specs.map((s) => [s.name, s]));
     expect(byName.get('pool-3')!.release).toBe('praos-1.0');

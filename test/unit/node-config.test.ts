@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildTestnet } from '../support/testnet.ts';
 import { loadNodeFiles, ConfigError, POP_CACHE_FILE } from '../../node/config/load.ts';
+import { popsDigest } from '../../node/leios/certificate.ts';
 
 function fresh() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leiosnet-cfg-'));
@@ -41,6 +42,24 @@ describe('node config and genesis loading', () => {
     fs.writeFileSync(path.join(dir, 'genesis.json'), JSON.stringify(g));
     expect(() => loadNodeFiles(tn.configs[0])).toThrow(/BLS proof of possession does not verify for pool-1, pool-2/);
     expect(fs.readFileSync(cache, 'utf8')).toBe(before);
+  });
+
+  it('a config that pins the verified pool keys (genesisPopsVerified) is trusted for exactly those keys', () => {
+    const { dir, tn } = fresh();
+    const gFile = path.join(dir, 'genesis.json');
+    const g = JSON.parse(fs.readFileSync(gFile, 'utf8'));
+    [g.pools[0].blsPop, g.pools[1].blsPop] = [g.pools[1].blsPop, g.pools[0].blsPop];
+    fs.writeFileSync(gFile, JSON.stringify(g));
+    const c = JSON.parse(fs.readFileSync(tn.configs[0], 'utf8'));
+    // the pin matches these (swapped, invalid) PoPs: its writer vouches, the node does not re-check
+    fs.writeFileSync(tn.configs[0], JSON.stringify({ ...c, genesisPopsVerified: popsDigest(g.pools) }));
+    expect(loadNodeFiles(tn.configs[0]).genesis.pools).toHaveLength(2);
+    expect(fs.existsSync(path.join(dir, 'pool-1', 'db', POP_CACHE_FILE))).toBe(false);
+    // a pin of other keys vouches for nothing: the check runs and refuses
+    fs.writeFileSync(tn.configs[0], JSON.stringify({ ...c, genesisPopsVerified: popsDigest(tn.genesis.pools) }));
+    expect(() => loadNodeFiles(tn.configs[0])).toThrow(/BLS proof of possession does not verify for pool-1, pool-2/);
+    fs.writeFileSync(tn.configs[0], JSON.stringify({ ...c, genesisPopsVerified: 'abc' }));
+    expect(() => loadNodeFiles(tn.configs[0])).toThrow(/field genesisPopsVerified: must match pattern/);
   });
 
   it('names the field of a bad config value', () => {
