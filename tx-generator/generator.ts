@@ -5,7 +5,7 @@ import type { Genesis } from '../node/genesis/schema.ts';
 import { buildTx, inputKey, makeSigner, minFee, TxBuildError, type BuildTxInput, type Tx, type TxOut, type TxSigner } from '../node/ledger/index.ts';
 import { connectPeer, PROTOCOL, TxSubmissionClient, type Peer } from '../node/network/index.ts';
 import { LEIOS_PROTOCOLS } from '../node/leios/diffusion.ts';
-import { Accounting, tallyPercentile, type ChainBlock, type TxRecord } from './accounting.ts';
+import { Accounting, type ChainBlock, type TxRecord } from './accounting.ts';
 import { resolveGeneratorConfig, targetTps, GeneratorConfigError, type GeneratorConfig, type GeneratorTarget } from './config.ts';
 import { ChainFollower, type FollowedBlock } from './follower.ts';
 import { makeMetrics, serveMetrics, type GeneratorMetrics } from './metrics.ts';
@@ -669,7 +669,7 @@ class Generator {
       start !== undefined && profile
         ? rateFiguresFromCounts(this.emitCounts, this.emitted, durationS, (t) => profile.cumulative(t), (t) => profile.rateAt(t), this.cfg.rampUpS)
         : { rateSeries: [], targetSeries: [], rateErrorPct: null, rateCoV: null };
-    const lat = this.acct.latencyTally();
+    const lat = this.acct.latencyFigures();
     const includedBytes = this.acct.includedBytes();
     const per = (x: number) => (durationS > 0 ? round(x / durationS, 3)! : 0);
     const tip = this.follower.tip;
@@ -707,10 +707,10 @@ class Generator {
       rateErrorPct: rf.rateErrorPct,
       rateCoV: rf.rateCoV,
       latency: {
-        inclusionP50S: round(tallyPercentile(lat.pairs, lat.n, 0.5), 3),
-        inclusionP95S: round(tallyPercentile(lat.pairs, lat.n, 0.95), 3),
-        inclusionMeanS: lat.n ? round(lat.pairs.reduce((s, [v, c]) => s + v * c, 0) / lat.n, 3) : null,
-        inclusionMaxS: lat.n ? round(lat.pairs[lat.pairs.length - 1]![0], 3) : null,
+        inclusionP50S: round(lat.at(0.5), 3),
+        inclusionP95S: round(lat.at(0.95), 3),
+        inclusionMeanS: round(lat.mean, 3),
+        inclusionMaxS: round(lat.max, 3),
         count: lat.n,
       },
       throughput: {

@@ -5,7 +5,7 @@
 // final open ones are exactly the lines the full one writes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Accounting, tallyPercentile, type ChainBlock } from '../../tx-generator/accounting.ts';
+import { Accounting, ValueTally, type ChainBlock } from '../../tx-generator/accounting.ts';
 import { percentile, txLine, type TxLine } from '../../tx-generator/summary.ts';
 
 const id = (n: number) => n.toString(16).padStart(64, '0');
@@ -115,13 +115,33 @@ describe('settling accounting', () => {
         expect(new Map([...lines].sort())).toEqual(new Map([...want].sort()));
         expect(lean.includedBytes()).toBe([...full.records()].filter((r) => r.included).reduce((s, r) => s + r.size, 0));
         const lat = [...full.records()].filter((r) => r.included).map((r) => (r.included!.timeMs - r.submitTimeMs) / 1000).sort((a, b) => a - b);
-        const t = lean.latencyTally();
-        for (const q of [0, 0.5, 0.95, 1]) expect(tallyPercentile(t.pairs, t.n, q)).toBe(percentile(lat, q));
+        const t = lean.latencyFigures();
+        expect(t.n).toBe(lat.length);
+        for (const q of [0, 0.5, 0.95, 1]) expect(t.at(q)).toBe(percentile(lat, q));
+        if (lat.length) {
+          expect(t.max).toBe(lat[lat.length - 1]);
+          expect(t.mean).toBeCloseTo(lat.reduce((a, b) => a + b, 0) / lat.length, 9);
+        } else expect([t.mean, t.max]).toEqual([null, null]);
         // and memory: what is still open is no more than what the full one holds
         expect(lean.openCount).toBeLessThanOrEqual(full.openCount);
       }),
       { seed: 0x5e771e, numRuns: 100 },
     );
+  });
+
+  it('the latency tally stays exact as new values arrive after a figure was taken', () => {
+    const t = new ValueTally();
+    for (const v of [3, 1, 2, 2]) t.add(v);
+    expect(t.figures().at(0.5)).toBe(2);
+    t.add(10);
+    t.add(10);
+    t.add(0.5);
+    const f = t.figures([7, 0.25]);
+    const all = [3, 1, 2, 2, 10, 10, 0.5, 7, 0.25].sort((a, b) => a - b);
+    expect(f.n).toBe(9);
+    for (const q of [0, 0.1, 0.5, 0.9, 0.95, 1]) expect(f.at(q)).toBe(percentile(all, q));
+    expect([f.max, f.mean]).toEqual([10, all.reduce((a, b) => a + b, 0) / 9]);
+    expect(new ValueTally().figures().at(0.5)).toBeNull();
   });
 
   it('a long run keeps only the undecided tail in memory', () => {
