@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
-import addFormats from 'ajv-formats';
-import { NodeConfigSchema, type NodeConfig } from './schema.ts';
-import { GenesisSchema, type Genesis } from '../genesis/schema.ts';
+import type { ErrorObject } from 'ajv';
+import type { NodeConfig } from './schema.ts';
+import type { Genesis } from '../genesis/schema.ts';
+// compiled ahead from NodeConfigSchema and GenesisSchema by `npm run schemas` (allErrors,
+// useDefaults, strictNumbers: non-finite numbers, JSON's 1e999 = Infinity, are the wrong type)
+import { validateConfig, validateGenesis } from './validators.generated.js';
 import type { NodeKeys } from '../node.ts';
 import { fromHex } from '../crypto/hash.ts';
 import { popsDigest, validatePoolPops } from '../leios/certificate.ts';
@@ -14,12 +16,6 @@ import { popsDigest, validatePoolPops } from '../leios/certificate.ts';
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
-
-// strictNumbers: non-finite numbers (JSON 1e999 parses to Infinity) are refused as the wrong type
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, strictNumbers: true });
-(addFormats as unknown as (a: Ajv) => void)(ajv);
-const validateConfig = ajv.compile(NodeConfigSchema);
-const validateGenesis = ajv.compile(GenesisSchema);
 
 function describe(file: string, errors: ErrorObject[] | null | undefined): string {
   const e = errors?.[0];

@@ -1,11 +1,13 @@
-// `npm run schemas`: regenerate the published JSON Schemas from their TypeBox sources.
+// `npm run schemas`: regenerate the published JSON Schemas and the node's compiled validators
+// from their TypeBox sources.
 // `--check` writes nothing and exits 1 if a committed file is out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { schemaFiles } from './json-schema.ts';
+import { validatorFiles } from './standalone-validators.ts';
 
 const check = process.argv.includes('--check');
 let stale = 0;
-for (const f of schemaFiles()) {
+for (const f of [...schemaFiles(), ...validatorFiles()]) {
   let current: string | undefined;
   try {
     current = readFileSync(f.absolute, 'utf8');

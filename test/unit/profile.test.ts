@@ -5,6 +5,7 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { ProfileError, UserError } from '../../orchestrator/errors.ts';
 import { schemaFiles } from '../../orchestrator/profile/json-schema.ts';
+import { validatorFiles } from '../../orchestrator/profile/standalone-validators.ts';
 import { formatProfileList, listProfiles } from '../../orchestrator/profile/list.ts';
 import { knownProfiles, loadProfile, profileFromObject, PROFILES_DIR } from '../../orchestrator/profile/load.ts';
 import { resolvePlan } from '../../orchestrator/profile/resolve.ts';
@@ -219,9 +220,10 @@ describe('profile library', () => {
     expect(pt.topology.edges).toHaveLength(312);
   });
 
-  it('the committed JSON Schemas equal the generated ones (npm run schemas)', () => {
-    const profileSchema = schemaFiles().find((f) => f.path === 'profiles/profile.schema.json')!;
-    expect(readFileSync(profileSchema.absolute, 'utf8')).toBe(profileSchema.text);
+  it('the committed JSON Schemas and compiled node validators equal the generated ones (npm run schemas)', () => {
+    const files = [...schemaFiles(), ...validatorFiles()];
+    expect(files.map((f) => f.path)).toContain('node/config/validators.generated.js');
+    for (const f of files) expect(readFileSync(f.absolute, 'utf8'), `${f.path} is stale: npm run schemas`).toBe(f.text);
   });
 
   it('the published schema accepts the library as written (defaulted fields optional) and rejects typos', () => {
