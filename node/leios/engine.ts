@@ -18,6 +18,9 @@ import type { TraceWriter } from '../obs/trace.ts';
 import type { WorkerPool } from '../work/pool.ts';
 import type { Logger } from 'pino';
 
+/** How long a vote batch gathers, in slots (see vote-pool.ts). */
+const VOTE_BATCH_WINDOW_SLOTS = 0.1;
+
 export type { EbEntry };
 
 // The node's Leios side (CIP-164 Linear Leios), as one facade over its parts: endorser blocks
@@ -84,6 +87,9 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
       committee: (n) => this.committee(n),
       quorum: d.genesis.leios.quorum,
       electionNonce: (slot, eb) => this.announcements.get(`${slot}:${toHex(eb)}`),
+      // a tenth of a slot per hop: votes have L_diff slots after the voting period to spread
+      batchWindowMs: VOTE_BATCH_WINDOW_SLOTS * d.genesis.slotLengthS * 1000,
+      onBatch: () => this.d.metrics.voteBatches.inc(),
       onVerified: (vs) => {
         const received = vs.filter((v) => v.from);
         for (const v of received) {

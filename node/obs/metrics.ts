@@ -49,6 +49,7 @@ export interface NodeMetrics {
   /** Elections this node was in the committee for (or not) and did not vote in, by the first rule that refused (once per election and EB) */
   readonly votesSkipped: Counter<'reason'>;
   readonly votesReceived: Counter;
+  readonly voteBatches: Counter;
   readonly certsIncluded: Counter;
   readonly ebArrivalDelay: Histogram;
   readonly ebTxBytes: Counter;
@@ -212,6 +213,7 @@ export function createNodeMetrics(nodeName: string, opts: NodeMetricsOptions = {
       registers,
     }),
     votesReceived: counter('votes_received_total', 'Leios votes received from peers'),
+    voteBatches: counter('vote_batches_total', 'Batches of peer votes verified (one pairing product each when all are valid)'),
     certsIncluded: counter('certs_included_total', 'EB certificates included in adopted RBs'),
     ebArrivalDelay: new Histogram({
       name: 'leios_eb_arrival_delay_seconds',

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { VotePool } from '../../node/leios/vote-pool.ts';
 import { WorkerPool } from '../../node/work/pool.ts';
+import { TaskRunner, type Task } from '../../node/work/tasks.ts';
 import { selectCommittee } from '../../node/leios/committee.ts';
 import { decodeCertificate, verifyCertificate } from '../../node/leios/certificate.ts';
 import { encodeVote, type VoteMsg } from '../../node/leios/eb.ts';
@@ -28,12 +29,13 @@ function vote(i: number, election: number, eb: Uint8Array, forged = false): { v:
   return { v, bytes: encodeVote(v) };
 }
 
-function makePool(known = true) {
+function makePool(known = true, opts: { pool?: WorkerPool; batchWindowMs?: number } = {}) {
   const relayed: { voter: string; from: string }[] = [];
   const invalid: string[] = [];
   const certs: { eb: string; election: number; bytes: Uint8Array }[] = [];
   const vp = new VotePool({
-    pool: workers,
+    pool: opts.pool ?? workers,
+    batchWindowMs: opts.batchWindowMs,
     committee: (n) => selectCommittee(pools, committee, n),
     quorum: 0.75,
     electionNonce: () => (known ? nonce : undefined),
@@ -123,5 +125,40 @@ describe('vote pool', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(state.vp.stats).toMatchObject({ parked: 1, verified: 0 });
     expect(state.relayed).toHaveLength(0);
+  });
+
+  it('gathers a burst of votes into one batch and, while a batch is verified, the next', async () => {
+    // The pool answers when the test says so, with the real checks; so what is batched is exact.
+    const runner = new TaskRunner({ pools, committee });
+    const held: { task: Task; resolve: (v: unknown) => void }[] = [];
+    const manual = { run: (task: Task) => new Promise((resolve) => held.push({ task, resolve })) } as unknown as WorkerPool;
+    const answer = () => {
+      const h = held.shift()!;
+      h.resolve(runner.run(h.task));
+    };
+    const { vp, relayed } = makePool(true, { pool: manual, batchWindowMs: 40 });
+    const add = (i: number, election: number) => {
+      const x = vote(i, election, ebA);
+      vp.add(x.v, x.bytes, 'p');
+    };
+    add(0, 60);
+    await new Promise((r) => setTimeout(r, 10));
+    add(1, 60); // within the window of the first: same batch
+    expect(held).toHaveLength(0);
+    for (let i = 0; i < 100 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(held.map((h) => (h.task.kind === 'votes' ? h.task.votes.length : -1))).toEqual([2]);
+    // While that batch is out, votes arriving one by one past the window wait for its answer.
+    add(2, 60);
+    await new Promise((r) => setTimeout(r, 60));
+    add(3, 60);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(held).toHaveLength(1);
+    answer();
+    for (let i = 0; i < 100 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(held.map((h) => (h.task.kind === 'votes' ? h.task.votes.map((v) => v.poolId) : []))).toEqual([['pool-3', 'pool-4']]);
+    answer();
+    await settle(vp, 4);
+    expect(relayed.map((r) => r.voter)).toEqual(['pool-1', 'pool-2', 'pool-3', 'pool-4']);
+    expect(vp.stats).toMatchObject({ verified: 4, batches: 2 });
   });
 });
