@@ -265,26 +265,69 @@ function randomScalars64(n: number): bigint[] {
   return out;
 }
 
-/** Σ r_i·P_i for 64-bit r_i: 4-bit bucket method (16 windows), far cheaper than 64-bit multiplies. */
+/**
+ * Σ r_i·P_i for 64-bit r_i by the bucket method, its window c chosen for the batch size: a
+ * window costs n additions plus ~2·2^c for its buckets, so one vote (c = 1, plain double-and-add)
+ * costs ~100 G2 operations where a fixed c = 4 cost ~560, more than half of a one-vote batch.
+ * Empty buckets are skipped rather than added as the identity (a full addition each).
+ */
 function msm64<P extends { add(o: P): P; double(): P; is0(): boolean }>(zero: P, points: P[], scalars: bigint[]): P {
-  let acc = zero;
-  for (let w = 15; w >= 0; w--) {
-    for (let d = 0; d < 4; d++) acc = acc.double();
-    const buckets: P[] = new Array(16).fill(zero);
-    const shift = BigInt(4 * w);
-    for (let i = 0; i < points.length; i++) {
-      const digit = Number((scalars[i] >> shift) & 0xfn);
-      if (digit) buckets[digit] = buckets[digit].add(points[i]);
-    }
-    let running = zero;
-    let sum = zero;
-    for (let d = 15; d >= 1; d--) {
-      running = running.add(buckets[d]);
-      sum = sum.add(running);
-    }
-    acc = acc.add(sum);
+  const n = points.length;
+  let c = 1;
+  let best = Infinity;
+  for (let w = 1; w <= 8; w++) {
+    const cost = Math.ceil(64 / w) * (n + 2 * ((1 << w) - 1) + w);
+    if (cost < best) [best, c] = [cost, w];
   }
-  return acc;
+  const windows = Math.ceil(64 / c);
+  const mask = BigInt((1 << c) - 1);
+  let acc: P | null = null;
+  for (let w = windows - 1; w >= 0; w--) {
+    if (acc) for (let d = 0; d < c; d++) acc = acc.double();
+    const buckets: (P | null)[] = new Array(1 << c).fill(null);
+    const shift = BigInt(c * w);
+    for (let i = 0; i < n; i++) {
+      const digit = Number((scalars[i] >> shift) & mask);
+      if (digit) buckets[digit] = buckets[digit] ? buckets[digit]!.add(points[i]) : points[i];
+    }
+    // Σ d·bucket[d] as a running sum from the top
+    let running: P | null = null;
+    let sum: P | null = null;
+    for (let d = buckets.length - 1; d >= 1; d--) {
+      const b = buckets[d];
+      if (b) running = running ? running.add(b) : b;
+      if (running) sum = sum ? sum.add(running) : running;
+    }
+    if (sum) acc = acc ? acc.add(sum) : sum;
+  }
+  return acc ?? zero;
+}
+
+let negG2Lines: unknown;
+
+/**
+ * Π e(g1_i, g2_i) · e(S, −G2) = 1, for points already known to be in their subgroups (decoded
+ * keys and signatures are checked, hashes are cofactor-cleared, and sums and multiples stay in):
+ * the Miller loop directly, without pairingBatch's per-call subgroup checks of the fresh sums
+ * (~4 ms for a G2 point, ~2.5 ms for G1) and with −G2's line coefficients computed once. A batch
+ * of one vote: 24 -> 16 ms. The identity anywhere fails the check (as pairingBatch refuses it).
+ */
+function productWithNegG2IsOne(pairs: { g1: G1Point; g2: G2Point }[], S: G1Point): boolean {
+  if (S.is0() || pairs.some((p) => p.g1.is0() || p.g2.is0())) return false;
+  const pre = (bls12_381.utils as unknown as { calcPairingPrecomputes: (p: G2Point) => unknown }).calcPairingPrecomputes;
+  negG2Lines ??= pre(G2.BASE.negate());
+  const terms = pairs.map(({ g1, g2 }) => {
+    const a = g1.toAffine();
+    return [pre(g2), a.x, a.y];
+  });
+  const s = S.toAffine();
+  terms.push([negG2Lines, s.x, s.y]);
+  try {
+    const f = (bls12_381.millerLoopBatch as unknown as (t: unknown[], fe: boolean) => Parameters<typeof bls12_381.fields.Fp12.eql>[0])(terms, true);
+    return bls12_381.fields.Fp12.eql(f, bls12_381.fields.Fp12.ONE);
+  } catch {
+    return false;
+  }
 }
 
 /** Finds the invalid items by bisection, given a "whole subset is valid" test. */
@@ -328,17 +371,11 @@ function sameMessageBatch(msg: Uint8Array, dst: string, items: { pk: Uint8Array;
   });
   if (live.length === 0) return ok;
   const h = hashToG1(msg, dst);
-  const negG2 = G2.BASE.negate();
   bisect((idx) => {
     const r = randomScalars64(idx.length);
     const P = msm64(G2.ZERO, idx.map((i) => Ps[i]), r);
     const S = msm64(G1.ZERO, idx.map((i) => Ss[i]), r);
-    if (P.is0() || S.is0()) return false;
-    try {
-      return bls12_381.fields.Fp12.eql(bls12_381.pairingBatch([{ g1: h, g2: P }, { g1: S, g2: negG2 }]), bls12_381.fields.Fp12.ONE);
-    } catch {
-      return false;
-    }
+    return productWithNegG2IsOne([{ g1: h, g2: P }], S);
   }, ok, live);
   return ok;
 }
@@ -362,18 +399,10 @@ export function blsVerifyPopsBatch(items: { pk: Uint8Array; pop: Uint8Array }[])
     Hs.push(P && S ? sigs.hash(popMessage(it.pk), DST_POP) : null);
     if (P && S) live.push(i);
   });
-  const negG2 = G2.BASE.negate();
   bisect((idx) => {
     const r = randomScalars64(idx.length);
     const S = msm64(G1.ZERO, idx.map((i) => Ss[i]!), r);
-    if (S.is0()) return false;
-    const pairs = idx.map((i, j) => ({ g1: Hs[i]!.multiplyUnsafe(r[j]), g2: Ps[i]! }));
-    pairs.push({ g1: S, g2: negG2 });
-    try {
-      return bls12_381.fields.Fp12.eql(bls12_381.pairingBatch(pairs), bls12_381.fields.Fp12.ONE);
-    } catch {
-      return false;
-    }
+    return productWithNegG2IsOne(idx.map((i, j) => ({ g1: Hs[i]!.multiplyUnsafe(r[j]), g2: Ps[i]! })), S);
   }, ok, live);
   return ok;
 }
