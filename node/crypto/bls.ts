@@ -116,13 +116,10 @@ function skScalar(sk: Uint8Array): Uint8Array {
   return sk;
 }
 
-/** e(pk, H) == e(G2, sig), one pairing check. */
+/** e(pk, H) == e(G2, sig), one pairing check; every caller passes checked points (decoded keys
+ *  and signatures, sums of them, hashes). */
 function pairingCheck(pk: G2Point, h: G1Point, sig: G1Point): boolean {
-  try {
-    return sigs.verify(sig, h, pk);
-  } catch {
-    return false;
-  }
+  return productWithNegG2IsOne([{ g1: h, g2: pk }], sig);
 }
 
 /** IETF BLS KeyGen (HKDF_mod_r) from a ≥ 32-byte seed; deterministic. */
