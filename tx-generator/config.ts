@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
+import { VALIDATOR_AJV_OPTIONS } from '../node/config/ajv-options.ts';
 
 // The tx-generator's config: `tx-generator/main.ts --config generator/config.json`, or the
 // object handed to `runGenerator`. Relative paths are relative to the config file (or to
@@ -126,8 +127,7 @@ export class GeneratorConfigError extends Error {
   override name = 'GeneratorConfigError';
 }
 
-// strictNumbers: non-finite numbers (JSON 1e999 parses to Infinity) are refused as the wrong type
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, strictNumbers: true });
+const ajv = new Ajv(VALIDATOR_AJV_OPTIONS);
 const validate = ajv.compile(GeneratorConfigSchema);
 
 function describe(where: string, errors: ErrorObject[] | null | undefined): string {
