@@ -89,7 +89,7 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
       electionNonce: (slot, eb) => this.announcements.get(`${slot}:${toHex(eb)}`),
       // a tenth of a slot per hop: votes have L_diff slots after the voting period to spread
       batchWindowMs: VOTE_BATCH_WINDOW_SLOTS * d.genesis.slotLengthS * 1000,
-      onBatch: () => this.d.metrics.voteBatches.inc(),
+      onBatches: (n) => this.d.metrics.voteBatches.inc(n),
       onVerified: (vs) => {
         const received = vs.filter((v) => v.from);
         for (const v of received) {

@@ -31,8 +31,8 @@ export interface VotePoolDeps {
   /** How long the first vote of a batch waits for more (ms; default 5). Each hop adds it to a
    *  vote's diffusion, which has L_diff slots after the voting period to reach a block producer. */
   batchWindowMs?: number;
-  /** A batch went to the worker pool (metrics). */
-  onBatch?: () => void;
+  /** Batches went to the worker pool (metrics). */
+  onBatches?: (count: number) => void;
 }
 
 interface Held {
@@ -141,7 +141,7 @@ export class VotePool {
     this.batches.clear();
     this.inFlight += batches.length;
     this.stats.batches += batches.length;
-    for (let i = 0; i < batches.length; i++) this.d.onBatch?.();
+    this.d.onBatches?.(batches.length);
     for (const b of batches) {
       this.d.pool
         .run({ kind: 'votes', epochNonce: b.nonce, electionId: b.electionId, ebHash: b.ebHash, votes: b.votes.map((h) => ({ poolId: h.vote.poolId, sig: h.vote.sig, eligibility: h.vote.eligibility })) })
