@@ -12,6 +12,7 @@ import { PeerManager } from './network/peers.ts';
 import { TraceWriter } from './obs/trace.ts';
 import { startAdmin } from './admin.ts';
 import { LEIOS_PROTOCOLS } from './leios/diffusion.ts';
+import { warmHeaderPath } from './boot/warm-up.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
@@ -60,9 +61,11 @@ async function main(): Promise<void> {
   });
   new Sync(node, pm);
   await pm.start();
+  // Before /health says ready, so a testnet's first block meets warm validation code.
+  const warmUpMs = warmHeaderPath();
   const admin = await startAdmin(node, pm);
   node.startClock();
-  log.info({ listen: config.listen, admin: admin.url, pool: keys?.poolId ?? null, tip: node.chain.blockNo() }, 'node started');
+  log.info({ listen: config.listen, admin: admin.url, pool: keys?.poolId ?? null, tip: node.chain.blockNo(), warmUpMs: Math.round(warmUpMs) }, 'node started');
 
   let closing = false;
   const shutdown = async (sig: string) => {
