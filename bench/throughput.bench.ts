@@ -7,6 +7,11 @@
 //
 //   npm run bench:throughput -- [--loads 150,250,300,350] [--tx-size 1500] [--profile ci-bench]
 //                               [--duration 180] [--drain 200] [--out DIR] [--max-points N]
+//                               [--seeds 11,12,13]
+//
+// --seeds runs every load once per seed (a grid: one leader and EB schedule per seed), prints a
+// seed column, a knee per seed and, per load, the included throughput's min / mean / max across
+// seeds — one seed's certificate schedule can move a point by tens of TxkB/s.
 //
 // --max-points runs that many points and stops (run again with the same --out to go on), so each
 // invocation can be kept short, e.g. under a shared lock.
@@ -29,6 +34,7 @@ const { values } = parseArgs({
     drain: { type: 'string' },
     out: { type: 'string' },
     'max-points': { type: 'string' },
+    seeds: { type: 'string' },
   },
 });
 const size = Number(values['tx-size']);
@@ -49,9 +55,10 @@ const t0 = Date.now();
 const abort = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => abort.abort());
 
+const seeds = values.seeds ? values.seeds.split(',').map(Number) : [];
 const r = await runSweep({
   profile: values.profile,
-  vary: [`generator.tps=${tpsList.join(',')}`],
+  vary: [`generator.tps=${tpsList.join(',')}`, ...(seeds.length ? [`seed=${seeds.join(',')}`] : [])],
   sets,
   out,
   maxPoints: values['max-points'] !== undefined ? Number(values['max-points']) : undefined,
@@ -65,17 +72,20 @@ const f = (x: number | null | undefined, w: number, d = 1) => (x === null || x =
 console.log(`\n== throughput on ${values.profile} (${size} B txs), ${r.state.points.filter((p) => p.status === 'done').length}/${r.state.points.length} points, ${((Date.now() - t0) / 60000).toFixed(1)} min this run`);
 console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' / ')} (1/5/15 min) at the end of this invocation`);
 if (ceiling) console.log(describeCeiling(ceiling));
+const seedCol = seeds.length > 0;
 console.log(
-  ['offered TxkB/s', 'submitted', 'included', 'incl/offered', 'incl/ceiling', 'CPU/node %', 'RSS/node MB', 'incl p50 s', 'incl p95 s', 'RB p95 ms', 'EB p95 ms', 'certRate', 'rejected'].map((h, i) => h.padStart(i ? 12 : 14)).join(' '),
+  [...(seedCol ? ['seed'] : []), 'offered TxkB/s', 'submitted', 'included', 'incl/offered', 'incl/ceiling', 'CPU/node %', 'RSS/node MB', 'incl p50 s', 'incl p95 s', 'RB p95 ms', 'EB p95 ms', 'certRate', 'rejected'].map((h, i) => h.padStart(h === 'seed' ? 6 : h.startsWith('offered') ? 14 : 12)).join(' '),
 );
+const seedOf = (p: (typeof r.state.points)[number]) => (seedCol ? [String(p.values['seed']).padStart(6)] : []);
 for (const p of r.state.points) {
   const m = p.metrics;
   if (!m) {
-    console.log(`${f((p.values['generator.tps']! * size) / 1000, 14)} ${p.status}${p.error ? `: ${p.error.split('\n')[0]}` : ''}`);
+    console.log([...seedOf(p), `${f((p.values['generator.tps']! * size) / 1000, 14)} ${p.status}${p.error ? `: ${p.error.split('\n')[0]}` : ''}`].join(' '));
     continue;
   }
   console.log(
     [
+      ...seedOf(p),
       f(m.offeredTxkbPerS, 14),
       f(m.submittedTxkbPerS, 12),
       f(m.includedTxkbPerS, 12),
@@ -92,5 +102,15 @@ for (const p of r.state.points) {
     ].join(' '),
   );
 }
-for (const g of a.groups) console.log(`knee: ${g.knee.explanation}`);
+if (seedCol) {
+  console.log('\nincluded TxkB/s across seeds, per load:');
+  for (const tps of tpsList) {
+    const inc = r.state.points.filter((p) => p.values['generator.tps'] === tps && p.metrics?.includedTxkbPerS != null).map((p) => p.metrics!.includedTxkbPerS!);
+    if (inc.length === 0) continue;
+    const mean = inc.reduce((x, y) => x + y, 0) / inc.length;
+    const share = ceiling ? ` (mean ${((100 * mean) / ceiling.txkbPerS).toFixed(0)} % of the ceiling)` : '';
+    console.log(`  offered ${f((tps * size) / 1000, 6)}: ${inc.length} seeds, min ${f(Math.min(...inc), 6)} / mean ${f(mean, 6)} / max ${f(Math.max(...inc), 6)}${share}`);
+  }
+}
+for (const g of a.groups) console.log(`knee${g.label ? ` (${g.label})` : ''}: ${g.knee.explanation}`);
 console.log(`sweep dir ${r.sweepDir}${r.complete ? '' : ` (incomplete: run again with --out ${r.sweepDir})`}\nreport ${r.report.html}`);
