@@ -22,7 +22,7 @@ import { attachConformance } from '../verify/attach.ts';
 import { REPO_ROOT } from '../runtime/process/node22.ts';
 import { getRuntime } from '../runtime/registry.ts';
 import type { Deployment, GeneratorSpec, Runtime } from '../runtime/runtime.ts';
-import { AbortedError, ScenarioEngine, type GeneratorControl } from '../scenario/engine.ts';
+import { AbortedError, ScenarioEngine, scenarioSlot, type GeneratorControl } from '../scenario/engine.ts';
 import { faultNeeds } from '../scenario/faults.ts';
 import { EventLog } from './events.ts';
 import { lateStart, recordBringup, startLead } from './bringup.ts';
@@ -308,11 +308,15 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       });
       collector.start();
     }
+    // The slot from the genesis clock: the last scrape's is a scrape interval old (5 s at 50
+    // nodes) and later still when scrapes queue under load.
+    const slotMs = plan.genesis.slotLengthS * 1000;
     const statusTimer = setInterval(() => {
       const c = collector;
       if (!c) return;
       const txRate = c.latest.get('generator')?.values.leios_txgen_rate_tps;
-      progress.update({ slot: c.max('leios_slot'), slots, blocks: c.max('leios_block_height'), txRate });
+      const slot = Math.min(slots ?? Infinity, Math.max(0, scenarioSlot(systemStartMs, slotMs)));
+      progress.update({ slot, slots, blocks: c.max('leios_block_height'), txRate });
     }, 1_000);
     statusTimer.unref();
 

@@ -92,6 +92,11 @@ export async function pollAssertion(
   }
 }
 
+/** The chain's slot by the genesis clock (negative before systemStart). */
+export function scenarioSlot(systemStartMs: number, slotMs: number, nowMs = Date.now()): number {
+  return Math.floor((nowMs - systemStartMs) / slotMs);
+}
+
 export class ScenarioEngine {
   private readonly env: ScenarioEnv;
   private readonly dep: Deployment;
@@ -120,7 +125,7 @@ export class ScenarioEngine {
   }
 
   private slotNow(): number {
-    return Math.floor((Date.now() - this.env.systemStartMs) / this.slotMs);
+    return scenarioSlot(this.env.systemStartMs, this.slotMs);
   }
 
   private get signal(): AbortSignal | undefined {

@@ -7,7 +7,7 @@ import { EventLog } from '../../orchestrator/pipeline/events.ts';
 import { checkCapabilities } from '../../orchestrator/pipeline/run.ts';
 import { loadPlan } from '../../orchestrator/profile/resolve.ts';
 import { ProcessRuntime } from '../../orchestrator/runtime/process.ts';
-import { AbortedError, ScenarioEngine, pollAssertion, sleep } from '../../orchestrator/scenario/engine.ts';
+import { AbortedError, ScenarioEngine, pollAssertion, scenarioSlot, sleep } from '../../orchestrator/scenario/engine.ts';
 import { describeFault } from '../../orchestrator/scenario/faults.ts';
 import { emptySummary } from '../../orchestrator/scenario/view.ts';
 
@@ -50,6 +50,17 @@ describe('polling assertions', () => {
     const p = sleep(60_000, ac.signal);
     ac.abort();
     await expect(p).rejects.toBeInstanceOf(AbortedError);
+  });
+});
+
+describe('the genesis clock (scenario steps and the progress line)', () => {
+  it('counts slots from systemStart, negative before it', () => {
+    const start = 1_000_000;
+    expect(scenarioSlot(start, 500, start - 1)).toBe(-1);
+    expect(scenarioSlot(start, 500, start)).toBe(0);
+    expect(scenarioSlot(start, 500, start + 499)).toBe(0);
+    expect(scenarioSlot(start, 500, start + 500)).toBe(1);
+    expect(scenarioSlot(start, 200, start + 10_050)).toBe(50);
   });
 });
 
