@@ -151,12 +151,14 @@ function txIds(m: TraceMessage): string[] {
  * the scenario restarted it (a rate change). Counts add up; the load window is the sum of the
  * segments' windows (each from startedAt..endedAt, else durationS).
  */
-function generatorSummary(runDir: string): { submitted: number; rejected: number; windowS?: number } {
+function generatorSummary(runDir: string): { submitted: number; rejected: number; windowS?: number; firstStartS?: number; lastEndS?: number } {
   const dir = join(runDir, 'generator');
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => /^summary(-\d+)?\.json$/.test(f)) : [];
   let submitted = 0;
   let rejected = 0;
   let windowS: number | undefined;
+  let firstStartS: number | undefined;
+  let lastEndS: number | undefined;
   for (const f of files) {
     const g = readJson<Record<string, unknown>>(join(dir, f));
     if (!g) continue;
@@ -167,8 +169,12 @@ function generatorSummary(runDir: string): { submitted: number; rejected: number
     const dur = pick(g, 'durationS', 'elapsedS');
     const w = start !== undefined && end !== undefined && end > start ? end - start : typeof dur === 'number' && dur > 0 ? dur : undefined;
     if (w !== undefined) windowS = (windowS ?? 0) + w;
+    if (start !== undefined && end !== undefined && end > start) {
+      firstStartS = Math.min(firstStartS ?? start, start);
+      lastEndS = Math.max(lastEndS ?? end, end);
+    }
   }
-  return { submitted, rejected, windowS };
+  return { submitted, rejected, windowS, firstStartS, lastEndS };
 }
 
 /** One line for the report's timeline, for the events worth showing. */
@@ -656,6 +662,19 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   let loadWindowS: number | null = null;
   if (genWindowS !== undefined) loadWindowS = genWindowS;
   else if (runStart !== undefined && runEnd !== undefined && runEnd > runStart) loadWindowS = runEnd - runStart;
+  // The sustained rate: txs first included while the load ran, after the profile's warm-up
+  // (analysis.warmupSlots, while the inclusion pipeline fills), per second of that window. The
+  // whole-run figure also counts what the drain after the load included (the mempool and the EBs
+  // in flight at its end: up to ~3·S_EB-tx), so over the ceiling it can exceed it.
+  let windowTxkbPerS: number | null = null;
+  const warmupS = numOr0(getPath(plan, 'analysis.warmupSlots')) * (slotLengthS ?? 1);
+  const loadFrom = gen.firstStartS !== undefined ? gen.firstStartS + warmupS : undefined;
+  const loadTo = gen.lastEndS;
+  if (loadFrom !== undefined && loadTo !== undefined && loadTo > loadFrom && includedBlocks.size === 0 && [...includedIds.keys()].every((id) => sizeOf.has(id))) {
+    let bytes = 0;
+    for (const [id, t] of includedIds) if (t >= loadFrom && t <= loadTo) bytes += sizeOf.get(id)!;
+    windowTxkbPerS = round(bytes / 1000 / (loadTo - loadFrom), 3);
+  }
 
   const latencies: number[] = [];
   for (const [id, t] of includedIds) {
@@ -746,6 +765,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
       txRejected,
       txPending: exactAccounting ? exactAccounting.pending : Math.max(0, txSubmitted - txIncluded - txRejected),
       txkbPerS: loadWindowS && includedBytes !== undefined ? round(includedBytes / 1000 / loadWindowS, 3) : null,
+      windowTxkbPerS,
       tps: loadWindowS ? round(txIncluded / loadWindowS, 3) : null,
       loadWindowS: round(loadWindowS, 1),
     },

@@ -61,7 +61,10 @@ export interface Summary {
     txIncluded: number;
     txRejected: number;
     txPending: number;
+    /** tx bytes included by the end of the run (drain too) ÷ the load window */
     txkbPerS: number | null;
+    /** tx bytes included while the load ran ÷ the load window: the sustained rate (absent in older summaries) */
+    windowTxkbPerS?: number | null;
     tps: number | null;
     loadWindowS: number | null;
   };

@@ -518,7 +518,7 @@ export const ScenarioSectionSchema = Type.Object(
 export const AnalysisSectionSchema = Type.Object(
   {
     diffusionWithinS: Type.Number({ exclusiveMinimum: 0, default: 5, description: 'a block counts as diffused if it reached a node within this' }),
-    warmupSlots: Type.Integer({ minimum: 0, default: 0, description: 'slots ignored at the start of throughput figures' }),
+    warmupSlots: Type.Integer({ minimum: 0, default: 0, description: 'slots after the load starts that the sustained throughput (throughput.windowTxkbPerS) leaves out, while the inclusion pipeline fills' }),
     assertions: Type.Array(AssertionSchema, { default: [] }),
     baseline: Type.Optional(
       Type.String({

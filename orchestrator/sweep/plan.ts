@@ -40,6 +40,7 @@ export const METRIC_ALIASES: Record<string, string> = {
   efficiency: 'efficiency',
   included: 'includedTxkbPerS',
   'txkb-per-s': 'includedTxkbPerS',
+  sustained: 'sustainedTxkbPerS',
   'cert-rate': 'certRate',
   cpu: 'cpuPctPerNode',
   rejected: 'rejectedShare',

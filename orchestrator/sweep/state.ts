@@ -30,7 +30,10 @@ export interface PointMetrics {
   offeredTxkbPerS: number | null;
   /** what the generator submitted per second of load, kB/s */
   submittedTxkbPerS: number | null;
+  /** included by the end of the run (the drain too) per second of load, kB/s */
   includedTxkbPerS: number | null;
+  /** included while the load ran, after the profile's warm-up, per second (summary windowTxkbPerS) */
+  sustainedTxkbPerS?: number | null;
   /** included / offered */
   efficiency: number | null;
   tps: number | null;
@@ -128,6 +131,7 @@ export function pointMetrics(summary: Summary, plan: { generator?: { tps?: numbe
     offeredTxkbPerS: r(offered),
     submittedTxkbPerS: r(submitted),
     includedTxkbPerS: r(included),
+    sustainedTxkbPerS: r(t.windowTxkbPerS),
     efficiency: offered && included !== null ? r(included / offered, 4) : null,
     tps: t.tps,
     inclusionP50S: summary.latency.inclusionP50S,

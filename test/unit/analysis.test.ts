@@ -93,6 +93,7 @@ describe('analysis of the recorded four-node trace set', async () => {
       txRejected: 1,
       txPending: 4,
       txkbPerS: 0.2,
+      windowTxkbPerS: 0.06, // only tx1 tx2 (600 B at 5.01) were included while the load ran (1..11 s)
       tps: 0.5,
       loadWindowS: 10,
     });
@@ -198,6 +199,18 @@ describe('analysis inputs in other shapes', () => {
     const { summary } = await analyseRun(dir);
     expect(summary.throughput.txIncluded).toBe(5);
     expect(summary.latency.inclusionP50S).toBeNull(); // no ids: no per-tx latency
+  });
+
+  it('the sustained rate leaves out analysis.warmupSlots after the load starts', async () => {
+    const dir = copyFixture();
+    const f = join(dir, 'profile.resolved.json');
+    const plan = JSON.parse(readFileSync(f, 'utf8'));
+    plan.analysis.warmupSlots = 4; // window 5..11 s: tx1 tx2 (5.01) in, 600 B / 6 s
+    writeFileSync(f, JSON.stringify(plan));
+    expect((await analyseRun(dir)).summary.throughput.windowTxkbPerS).toBe(0.1);
+    plan.analysis.warmupSlots = 5; // window 6..11 s: nothing included in it
+    writeFileSync(f, JSON.stringify(plan));
+    expect((await analyseRun(dir)).summary.throughput).toMatchObject({ windowTxkbPerS: 0, txkbPerS: 0.2 });
   });
 
   it('included bytes from the generator tx sizes, without the ledger byte counter', async () => {
