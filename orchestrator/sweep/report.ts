@@ -112,11 +112,12 @@ export function renderSweepMarkdown(state: SweepState, a: SweepAnalysis): string
   for (const g of a.groups) out.push(`- ${g.label ? `${g.label}: ` : ''}${g.knee.explanation}`);
   if (a.groups.length === 0) out.push('- no measured points yet');
   out.push('', '## Points', '');
+  out.push('included: every tx the chain took by the end of the run (the drain too) per second of load; sustained: only txs included while the load ran, after the profile\'s analysis.warmupSlots, per second of that window (summary.json throughput.windowTxkbPerS).', '');
   const varyPaths = [...new Set(state.points.flatMap((p) => Object.keys(p.values)))];
   out.push(
-    `| ${[...varyPaths, 'offered TxkB/s', 'submitted', 'included', 'eff.', 'incl. p50 s', 'incl. p95 s', 'RB p95 ms', 'EB p95 ms', 'cert rate', 'CPU/node %', 'RSS/node MB', 'PSS/node MB', 'ceiling', 'profile asserts', 'sweep asserts', 'run dir'].join(' | ')} |`,
+    `| ${[...varyPaths, 'offered TxkB/s', 'submitted', 'included', 'sustained', 'eff.', 'incl. p50 s', 'incl. p95 s', 'RB p95 ms', 'EB p95 ms', 'cert rate', 'CPU/node %', 'RSS/node MB', 'PSS/node MB', 'ceiling', 'profile asserts', 'sweep asserts', 'run dir'].join(' | ')} |`,
   );
-  out.push(`| ${[...varyPaths.map(() => '---'), ...new Array(16).fill('---:')].join(' | ')} |`);
+  out.push(`| ${[...varyPaths.map(() => '---'), ...new Array(17).fill('---:')].join(' | ')} |`);
   for (const p of state.points) {
     const m = p.metrics;
     const c = a.ceilings.get(p.id);
@@ -126,6 +127,7 @@ export function renderSweepMarkdown(state: SweepState, a: SweepAnalysis): string
         f(m?.offeredTxkbPerS),
         f(m?.submittedTxkbPerS),
         f(m?.includedTxkbPerS),
+        f(m?.sustainedTxkbPerS),
         m?.efficiency !== null && m?.efficiency !== undefined ? `${Math.round(m.efficiency * 100)} %` : '–',
         f(m?.inclusionP50S),
         f(m?.inclusionP95S),

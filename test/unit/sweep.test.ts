@@ -126,7 +126,7 @@ function fakeSummary(offeredKb: number): Summary {
     run: { id: 'x', profile: 'ci-test', runtime: 'process', seed: 1, nodes: 5, durationS: 80, slotLengthS: 0.5 },
     chain: { blocks: 10, finalSlot: 100, tipAgreement: true, tipAgreementShare: 1, maxForkDepth: 0, rollbacks: 0, density: 0.1 },
     leios: { ebsAnnounced: 4, ebsCertified: 2, certRate: 0.5, votesCast: 10, votesSkipped: null, certsIncluded: 2, hardForkSlot: 60 },
-    throughput: { txSubmitted: 100, txIncluded: 97, txRejected: 3, txPending: 0, txkbPerS: included, tps: 1, loadWindowS: 60 },
+    throughput: { txSubmitted: 100, txIncluded: 97, txRejected: 3, txPending: 0, txkbPerS: included, windowTxkbPerS: included * 0.9, tps: 1, loadWindowS: 60 },
     latency: { inclusionP50S: 2, inclusionP95S: offeredKb / 10 },
     diffusion: { rb: p, eb: p },
     resources: { cpuPctPerNode: offeredKb / 5, rssMbPerNode: 120, perNode: {} },
@@ -172,10 +172,12 @@ describe('sweep runs and resume', () => {
     expect(done.points[1]!.runDir).toBe('points/p-tps200.2');
     expect(existsSync(join(out, 'points/p-tps200.interrupted/partial'))).toBe(true);
     expect(done.points.map((p) => p.ok)).toEqual([true, true, true, false]);
-    expect(done.points[0]!.metrics).toMatchObject({ offeredTxkbPerS: 100, includedTxkbPerS: 97, efficiency: 0.97 });
+    expect(done.points[0]!.metrics).toMatchObject({ offeredTxkbPerS: 100, includedTxkbPerS: 97, sustainedTxkbPerS: 87.3, efficiency: 0.97 });
     const md = readFileSync(second.report.md, 'utf8');
     expect(md).toMatch(/knee at 100 TxkB\/s offered/);
     expect(md).toMatch(/protocol ceiling/);
+    expect(md).toMatch(/\| included \| sustained \|/);
+    expect(md).toMatch(/\| 97 \| 87\.3 \|/);
     const html = readFileSync(second.report.html, 'utf8');
     expect(html).toContain('fig-sweep-throughput');
     expect(html).toContain('protocol ceiling');
