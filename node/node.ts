@@ -426,13 +426,21 @@ export class LeiosNode {
       const e = b.header.certified ? this.certifiedEbOf(b) : undefined;
       for (const t of (e && this.leios.decodedTxs(e)) ?? []) (this.included.delete(t.idHex), rolledBackTxs.push(t));
     }
+    // governance txs spend nothing, so syncWithLedger keeps them: adopted ones leave by id
+    const adoptedGov: string[] = [];
     for (const a of r.adopted) {
       const where = { slot: a.header.slot, blockHash: toHex(a.hash) };
-      for (const t of this.txsOf(a.block!) ?? []) this.included.set(t.idHex, where);
+      for (const t of this.txsOf(a.block!) ?? []) {
+        this.included.set(t.idHex, where);
+        if (t.body.update) adoptedGov.push(t.idHex);
+      }
       const certEb = a.header.certified ? this.certifiedEbOf(a) : undefined;
       const ebHex = certEb ? toHex(certEb.enc.hash) : undefined;
       const ebWhere = { ...where, eb: ebHex };
-      for (const t of (certEb && this.leios.decodedTxs(certEb)) ?? []) this.included.set(t.idHex, ebWhere);
+      for (const t of (certEb && this.leios.decodedTxs(certEb)) ?? []) {
+        this.included.set(t.idHex, ebWhere);
+        if (t.body.update) adoptedGov.push(t.idHex);
+      }
       if (!a.stored) {
         a.stored = true;
         this.kernel.store.append({ hash: a.hash, prevHash: a.header.prevHash, slot: a.header.slot, blockNo: a.header.blockNo, bytes: a.block!.bytes }).catch((e) => this.log.error({ err: String(e) }, 'chain DB append failed'));
@@ -440,6 +448,7 @@ export class LeiosNode {
     }
     this.observer.switched(r, live);
     this.mempool.syncWithLedger(this.ledger);
+    if (adoptedGov.length) this.mempool.remove(adoptedGov);
     for (const t of rolledBackTxs) if (!this.included.has(t.idHex)) this.mempool.addTx(t);
     this.updateMempoolMetrics();
     for (const l of this.tipListeners) l();

@@ -2,7 +2,7 @@
 // pool's own governance actions. Governance txs are checked against the stake and the chain's
 // proposals first; everything else is the mempool's verdict.
 
-import { checkUpdate } from './consensus/governance.ts';
+import { checkUpdate, isGovernanceReplay } from './consensus/governance.ts';
 import { ed25519Sign } from './crypto/ed25519.ts';
 import { toHex } from './crypto/hash.ts';
 import { tryDecodeTx, signTx, updateSigningBytes, proposalId, type Tx, type TxUpdate } from './ledger/index.ts';
@@ -38,7 +38,8 @@ export function submitTxs(k: NodeKernel, txs: Uint8Array[], decoded?: WeakMap<Ui
   for (const bytes of txs) {
     const pre = decoded?.get(bytes);
     const d = pre ? ({ ok: true, tx: pre } as const) : tryDecodeTx(bytes);
-    const gErr = d.ok && d.tx.body.update ? (checkUpdate(d.tx.body.update, k.stake) ?? checkEndorsedKnown(k, d.tx.body.update)) : null;
+    const u = d.ok ? d.tx.body.update : undefined;
+    const gErr = u ? (checkUpdate(u, k.stake) ?? (isGovernanceReplay(u, k.tipGov()) ? 'update-duplicate' : null) ?? checkEndorsedKnown(k, u)) : null;
     if (gErr) {
       k.metrics.txRejected.inc({ reason: gErr });
       out.push(gErr);

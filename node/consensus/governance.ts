@@ -36,6 +36,17 @@ export function checkUpdate(u: TxUpdate, stake: StakeView): string | null {
 }
 
 /**
+ * Is this action already on the chain whose governance state is `gov`? Governance txs spend no
+ * inputs, so the ledger never consumes them and nothing else keeps one from being included twice:
+ * the same proposal by the same pool, or a pool endorsing a proposal it already endorsed (the
+ * proposer counts as its first endorser).
+ */
+export function isGovernanceReplay(u: TxUpdate, gov: GovState): boolean {
+  if (u.kind === 'propose') return gov.proposals[toHex(proposalId(u))] !== undefined;
+  return gov.proposals[toHex(u.proposalId)]?.endorsers.includes(u.poolId) ?? false;
+}
+
+/**
  * Governance state after the update transactions of a block at `slot` (certified EB content
  * first, then the RB's own). Returns `gov` itself when the block has none (the common case).
  */
