@@ -623,8 +623,10 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   if (genRecordsComplete) for (const id of [...includedIds.keys()]) if (!genState.has(id)) includedIds.delete(id);
   let txIncluded = includedIds.size;
   for (const b of includedBlocks.values()) txIncluded += b.count;
+  // every included tx has a known size: byte figures per tx (the whole-run and the sustained rate)
+  const perTxSizes = includedBlocks.size === 0 && [...includedIds.keys()].every((id) => sizeOf.has(id));
   let includedBytes: number | undefined;
-  if (includedIds.size > 0 && includedBlocks.size === 0 && [...includedIds.keys()].every((id) => sizeOf.has(id))) {
+  if (includedIds.size > 0 && perTxSizes) {
     includedBytes = 0;
     for (const id of includedIds.keys()) includedBytes += sizeOf.get(id)!;
   }
@@ -670,7 +672,7 @@ export async function analyseRun(runDir: string, opts: AnalyseOptions = {}): Pro
   const warmupS = numOr0(getPath(plan, 'analysis.warmupSlots')) * (slotLengthS ?? 1);
   const loadFrom = gen.firstStartS !== undefined ? gen.firstStartS + warmupS : undefined;
   const loadTo = gen.lastEndS;
-  if (loadFrom !== undefined && loadTo !== undefined && loadTo > loadFrom && includedBlocks.size === 0 && [...includedIds.keys()].every((id) => sizeOf.has(id))) {
+  if (loadFrom !== undefined && loadTo !== undefined && loadTo > loadFrom && perTxSizes) {
     let bytes = 0;
     for (const [id, t] of includedIds) if (t >= loadFrom && t <= loadTo) bytes += sizeOf.get(id)!;
     windowTxkbPerS = round(bytes / 1000 / (loadTo - loadFrom), 3);
