@@ -186,6 +186,7 @@ export class LeiosNode {
         tip: () => this.chain.tip(),
         mayVote: (slot) => k.following && k.isLeiosEpoch(epochOf(slot, this.genesis)),
         castVote: (slot) => k.adversary.castVote(slot),
+        governanceOk: (txs) => k.governanceOkOnTip(txs),
         metrics: this.metrics,
         tracer: d.tracer,
         log: d.log,

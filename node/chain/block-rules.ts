@@ -2,8 +2,8 @@
 // body size, protocol version by era, Leios content only in the Leios era, EB announcement
 // limits, and a certified RB (CIP-164 step 5): a certificate for the EB its parent announced,
 // no earlier than the certification window, no transactions of its own, the certified EB's
-// transactions applied first without re-validation. Governance actions are checked and folded
-// into the block's governance state.
+// transactions applied first without re-validation. Governance actions are checked (signature,
+// no replay) and folded into the block's governance state.
 
 import type { Block } from './block.ts';
 import type { LedgerPort } from './chain-state.ts';
@@ -13,7 +13,7 @@ import { bodySize } from '../ledger/index.ts';
 import type { StakeView } from '../consensus/stake.ts';
 import type { LeiosEngine } from '../leios/engine.ts';
 import { epochOf } from '../consensus/nonce.ts';
-import { applyGovernance, checkUpdate, EMPTY_GOV, type GovState } from '../consensus/governance.ts';
+import { applyGovernance, checkedGovernance, EMPTY_GOV, type GovParams, type GovState } from '../consensus/governance.ts';
 import { certAllowed } from '../leios/rules.ts';
 
 export interface BlockRulesDeps {
@@ -68,20 +68,17 @@ export function blockRules(d: BlockRulesDeps): LedgerPort<UndoRecord[]> {
         return { ok: false, reason: r.reason };
       }
       undo.push(r.undo);
+      const gp: GovParams = { stake: d.stake, threshold: genesis.updateThreshold, epochLengthSlots: genesis.epochLengthSlots };
+      // Certified content was checked when it was voted on; the RB's own actions are checked here.
+      const afterCert = certTxs.length ? applyGovernance(parentGov, certTxs, h.slot, gp) : parentGov;
       if (level === 'validate') {
-        for (const t of txs) {
-          const err = t.body.update ? checkUpdate(t.body.update, d.stake) : null;
-          if (err) {
-            for (const u of undo.reverse()) ledger.undo(u);
-            return { ok: false, reason: err };
-          }
+        const g = checkedGovernance(afterCert, txs, h.slot, gp);
+        if (!g.ok) {
+          for (const u of undo.reverse()) ledger.undo(u);
+          return { ok: false, reason: g.reason };
         }
-      }
-      info.gov = applyGovernance(parentGov, [...certTxs, ...txs], h.slot, {
-        stake: d.stake,
-        threshold: genesis.updateThreshold,
-        epochLengthSlots: genesis.epochLengthSlots,
-      });
+        info.gov = g.gov;
+      } else info.gov = applyGovernance(afterCert, txs, h.slot, gp);
       return { ok: true, undo };
     },
     undoBlock: (u) => {

@@ -46,16 +46,42 @@ export function isGovernanceReplay(u: TxUpdate, gov: GovState): boolean {
   return gov.proposals[toHex(u.proposalId)]?.endorsers.includes(u.poolId) ?? false;
 }
 
+export interface GovParams {
+  stake: StakeView;
+  /** Genesis `updateThreshold`: the endorsing share of total stake that adopts an update. */
+  threshold: number;
+  epochLengthSlots: number;
+}
+
 /**
- * Governance state after the update transactions of a block at `slot` (certified EB content
- * first, then the RB's own). Returns `gov` itself when the block has none (the common case).
+ * The validation rule for governance actions in a block or an EB closure: each one, in order,
+ * carries its pool's signature and is not a replay of one already on `gov` or earlier in `txs`
+ * (an adversarial forger could otherwise repeat them: nothing in the UTxO ledger stops it).
+ * The state after them, or the first reason.
  */
-export function applyGovernance(
+export function checkedGovernance(
   gov: GovState,
   txs: readonly Tx[],
   slot: number,
-  p: { stake: StakeView; threshold: number; epochLengthSlots: number },
-): GovState {
+  p: GovParams,
+): { ok: true; gov: GovState } | { ok: false; reason: string } {
+  let g = gov;
+  for (const tx of txs) {
+    const u = tx.body.update;
+    if (!u) continue;
+    const reason = checkUpdate(u, p.stake) ?? (isGovernanceReplay(u, g) ? 'update-duplicate' : null);
+    if (reason) return { ok: false, reason };
+    g = applyGovernance(g, [tx], slot, p);
+  }
+  return { ok: true, gov: g };
+}
+
+/**
+ * Governance state after the update transactions of a block at `slot` (certified EB content
+ * first, then the RB's own), unchecked (blocks we validated before or forged). Returns `gov`
+ * itself when the block has none (the common case).
+ */
+export function applyGovernance(gov: GovState, txs: readonly Tx[], slot: number, p: GovParams): GovState {
   let next: GovState | undefined;
   for (const tx of txs) {
     const u = tx.body.update;

@@ -76,9 +76,11 @@ export class LedgerCheck {
    * announcing RB (the caller's tip)? Read-only (an overlay of the EB's own outputs and spends
    * over the ledger) and sliced; witnesses were checked in the worker pool first
    * (signature-cache hits here). Aborts if the ledger moves on meanwhile (the RB is no longer
-   * the tip). Sets `extendsRb` and `validatedAtMs`; `done` runs when a verdict is in.
+   * the tip). `governanceOk`: the closure's governance actions against the tip's governance
+   * state (signatures, no replays), which the UTxO ledger knows nothing of. Sets `extendsRb` and
+   * `validatedAtMs`; `done` runs when a verdict is in.
    */
-  run(e: EbEntry, ledger: Ledger, done: () => void): void {
+  run(e: EbEntry, ledger: Ledger, done: () => void, governanceOk?: (txs: readonly Tx[]) => boolean): void {
     if (e.extendsRb !== undefined || e.sigsOk === undefined || this.running.has(e)) return;
     const txs = e.sigsOk ? decodedTxs(e) : undefined;
     if (!txs) {
@@ -114,7 +116,7 @@ export class LedgerCheck {
         return;
       }
       this.running.delete(e);
-      e.extendsRb = i !== -1;
+      e.extendsRb = i !== -1 && (governanceOk?.(txs) ?? true);
       e.validatedAtMs = this.nowMs();
       done();
     };

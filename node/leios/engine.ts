@@ -269,8 +269,8 @@ export class LeiosEngine extends EventEmitter<EbEvents> {
   }
 
   /** Condition 5 against `ledger` (the announcing RB's), sliced; see eb-validation.ts. `done` runs when a verdict is in. */
-  validateAgainst(e: EbEntry, ledger: Ledger, done: () => void): void {
-    this.ledgerCheck.run(e, ledger, done);
+  validateAgainst(e: EbEntry, ledger: Ledger, done: () => void, governanceOk?: (txs: readonly Tx[]) => boolean): void {
+    this.ledgerCheck.run(e, ledger, done, governanceOk);
   }
 
   // ---- votes ------------------------------------------------------------------------------

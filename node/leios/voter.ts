@@ -10,7 +10,7 @@ import type { TreeNode } from '../consensus/chain-selection.ts';
 import { blsSecretKey, blsSign, voteMessage } from '../crypto/bls.ts';
 import { toHex } from '../crypto/hash.ts';
 import type { Genesis } from '../genesis/schema.ts';
-import type { Ledger } from '../ledger/index.ts';
+import type { Ledger, Tx } from '../ledger/index.ts';
 import type { NodeMetrics } from '../obs/metrics.ts';
 import type { TraceWriter } from '../obs/trace.ts';
 import { proveEligibility } from './committee.ts';
@@ -41,6 +41,8 @@ export interface VoterDeps {
   tip: () => TreeNode<BlockInfo> | undefined;
   /** False while not following the chain or outside the Leios era (for an RB at this slot). */
   mayVote: (rbSlot: number) => boolean;
+  /** The closure's governance actions are valid on the tip (signatures, no replays: consensus/governance.ts). */
+  governanceOk?: (txs: readonly Tx[]) => boolean;
   /** Cast a vote in this election at all (an adversary hook: lazy voter)? Default yes. */
   castVote?: (electionSlot: number) => boolean;
   metrics: NodeMetrics;
@@ -121,7 +123,7 @@ export class Voter {
     if (!e || !e.complete) return undefined;
     if (rb.isTip && e.extendsRb === undefined) {
       // Validation first (in slices); the vote is decided once it is done.
-      leios.validateAgainst(e, this.d.ledger, () => this.tryVote());
+      leios.validateAgainst(e, this.d.ledger, () => this.tryVote(), this.d.governanceOk);
       if (e.extendsRb === undefined) return undefined;
     }
     const sel = leios.committee(rb.epochNonce);
