@@ -8,5 +8,7 @@ export default defineConfig({
     // Integration suites spawn real node processes; on 2 cores running them in parallel
     // starves the nodes' slot clocks, so files run one at a time.
     fileParallelism: false,
+    // removes the temp dirs a file made with test/support/tmp.ts once it is done
+    setupFiles: ['test/support/setup.ts'],
   },
 });

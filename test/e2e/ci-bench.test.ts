@@ -3,13 +3,13 @@
 // Praos capacity (≈ 4.5 kB/s), so certified EBs must carry it. Checks the accounting closes
 // exactly, the open-loop rate holds its target, and what got on chain per second of load.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../support/tmp.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-cibench-'));
+const tmp = tempDir('leiosnet-cibench-');
 
 // A throughput bar on a shared 2-core machine: in the 2026-12-02 CI rehearsal the run included only
 // 56 TxkB/s (2 certified EBs on chain, RB p50 1.45 s) where the previous CI reached 145.8; on

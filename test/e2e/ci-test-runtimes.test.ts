@@ -8,15 +8,16 @@
 // niced (10): the containers, which suffer from a busy machine more (run alone at load 15: half
 // the blocks and a quarter of the certified EBs of a quiet run), get the CPU first.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { setPriority, tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it, beforeAll } from 'vitest';
 import { dockerGate } from '../../orchestrator/runtime/docker/testing.ts';
+import { tempDir } from '../support/tmp.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const BIN = join(REPO, 'bin/leiosnet.js');
-const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-citest-'));
+const tmp = tempDir('leiosnet-citest-');
 const env = { ...process.env, LEIOSNET_HOME: join(tmp, 'home') };
 const gate = await dockerGate('ci-test on docker');
 

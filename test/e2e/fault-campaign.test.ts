@@ -13,15 +13,15 @@
 // kill, four of them even if bring-up ran 40 s past systemStart and pushed every kill later. (A
 // new seed in the profile needs this rechecked.) 7 certificates land by slot 320 in a quiet run.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerGate } from '../../orchestrator/runtime/docker/testing.ts';
+import { tempDir } from '../support/tmp.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const BIN = join(REPO, 'bin/leiosnet.js');
-const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-campaign-'));
+const tmp = tempDir('leiosnet-campaign-');
 const env = { ...process.env, LEIOSNET_HOME: join(tmp, 'home') };
 const gate = await dockerGate('fault-campaign on docker');
 

@@ -4,8 +4,7 @@
 // returns series from the run, and the analysis from Prometheus' samples equals the one from the
 // orchestrator's own scraper (kept in metrics/scraper/) within rounding.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARDS, concrete, queriesOf } from '../../dashboards/src/index.ts';
@@ -14,10 +13,11 @@ import { activeTargets, query, queryRange, type ActiveTarget } from '../../orche
 import { findPrometheus, PrometheusServer } from '../../orchestrator/observe/prometheus.ts';
 import { ensureImages } from '../../orchestrator/image/build.ts';
 import { dockerGate } from '../../orchestrator/runtime/docker/testing.ts';
+import { tempDir } from '../support/tmp.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const BIN = join(REPO, 'bin/leiosnet.js');
-const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-prom-'));
+const tmp = tempDir('leiosnet-prom-');
 const env = { ...process.env, LEIOSNET_HOME: join(tmp, 'home') };
 const SLOTS = 250; // 50 s of ci-test (0.2 s slots): Praos; the Leios series exist from the start (zero counters, empty histograms)
 const SCENARIO_S = 50;

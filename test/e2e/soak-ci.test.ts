@@ -7,14 +7,13 @@
 // found by the hour-long soak have their own tests (txgen-outbox, txgen-settle, recent-map,
 // memory-ownership).
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RssSampler, rssGrowth, runFileSizes } from '../support/rss.ts';
+import { tempDir } from '../support/tmp.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-soakci-'));
+const tmp = tempDir('leiosnet-soakci-');
 /** Most a process's RSS after the warm-up may pass its peak before it. */
 const MAX_NEW_HIGH = 1.2;
 

@@ -4,17 +4,16 @@
 // systemStart is fixed before `up`, and five containers (plus a first image build) can take a
 // minute or more on a busy machine: the chain starts later here, or the Praos era would be over
 // before the first step (measured: 98 s for `up` at load 27 on 2 cores).
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { dockerGate } from '../../orchestrator/runtime/docker/testing.ts';
 import { expectUpgradeSuite, leiosnet, runUpgradeSuite, started } from './upgrade-suite-helpers.ts';
+import { tempDir } from '../support/tmp.ts';
 
 // Long (about 5 minutes of container bring-up and upgrades): run with LEIOSNET_E2E_LONG=1.
 const wanted = process.env.LEIOSNET_E2E_DOCKER === '1' && process.env.LEIOSNET_E2E_LONG === '1';
 if (!wanted) console.log('SKIPPED upgrade-suite on docker: long e2e, set LEIOSNET_E2E_LONG=1 (and LEIOSNET_E2E_DOCKER=1)');
-const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-upgrade-docker-'));
+const tmp = tempDir('leiosnet-upgrade-docker-');
 const env = { ...process.env, LEIOSNET_HOME: join(tmp, 'home') };
 afterAll(async () => {
   for (const id of started) await leiosnet(['down', id], env);

@@ -3,13 +3,12 @@
 // upgrade the rest → hard fork → post-fork checks, one node left on the old release falls off)
 // passes; every step is in the report's timeline; checks carry evidence in events.jsonl; the
 // JUnit file is valid against the junit-10 rules.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
 import { expectUpgradeSuite, leiosnet, runUpgradeSuite, started } from './upgrade-suite-helpers.ts';
+import { tempDir } from '../support/tmp.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'leiosnet-upgrade-'));
+const tmp = tempDir('leiosnet-upgrade-');
 const env = { ...process.env, LEIOSNET_HOME: join(tmp, 'home') };
 
 afterAll(async () => {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { buildTestnet, getJson, readTrace, startNode, waitFor } from '../support/testnet.ts';
+import { tempDir } from '../support/tmp.ts';
 
 // The on-chain alternative to the genesis era schedule: a pool proposes the Leios era in a
 // transaction, other pools endorse it, and once 75 % of stake endorsed, the chain forks at the
@@ -12,7 +11,7 @@ import { buildTestnet, getJson, readTrace, startNode, waitFor } from '../support
 const BASE_PORT = 4500;
 const TOKEN = 'test-token-123';
 const EPOCH_SLOTS = 50;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leiosnet-gov-'));
+const dir = tempDir('leiosnet-gov-');
 const tn = buildTestnet({ dir, pools: 4, basePort: BASE_PORT, slotLengthS: 0.2, epochLengthSlots: EPOCH_SLOTS, f: 0.25, startInS: 2 });
 const procs: ChildProcess[] = [];
 const admin = (i: number) => `http://127.0.0.${10 + i}:${BASE_PORT + 1}`;

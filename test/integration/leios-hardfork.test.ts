@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { buildTestnet, getJson, readTrace, startNode, waitFor } from '../support/testnet.ts';
 import { buildTx, makeSigner, type Tx } from '../../node/ledger/index.ts';
+import { tempDir } from '../support/tmp.ts';
 
 // Six real node processes: five on the Leios-enabled release, one on a Praos-only release.
 // The chain starts in Praos and forks to Leios at epoch 1. Under a load larger than RBs can
@@ -15,7 +14,7 @@ const BASE_PORT = 4300;
 const TOKEN = 'test-token-123';
 const SLOT_S = 0.4;
 const EPOCH_SLOTS = 50;
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leiosnet-leios-'));
+const dir = tempDir('leiosnet-leios-');
 const tn = buildTestnet({
   dir,
   pools: 6,

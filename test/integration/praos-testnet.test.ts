@@ -1,18 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { buildTestnet, getJson, readTrace, startNode, waitFor } from '../support/testnet.ts';
 import { buildTx, makeSigner } from '../../node/ledger/index.ts';
 import { toHex } from '../../node/crypto/hash.ts';
+import { tempDir } from '../support/tmp.ts';
 
 // Three real node processes on 127.0.0.10-12 over TCP: convergence, a transaction landing in a
 // block all three adopt, recovery from SIGKILL via the on-disk chain DB, and a `down` link.
 
 const BASE_PORT = 4200;
 const TOKEN = 'test-token-123';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leiosnet-praos-'));
+const dir = tempDir('leiosnet-praos-');
 const tn = buildTestnet({ dir, pools: 3, basePort: BASE_PORT, slotLengthS: 0.2, f: 0.25, k: 30, startInS: 2 });
 const procs: (ChildProcess | undefined)[] = [];
 const admin = (i: number) => `http://127.0.0.${10 + i}:${BASE_PORT + 1}`;

@@ -3,11 +3,11 @@
 // section in their node config, the nodes' admin URLs and traces, a paced tx load and the
 // check that the honest pools agree on one tip.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { buildTx, makeSigner } from '../../node/ledger/index.ts';
 import { buildTestnet, getJson, readTrace, startNode, waitFor, type TestnetOptions, type TraceEvent } from './testnet.ts';
+import { tempDir } from './tmp.ts';
 
 export const TOKEN = 'test-token-123';
 
@@ -35,7 +35,7 @@ export interface PacedLoad {
 
 export function adversaryTestnet(o: AdversaryTestnetOptions) {
   const { tmpPrefix, adversary, ...opts } = o;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
+  const dir = tempDir(tmpPrefix);
   const tn = buildTestnet({ dir, ...opts });
   for (const [i, adv] of Object.entries(adversary)) {
     const f = tn.configs[Number(i)]!;

@@ -1,13 +1,13 @@
 // The streaming pieces behind analysis at scale: the chunked line reader (chunk boundaries,
 // multi-byte characters split across chunks, CRLF, a torn last line) and the raw-line peeks
 // that let the analysis skip parsing lines it does not need.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { forEachLine, peekNumber, peekString, peekTime, peekType, readJsonl } from '../../orchestrator/analysis/traces.ts';
+import { tempDir } from '../support/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'leiosnet-lines-'));
+const dir = tempDir('leiosnet-lines-');
 
 describe('forEachLine', () => {
   it('yields every line once across 1 MB chunk boundaries, multi-byte characters intact', async () => {

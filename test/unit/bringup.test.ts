@@ -1,15 +1,14 @@
 // The scenario clock vs bring-up: systemStart leaves room for the bring-up measured before, and a
 // start that came before every node was healthy is said plainly.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MARGIN_FACTOR, MARGIN_S, estimateBringupS, lateStart, readBringups, recordBringup, startLead } from '../../orchestrator/pipeline/bringup.ts';
+import { tempDir } from '../support/tmp.ts';
 
 let home: string | undefined;
 beforeEach(() => {
   home = process.env.LEIOSNET_HOME;
-  process.env.LEIOSNET_HOME = mkdtempSync(join(tmpdir(), 'leiosnet-bringup-'));
+  process.env.LEIOSNET_HOME = tempDir('leiosnet-bringup-');
 });
 afterEach(() => {
   if (home === undefined) delete process.env.LEIOSNET_HOME;

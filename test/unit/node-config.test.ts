@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { buildTestnet } from '../support/testnet.ts';
 import { loadNodeFiles, ConfigError, POP_CACHE_FILE } from '../../node/config/load.ts';
 import { popsDigest } from '../../node/leios/certificate.ts';
+import { tempDir } from '../support/tmp.ts';
 
 function fresh() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leiosnet-cfg-'));
+  const dir = tempDir('leiosnet-cfg-');
   return { dir, tn: buildTestnet({ dir, pools: 2, basePort: 4999 }) };
 }
 

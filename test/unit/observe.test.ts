@@ -1,7 +1,6 @@
 // orchestrator/observe without a Prometheus server: targets and their labels from a deployment,
 // file_sd and prometheus.yml, the orchestrator's own metrics from run events, Kubernetes objects.
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -11,6 +10,7 @@ import { OrchestratorMetrics, tailJsonl } from '../../orchestrator/observe/orche
 import { prometheusConfig } from '../../orchestrator/observe/prometheus.ts';
 import { fileSd, metricsTargets } from '../../orchestrator/observe/targets.ts';
 import type { Deployment, NodeHandle } from '../../orchestrator/runtime/runtime.ts';
+import { tempDir } from '../support/tmp.ts';
 
 function fakeDeployment(runDir: string): Deployment {
   const node = (name: string, port: number) => ({ name, endpoints: () => ({ adminUrl: `http://127.0.0.${port % 10}:${port}`, adminToken: 't', n2n: { host: '127.0.0.1', port: 1 } }) }) as unknown as NodeHandle;
@@ -19,7 +19,7 @@ function fakeDeployment(runDir: string): Deployment {
 }
 
 describe('metrics targets', () => {
-  const runDir = mkdtempSync(join(tmpdir(), 'leiosnet-observe-'));
+  const runDir = tempDir('leiosnet-observe-');
   writeFileSync(
     join(runDir, 'profile.resolved.json'),
     JSON.stringify({ nodes: [{ name: 'pool-1', role: 'pool', release: 'praos-1.0', region: 'eu' }, { name: 'relay-1', role: 'relay', release: 'leios-2.0' }] }),
@@ -83,7 +83,7 @@ describe('orchestrator metrics', () => {
   });
 
   it('serves /metrics and follows events.jsonl as it grows', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'leiosnet-observe-'));
+    const dir = tempDir('leiosnet-observe-');
     const file = join(dir, 'events.jsonl');
     writeFileSync(file, JSON.stringify({ t: new Date().toISOString(), type: 'mark', label: 'a' }) + '\n');
     const m = new OrchestratorMetrics();
@@ -121,7 +121,7 @@ describe('kubernetes monitoring', () => {
 describe('logs --follow', () => {
   it('prints what a file gains (split UTF-8 included), starts over after truncation, stops on the signal', async () => {
     const { followLog } = await import('../../orchestrator/observe/follow.ts');
-    const dir = mkdtempSync(join(tmpdir(), 'leiosnet-follow-'));
+    const dir = tempDir('leiosnet-follow-');
     const file = join(dir, 'node.log');
     writeFileSync(file, 'old line\n');
     const ac = new AbortController();

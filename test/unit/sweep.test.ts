@@ -1,8 +1,7 @@
 // The sweep's pure parts: --vary/--assert parsing, the grid, bisection steps, the knee rule and
 // the protocol ceiling; and resuming a sweep that was interrupted (points run by a stand-in
 // runner that writes what a run writes: summary.json and profile.resolved.json).
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Summary } from '../../orchestrator/analysis/summary.ts';
@@ -13,6 +12,7 @@ import { findKnee } from '../../orchestrator/sweep/knee.ts';
 import { bisectMaxRuns, bisectSpec, gridPoints, nextBisect, parseAssertion, parseVary, type BisectTrial } from '../../orchestrator/sweep/plan.ts';
 import { runSweep, type PointRunner } from '../../orchestrator/sweep/run.ts';
 import { readState } from '../../orchestrator/sweep/state.ts';
+import { tempDir } from '../support/tmp.ts';
 
 describe('sweep planning', () => {
   it('parses ranges, steps and lists', () => {
@@ -137,7 +137,7 @@ function fakeSummary(offeredKb: number): Summary {
 
 describe('sweep runs and resume', () => {
   it('an interrupted sweep resumes where it stopped: done points kept, the interrupted one run again, then the report', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'leiosnet-sweep-'));
+    const dir = tempDir('leiosnet-sweep-');
     const out = join(dir, 'sw');
     const calls: string[] = [];
     let interruptAt: number | undefined = 2;
@@ -190,7 +190,7 @@ describe('sweep runs and resume', () => {
   });
 
   it('bisects with real plans and records the answer; --max-points stops early and resumes', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'leiosnet-sweep-')), 'b');
+    const out = join(tempDir('leiosnet-sweep-'), 'b');
     const runner: PointRunner = async (req) => {
       mkdirSync(req.out, { recursive: true });
       const plan = loadPlan(req.profile, { sets: req.sets });
