@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RssSampler, rssGrowth, runFileSizes } from '../test/support/rss.ts';
+import { RssSampler, rssCurve, rssGrowth, runFileSizes } from '../test/support/rss.ts';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const BIN = path.join(REPO, 'bin/leiosnet.js');
@@ -64,6 +64,13 @@ for (const [name, s] of [...sampler.series].sort()) {
   );
 }
 console.log(`worst growth after warm-up: ${worst.toFixed(1)} % (bar: < 10 %)`);
+// the shape: a series that levels off late fills something bounded; one still climbing leaks
+console.log('\nRSS MB at each tenth of the run (time in min)');
+for (const [name, s] of [...sampler.series].sort()) console.log(`${name.padEnd(15)} ${rssCurve(s).map((x) => `${(x.tS / 60).toFixed(0)}:${x.rssMb.toFixed(0)}`).join(' ')}`);
+// every sample, the generator's too (the run's metrics/resources.jsonl has the nodes only)
+const seriesFile = path.join(base, 'rss.jsonl');
+fs.writeFileSync(seriesFile, [...sampler.series].flatMap(([name, s]) => s.map((x) => JSON.stringify({ name, ...x }))).join('\n') + '\n');
+console.log(`samples: ${seriesFile}`);
 console.log('\nlargest trace/log files (bytes; bounds: trace 1 GiB, log 256 MiB per file, metrics/samples.jsonl 64 MiB):');
 for (const r of runFileSizes(out).slice(0, 8)) console.log(`  ${String(r.bytes).padStart(12)}  ${r.file}  (${((r.bytes / totalS) * 3600 / 1e6).toFixed(1)} MB/h)`);
 

@@ -79,6 +79,13 @@ export class RssSampler {
   }
 }
 
+/** RSS at each tenth of the series (0 %, 10 %, …, 100 % of its samples): whether it is still
+ *  climbing at the end or has levelled off, which one growth figure does not say. */
+export function rssCurve(series: readonly RssSample[]): RssSample[] {
+  if (series.length === 0) return [];
+  return Array.from({ length: 11 }, (_, q) => series[Math.round((q * (series.length - 1)) / 10)]!);
+}
+
 /** Least-squares slope of y over x. */
 export function slope(xs: readonly number[], ys: readonly number[]): number {
   const n = xs.length;
