@@ -66,7 +66,7 @@ for (const [name, s] of [...sampler.series].sort()) {
 console.log(`worst growth after warm-up: ${worst.toFixed(1)} % (bar: < 10 %)`);
 // the shape: a series that levels off late fills something bounded; one still climbing leaks
 console.log('\nRSS MB at each tenth of the run (time in min)');
-for (const [name, s] of [...sampler.series].sort()) console.log(`${name.padEnd(15)} ${rssCurve(s).map((x) => `${(x.tS / 60).toFixed(0)}:${x.rssMb.toFixed(0)}`).join(' ')}`);
+for (const [name, s] of [...sampler.series].sort()) console.log(`${name.padEnd(15)} ${rssCurve(s).map((x) => `${(x.tS / 60).toFixed(1)}:${x.rssMb.toFixed(0)}`).join(' ')}`);
 // every sample, the generator's too (the run's metrics/resources.jsonl has the nodes only)
 const seriesFile = path.join(base, 'rss.jsonl');
 fs.writeFileSync(seriesFile, [...sampler.series].flatMap(([name, s]) => s.map((x) => JSON.stringify({ name, ...x }))).join('\n') + '\n');
