@@ -6,7 +6,7 @@ import { blockRules } from './chain/block-rules.ts';
 import type { NodeConfig } from './config/schema.ts';
 import { SlotClock } from './consensus/clock.ts';
 import { EraSchedule } from './consensus/eras.ts';
-import { checkedGovernance, EMPTY_GOV, type GovState } from './consensus/governance.ts';
+import { checkedGovernance, EMPTY_GOV, govParams, type GovState } from './consensus/governance.ts';
 import { stakeFromGenesis, type StakeView } from './consensus/stake.ts';
 import { toHex } from './crypto/hash.ts';
 import type { Genesis } from './genesis/schema.ts';
@@ -146,8 +146,7 @@ export class NodeKernel {
   /** An EB closure's governance actions are valid on the tip (the voter's check; block-rules does RBs). */
   governanceOkOnTip(txs: readonly Tx[]): boolean {
     const tip = this.chain.tip();
-    const p = { stake: this.stake, threshold: this.genesis.updateThreshold, epochLengthSlots: this.genesis.epochLengthSlots };
-    return checkedGovernance(this.tipGov(), txs, tip?.slot ?? 0, p).ok;
+    return checkedGovernance(this.tipGov(), txs, tip?.slot ?? 0, govParams(this.genesis, this.stake)).ok;
   }
 
   /** Governance state of the selected chain's tip. */

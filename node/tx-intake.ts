@@ -2,7 +2,7 @@
 // pool's own governance actions. Governance txs are checked against the stake and the chain's
 // proposals first; everything else is the mempool's verdict.
 
-import { checkUpdate, isGovernanceReplay } from './consensus/governance.ts';
+import { governanceActionError } from './consensus/governance.ts';
 import { ed25519Sign } from './crypto/ed25519.ts';
 import { toHex } from './crypto/hash.ts';
 import { tryDecodeTx, signTx, updateSigningBytes, proposalId, type Tx, type TxUpdate } from './ledger/index.ts';
@@ -39,7 +39,7 @@ export function submitTxs(k: NodeKernel, txs: Uint8Array[], decoded?: WeakMap<Ui
     const pre = decoded?.get(bytes);
     const d = pre ? ({ ok: true, tx: pre } as const) : tryDecodeTx(bytes);
     const u = d.ok ? d.tx.body.update : undefined;
-    const gErr = u ? (checkUpdate(u, k.stake) ?? (isGovernanceReplay(u, k.tipGov()) ? 'update-duplicate' : null) ?? checkEndorsedKnown(k, u)) : null;
+    const gErr = u ? (governanceActionError(u, k.tipGov(), k.stake) ?? checkEndorsedKnown(k, u)) : null;
     if (gErr) {
       k.metrics.txRejected.inc({ reason: gErr });
       out.push(gErr);

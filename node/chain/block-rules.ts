@@ -13,7 +13,7 @@ import { bodySize } from '../ledger/index.ts';
 import type { StakeView } from '../consensus/stake.ts';
 import type { LeiosEngine } from '../leios/engine.ts';
 import { epochOf } from '../consensus/nonce.ts';
-import { applyGovernance, checkedGovernance, EMPTY_GOV, type GovParams, type GovState } from '../consensus/governance.ts';
+import { applyGovernance, checkedGovernance, EMPTY_GOV, govParams, type GovState } from '../consensus/governance.ts';
 import { certAllowed } from '../leios/rules.ts';
 
 export interface BlockRulesDeps {
@@ -28,6 +28,7 @@ export interface BlockRulesDeps {
 
 export function blockRules(d: BlockRulesDeps): LedgerPort<UndoRecord[]> {
   const { genesis, ledger } = d;
+  const gp = govParams(genesis, d.stake);
   return {
     applyBlock: (info, parent, level) => {
       const b = info.block!;
@@ -68,7 +69,6 @@ export function blockRules(d: BlockRulesDeps): LedgerPort<UndoRecord[]> {
         return { ok: false, reason: r.reason };
       }
       undo.push(r.undo);
-      const gp: GovParams = { stake: d.stake, threshold: genesis.updateThreshold, epochLengthSlots: genesis.epochLengthSlots };
       // Certified content was checked when it was voted on; the RB's own actions are checked here.
       const afterCert = certTxs.length ? applyGovernance(parentGov, certTxs, h.slot, gp) : parentGov;
       if (level === 'validate') {

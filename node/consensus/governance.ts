@@ -1,6 +1,6 @@
 import { ed25519Verify } from '../crypto/ed25519.ts';
 import { toHex } from '../crypto/hash.ts';
-import type { Era } from '../genesis/schema.ts';
+import type { Era, Genesis } from '../genesis/schema.ts';
 import { proposalId, updateSigningBytes, type Tx, type TxUpdate } from '../ledger/index.ts';
 import { epochOf } from './nonce.ts';
 import type { StakeView } from './stake.ts';
@@ -53,6 +53,15 @@ export interface GovParams {
   epochLengthSlots: number;
 }
 
+export function govParams(genesis: Pick<Genesis, 'updateThreshold' | 'epochLengthSlots'>, stake: StakeView): GovParams {
+  return { stake, threshold: genesis.updateThreshold, epochLengthSlots: genesis.epochLengthSlots };
+}
+
+/** One action on the chain whose state is `gov`: its pool's signature, and not a replay; null if valid. */
+export function governanceActionError(u: TxUpdate, gov: GovState, stake: StakeView): string | null {
+  return checkUpdate(u, stake) ?? (isGovernanceReplay(u, gov) ? 'update-duplicate' : null);
+}
+
 /**
  * The validation rule for governance actions in a block or an EB closure: each one, in order,
  * carries its pool's signature and is not a replay of one already on `gov` or earlier in `txs`
@@ -69,7 +78,7 @@ export function checkedGovernance(
   for (const tx of txs) {
     const u = tx.body.update;
     if (!u) continue;
-    const reason = checkUpdate(u, p.stake) ?? (isGovernanceReplay(u, g) ? 'update-duplicate' : null);
+    const reason = governanceActionError(u, g, p.stake);
     if (reason) return { ok: false, reason };
     g = applyGovernance(g, [tx], slot, p);
   }
