@@ -62,15 +62,18 @@ for (const profile of profiles) {
     const dir = join(out, `${profile}-${runtime}`);
     const summaryFile = join(dir, 'summary.json');
     const t0 = Date.now();
-    let code: number | null = 0;
-    if (!existsSync(summaryFile)) {
+    let code: number | null = null;
+    const resumed = existsSync(summaryFile);
+    if (!resumed) {
       console.error(`${new Date().toISOString().slice(11, 19)} ${profile} on ${runtime}: ${Number.isFinite(slots) ? slots : 'as written'} slots${sets.length ? ' (shortened)' : ''}, load ${loadavg()[0]!.toFixed(1)}`);
       const r = spawnSync(process.execPath, [BIN, 'run', profile, '--runtime', runtime, ...sets, '--out', dir], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
       code = r.status;
     }
     const row: Row = { profile, runtime, code, seconds: (Date.now() - t0) / 1000, slots, failing: [], notCheckable: 0 };
     if (existsSync(summaryFile)) {
-      const s = JSON.parse(readFileSync(summaryFile, 'utf8')) as { conformance?: { checks: number; violations: number; byRule: Record<string, { status: string; violations: number }> } };
+      const s = JSON.parse(readFileSync(summaryFile, 'utf8')) as { passed?: boolean; conformance?: { checks: number; violations: number; byRule: Record<string, { status: string; violations: number }> } };
+      // a resumed point's exit code is the one `run` derived from this summary (passed → 0, else 1)
+      if (resumed) code = s.passed ? 0 : 1;
       const c = s.conformance;
       if (c) {
         row.checks = c.checks;

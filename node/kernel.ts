@@ -94,6 +94,7 @@ export class NodeKernel {
       ready: (n) => !n.data.header.certified || (this.certifiedEbOf(n.data) !== undefined && (n.data.certCheck === undefined || n.data.certCheck === 'ok')),
     });
     this.workers = new WorkerPool({ pools: d.genesis.pools, committee: d.genesis.leios.committee }, { size: d.config.workerThreads ?? 1 });
+    this.metrics.workerHeapSource = () => this.workers.heapStatistics();
     this.leios = new LeiosEngine({
       name: this.name,
       genesis: d.genesis,

@@ -73,6 +73,11 @@ export interface NodeMetrics {
   // Leios funnel: per-stage latency (tx in mempool → in an EB → EB certified → in the ledger)
   readonly txStageLatency: Histogram<'stage'>;
   readonly funnel: LeiosFunnel;
+  /**
+   * Where `leios_worker_heap_bytes{kind="used"|"total"}` reads the worker threads' V8 heaps from
+   * (the process's nodejs_heap_* series cover the main thread only; a worker's heap is RSS too).
+   */
+  workerHeapSource: (() => Promise<{ used: number; total: number }>) | undefined;
   /** set `leios_node_info{version, max_protocol_version} 1` (replaces an earlier value) */
   setInfo(version: string, maxProtocolVersion: number): void;
 }
@@ -124,6 +129,19 @@ export function createNodeMetrics(nodeName: string, opts: NodeMetricsOptions = {
   const registers = [registry];
   const gauge = (name: string, help: string) => new Gauge({ name: `leios_${name}`, help, registers });
   const counter = (name: string, help: string) => new Counter({ name: `leios_${name}`, help, registers });
+
+  let workerHeapSource: NodeMetrics['workerHeapSource'];
+  new Gauge({
+    name: 'leios_worker_heap_bytes',
+    help: 'V8 heap of the node\'s worker threads, summed (kind: used | total)',
+    labelNames: ['kind'] as const,
+    registers,
+    async collect() {
+      const h = await workerHeapSource?.().catch(() => undefined);
+      this.set({ kind: 'used' }, h?.used ?? 0);
+      this.set({ kind: 'total' }, h?.total ?? 0);
+    },
+  });
 
   const nodeInfo = new Gauge({
     name: 'leios_node_info',
@@ -242,6 +260,12 @@ export function createNodeMetrics(nodeName: string, opts: NodeMetricsOptions = {
     },
     txStageLatency,
     funnel: new LeiosFunnel(txStageLatency),
+    get workerHeapSource() {
+      return workerHeapSource;
+    },
+    set workerHeapSource(f) {
+      workerHeapSource = f;
+    },
 
     setInfo(version: string, maxProtocolVersion: number) {
       nodeInfo.reset();

@@ -99,6 +99,16 @@ export class WorkerPool {
     if (!this.closed) this.pump();
   }
 
+  /** The running workers' V8 heaps, summed (0 before the first task starts one). */
+  async heapStatistics(): Promise<{ used: number; total: number; workers: number }> {
+    const all = [...this.idle, ...this.busy.keys()];
+    const stats = await Promise.all(all.map((w) => w.getHeapStatistics().catch(() => undefined)));
+    let used = 0;
+    let total = 0;
+    for (const h of stats) if (h) ((used += h.used_heap_size), (total += h.total_heap_size));
+    return { used, total, workers: all.length };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const j of this.queue.splice(0)) j.reject(new Error('worker pool closed'));
