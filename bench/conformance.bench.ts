@@ -62,7 +62,7 @@ for (const profile of profiles) {
     const dir = join(out, `${profile}-${runtime}`);
     const summaryFile = join(dir, 'summary.json');
     const t0 = Date.now();
-    let code: number | null = null;
+    let code: number | null = null; // null: killed by a signal, or resumed (read below)
     const resumed = existsSync(summaryFile);
     if (!resumed) {
       console.error(`${new Date().toISOString().slice(11, 19)} ${profile} on ${runtime}: ${Number.isFinite(slots) ? slots : 'as written'} slots${sets.length ? ' (shortened)' : ''}, load ${loadavg()[0]!.toFixed(1)}`);
@@ -73,7 +73,7 @@ for (const profile of profiles) {
     if (existsSync(summaryFile)) {
       const s = JSON.parse(readFileSync(summaryFile, 'utf8')) as { passed?: boolean; conformance?: { checks: number; violations: number; byRule: Record<string, { status: string; violations: number }> } };
       // a resumed point's exit code is the one `run` derived from this summary (passed → 0, else 1)
-      if (resumed) code = s.passed ? 0 : 1;
+      if (resumed) row.code = s.passed ? 0 : 1;
       const c = s.conformance;
       if (c) {
         row.checks = c.checks;
