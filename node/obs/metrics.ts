@@ -130,14 +130,13 @@ export function createNodeMetrics(nodeName: string, opts: NodeMetricsOptions = {
   const gauge = (name: string, help: string) => new Gauge({ name: `leios_${name}`, help, registers });
   const counter = (name: string, help: string) => new Counter({ name: `leios_${name}`, help, registers });
 
-  let workerHeapSource: NodeMetrics['workerHeapSource'];
   new Gauge({
     name: 'leios_worker_heap_bytes',
     help: 'V8 heap of the node\'s worker threads, summed (kind: used | total)',
     labelNames: ['kind'] as const,
     registers,
     async collect() {
-      const h = await workerHeapSource?.().catch(() => undefined);
+      const h = await m.workerHeapSource?.().catch(() => undefined);
       this.set({ kind: 'used' }, h?.used ?? 0);
       this.set({ kind: 'total' }, h?.total ?? 0);
     },
@@ -260,12 +259,7 @@ export function createNodeMetrics(nodeName: string, opts: NodeMetricsOptions = {
     },
     txStageLatency,
     funnel: new LeiosFunnel(txStageLatency),
-    get workerHeapSource() {
-      return workerHeapSource;
-    },
-    set workerHeapSource(f) {
-      workerHeapSource = f;
-    },
+    workerHeapSource: undefined,
 
     setInfo(version: string, maxProtocolVersion: number) {
       nodeInfo.reset();

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNodeMetrics } from '../../node/obs/metrics.ts';
+import { parsePrometheus } from '../../orchestrator/collect/prometheus.ts';
 import { WorkerPool } from '../../node/work/pool.ts';
 
 // The worker threads' V8 heaps are RSS the process's nodejs_heap_* series do not show (they cover
@@ -9,9 +10,9 @@ const workers = new WorkerPool({ pools: [], committee: { kind: 'truncation', sig
 afterAll(() => workers.close());
 
 function series(text: string, kind: string): number {
-  const m = text.match(new RegExp(`^leios_worker_heap_bytes\\{kind="${kind}"[^}]*\\} (\\S+)$`, 'm'));
-  if (!m) throw new Error(`no leios_worker_heap_bytes{kind="${kind}"} in /metrics`);
-  return Number(m[1]);
+  const s = parsePrometheus(text).find((x) => x.name === 'leios_worker_heap_bytes' && x.labels.kind === kind);
+  if (!s) throw new Error(`no leios_worker_heap_bytes{kind="${kind}"} in /metrics`);
+  return s.value;
 }
 
 describe('leios_worker_heap_bytes', () => {
