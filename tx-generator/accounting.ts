@@ -1,3 +1,5 @@
+import type { ChainTx } from './chain-tx.ts';
+
 // Per-tx accounting. Every tx we submit is, at any moment, exactly one of
 //   included  — in a block of the followed (adopted) chain;
 //   rejected  — refused by every target that gave a verdict (the node's reason from
@@ -17,11 +19,6 @@
 
 export type TxState = 'included' | 'rejected' | 'pending';
 
-/** A tx as the chain shows it: id and the keys (`txIdHex#index`) of the outputs it spends. */
-export interface ChainTx {
-  idHex: string;
-  inputs: readonly string[];
-}
 
 export interface ChainBlock {
   key: string;
@@ -29,7 +26,8 @@ export interface ChainBlock {
   blockNo: number;
   /** when we saw it adopted (ms since epoch) */
   timeMs: number;
-  txs: readonly ChainTx[];
+  /** the txs as the chain shows them: id and the keys (`txIdHex#index`) of the outputs they spend */
+  txs: readonly Pick<ChainTx, 'idHex' | 'inputs'>[];
 }
 
 export interface Inclusion {

@@ -1,9 +1,10 @@
 import { decodeBlock } from '../node/chain/block.ts';
 import { decodeHeader } from '../node/chain/block.ts';
 import { hash256, toHex } from '../node/crypto/hash.ts';
-import { tryDecodeTx, type Tx } from '../node/ledger/index.ts';
+import { tryDecodeTx } from '../node/ledger/index.ts';
 import { decodeEb } from '../node/leios/eb.ts';
-import { LEIOS_FETCH, LeiosFetchClient, MAX_TXS_PER_REQUEST } from '../node/leios/diffusion.ts';
+import { LEIOS_FETCH, LeiosFetchClient } from '../node/leios/diffusion.ts';
+import { toChainTx, type ChainTx } from './chain-tx.ts';
 import { BlockFetchClient, ChainSyncClient, pointEqual, type Peer, type Point, type Tip } from '../node/network/index.ts';
 
 // Follows one node's adopted chain over ChainSync (headers) + BlockFetch (bodies) on the
@@ -15,6 +16,13 @@ import { BlockFetchClient, ChainSyncClient, pointEqual, type Peer, type Point, t
 // node-to-node version 2 connection the follower fetches that EB and its txs over LeiosFetch
 // and reports them as the certified block's txs. If the node does not serve them, the block is
 // reported without them (`ebUnresolved`) and counted.
+//
+// Every tx is reduced to a ChainTx (id, input keys, outputs to `address`) as soon as it is
+// decoded, and an EB's txs are fetched EB_TX_SLICE at a time: the follower never holds a whole
+// certified EB's tx bytes, so its memory does not step up with the largest EB of a run.
+
+/** EB txs asked for per LeiosFetch request (a 12 MB EB is ~12k txs; 256 is ~250 kB at a time). */
+export const EB_TX_SLICE = 256;
 
 export interface FollowedBlock {
   key: string;
@@ -23,7 +31,7 @@ export interface FollowedBlock {
   blockNo: number;
   /** when it was processed (ms since epoch) */
   timeMs: number;
-  txs: Tx[];
+  txs: ChainTx[];
   /** txs in the body that did not decode (never ours) */
   undecodable: number;
   /** the EB this RB announces (Leios) */
@@ -40,10 +48,14 @@ export interface FollowerHandlers {
 }
 
 export interface FollowerOptions {
+  /** whose outputs each ChainTx keeps (the generator's address) */
+  address: Uint8Array;
   /** blocks kept for rollbacks and re-intersection (default 4096) */
   keep?: number;
   /** LeiosFetch request timeout (default 10 s); after one timeout the connection is not asked again */
   ebTimeoutMs?: number;
+  /** EB txs per LeiosFetch request (default EB_TX_SLICE) */
+  ebSlice?: number;
   now?: () => number;
   log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -60,8 +72,10 @@ export class ChainFollower {
   private fetcher: BlockFetchClient | undefined;
   private ebFetcher: LeiosFetchClient | undefined;
   private readonly ebTimeoutMs: number;
+  private readonly address: Uint8Array;
+  private readonly ebSlice: number;
   /** EB txs already resolved, by EB hash (an EB may be certified on two forks) */
-  private readonly ebCache = new Map<string, Tx[]>();
+  private readonly ebCache = new Map<string, ChainTx[]>();
   unresolvedEbs = 0;
   resolvedEbs = 0;
   private probe: Promise<void> = Promise.resolve();
@@ -72,8 +86,10 @@ export class ChainFollower {
   blocksSeen = 0;
   rollbacks = 0;
 
-  constructor(handlers: FollowerHandlers, opts: FollowerOptions = {}) {
+  constructor(handlers: FollowerHandlers, opts: FollowerOptions) {
     this.handlers = handlers;
+    this.address = opts.address;
+    this.ebSlice = opts.ebSlice ?? EB_TX_SLICE;
     this.keep = opts.keep ?? 4096;
     this.ebTimeoutMs = opts.ebTimeoutMs ?? 10_000;
     this.now = opts.now ?? Date.now;
@@ -185,14 +201,14 @@ export class ChainFollower {
       if (!bytes) await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
     }
     const key = toHex(hash);
-    let txs: Tx[] = [];
+    let txs: ChainTx[] = [];
     let undecodable = 0;
     if (bytes) {
       const b = decodeBlock(bytes);
       if (toHex(b.hash) !== key) throw new Error('blockfetch: block does not match the header');
       for (const t of b.body.txs) {
         const r = tryDecodeTx(t);
-        if (r.ok) txs.push(r.tx);
+        if (r.ok) txs.push(toChainTx(r.tx, this.address));
         else undecodable++;
       }
     } else {
@@ -243,7 +259,7 @@ export class ChainFollower {
   }
 
   /** The txs of an EB, in EB order, over LeiosFetch; undefined when not available. */
-  private async resolveEb(hash: Uint8Array, slot: number): Promise<Tx[] | undefined> {
+  private async resolveEb(hash: Uint8Array, slot: number): Promise<ChainTx[] | undefined> {
     const key = toHex(hash);
     const cached = this.ebCache.get(key);
     if (cached) return cached;
@@ -257,15 +273,16 @@ export class ChainFollower {
       if (!ebBytes) return undefined;
       const eb = decodeEb(ebBytes);
       if (toHex(eb.hash) !== key) throw new Error('EB does not match its hash');
-      const out: Tx[] = [];
-      for (let i = 0; i < eb.eb.txs.length; i += MAX_TXS_PER_REQUEST) {
-        const idx = Array.from({ length: Math.min(MAX_TXS_PER_REQUEST, eb.eb.txs.length - i) }, (_, k) => i + k);
+      const refs = eb.eb.txs.map((t) => toHex(t.id));
+      const out: ChainTx[] = [];
+      for (let i = 0; i < refs.length; i += this.ebSlice) {
+        const idx = Array.from({ length: Math.min(this.ebSlice, refs.length - i) }, (_, k) => i + k);
         const got = await f.fetchTxs(hash, slot, idx);
-        if (!got) return undefined;
+        if (!got || got.length !== idx.length) return undefined;
         for (let k = 0; k < got.length; k++) {
           const r = tryDecodeTx(got[k]);
-          if (!r.ok || toHex(r.tx.id) !== toHex(eb.eb.txs[i + k].id)) throw new Error(`EB tx ${i + k} does not match its reference`);
-          out.push(r.tx);
+          if (!r.ok || r.tx.idHex !== refs[i + k]) throw new Error(`EB tx ${i + k} does not match its reference`);
+          out.push(toChainTx(r.tx, this.address));
         }
       }
       this.ebCache.set(key, out);

@@ -1,6 +1,7 @@
-import { bytesEqual, fromHex, toHex } from '../node/crypto/hash.ts';
+import { fromHex, toHex } from '../node/crypto/hash.ts';
 import type { UtxoEntry } from '../node/genesis/schema.ts';
-import { inputKey, utxoKey, type Tx } from '../node/ledger/index.ts';
+import { utxoKey } from '../node/ledger/index.ts';
+import type { ChainTx } from './chain-tx.ts';
 
 // UTxO bookkeeping on the generator's side.
 //
@@ -65,26 +66,24 @@ export class Wallet {
   }
 
   /** Apply a block's txs (in order). Returns the outputs created for us. */
-  applyBlock(blockKey: string, blockNo: number, txs: readonly Tx[]): Utxo[] {
+  applyBlock(blockKey: string, blockNo: number, txs: readonly ChainTx[]): Utxo[] {
     const undo: WalletUndo = { blockKey, removed: [], added: [] };
     const created: Utxo[] = [];
     for (const tx of txs) {
-      for (const i of tx.body.inputs) {
-        const k = inputKey(i);
+      for (const k of tx.inputs) {
         const u = this.utxos.get(k);
         if (u) {
           this.utxos.delete(k);
           undo.removed.push(u);
         }
       }
-      tx.body.outputs.forEach((o, index) => {
-        if (!bytesEqual(o.address, this.address)) return;
+      for (const { index, amount } of tx.ours) {
         const key = utxoKey(tx.idHex, index);
-        const u: Utxo = { key, txId: tx.id, index, amount: o.amount, blockNo };
+        const u: Utxo = { key, txId: tx.id, index, amount, blockNo };
         this.utxos.set(key, u);
         undo.added.push(key);
         created.push(u);
-      });
+      }
     }
     this.undos.push(undo);
     if (this.undos.length > this.maxUndo) this.undos.shift();

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../node/crypto/hash.ts';
 import { addressOf, buildTx, makeSigner, type Tx } from '../../node/ledger/index.ts';
 import { UtxoPool, Wallet, type Utxo } from '../../tx-generator/utxo.ts';
+import { toChainTx } from '../../tx-generator/chain-tx.ts';
 
 const utxo = (n: number): Utxo => ({ key: `${n.toString(16).padStart(64, '0')}#0`, txId: new Uint8Array(32), index: 0, amount: 1000, blockNo: 1 });
 
@@ -149,6 +150,32 @@ describe('Wallet', () => {
       signers: [signer],
     });
 
+  const ct = (t: Tx) => toChainTx(t, signer.address);
+
+  it('keeps of a chain tx only its id, input keys and the outputs paid to us', () => {
+    const t = buildTx({
+      inputs: [{ txId: fromHex('aa'.repeat(32)), index: 0, amount: 1_000_000 }],
+      outputs: [
+        { address: fromHex(other), amount: 200_000 },
+        { address: signer.address, amount: 300_000 },
+      ],
+      changeAddress: signer.address,
+      protocolParams: pp,
+      signers: [signer],
+    });
+    const c = ct(t);
+    expect(Object.keys(c).sort()).toEqual(['id', 'idHex', 'inputs', 'ours']);
+    expect(c.idHex).toBe(t.idHex);
+    expect(c.inputs).toEqual([`${'aa'.repeat(32)}#0`]);
+    // output 0 pays someone else; 1 and the change (2) are ours
+    expect(c.ours.map((o) => o.index)).toEqual([1, 2]);
+    expect(c.ours[0].amount).toBe(300_000);
+    // its own 32 bytes, not a view that keeps the tx's buffer alive
+    expect(c.id.buffer.byteLength).toBe(32);
+    const w = new Wallet(signer.address, genesis);
+    expect(w.applyBlock('b1', 1, [c]).map((u) => u.key)).toEqual([`${t.idHex}#1`, `${t.idHex}#2`]);
+  });
+
   it('imports our genesis outputs only', () => {
     const w = new Wallet(signer.address, genesis);
     expect(w.size).toBe(2);
@@ -158,12 +185,12 @@ describe('Wallet', () => {
   it('applies blocks and undoes them on rollback, LIFO', () => {
     const w = new Wallet(signer.address, genesis);
     const t1 = spend('aa'.repeat(32), 0, 1_000_000, [100_000, 100_000]);
-    const created = w.applyBlock('b1', 1, [t1]);
+    const created = w.applyBlock('b1', 1, [ct(t1)]);
     expect(created.map((u) => u.key)).toEqual([`${t1.idHex}#0`, `${t1.idHex}#1`, `${t1.idHex}#2`]);
     expect(w.get(`${'aa'.repeat(32)}#0`)).toBeUndefined();
     expect(w.size).toBe(4);
     const t2 = spend(t1.idHex, 0, 100_000, [50_000]);
-    w.applyBlock('b2', 2, [t2]);
+    w.applyBlock('b2', 2, [ct(t2)]);
     expect(w.get(`${t1.idHex}#0`)).toBeUndefined();
     expect(w.get(`${t2.idHex}#0`)!.blockNo).toBe(2);
     expect(() => w.rollbackBlock('b1')).toThrow();
@@ -174,10 +201,10 @@ describe('Wallet', () => {
     const snap = () => w.all().map((u) => `${u.key}=${u.amount}@${u.blockNo}`).sort();
     const s0 = snap();
     const t1 = spend('bb'.repeat(32), 0, 2_000_000, [300_000]);
-    w.applyBlock('b1', 1, [t1]);
+    w.applyBlock('b1', 1, [ct(t1)]);
     const s1 = snap();
     const t2 = spend(t1.idHex, 1, w.get(`${t1.idHex}#1`)!.amount, [10_000, 10_000]);
-    w.applyBlock('b2', 2, [t2]);
+    w.applyBlock('b2', 2, [ct(t2)]);
     w.rollbackBlock('b2');
     expect(snap()).toEqual(s1);
     w.rollbackBlock('b1');
