@@ -98,6 +98,8 @@ describe.skipIf(gate.skip)('docker runtime (real engine, real node)', () => {
       expect(info.Config.Image).toBe('leiosnet/node:praos-1.0');
       expect(info.HostConfig.NanoCpus).toBe(0.5e9);
       expect(info.HostConfig.Memory).toBe(512 * 1024 * 1024);
+      // the image's check command, at the run's interval (3 nodes: the 5 s floor)
+      expect(info.Config.Healthcheck).toMatchObject({ Test: ['CMD', 'node', '/app/image/healthcheck.mjs'], Interval: 5e9, StartPeriod: 20e9 });
       expect(info.Mounts.find((m) => m.Destination === '/data')?.Name).toBe(volumeName(runId, h.name));
     }
     const heights = await waitFor('every node at block 3', 60_000, () => Promise.all(dep.nodes().map(blockNo)), (hs) => hs.every((b) => b >= 3));
